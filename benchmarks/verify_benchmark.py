@@ -1,0 +1,232 @@
+"""Benchmark: verifying a CSV against its contract, next to the floor of only reading it with pyarrow.
+
+Usage: ``python benchmarks/verify_benchmark.py [ROWS] [--stream] [--keep]``
+
+Generates, in a temporary directory (never the repository), a CSV of ROWS rows (default
+1,000,000) x 9 columns under a contract of 20 checks, with 0.1% of cells wrong, then runs each
+contender as a whole separate process (start-up and imports included, as a user pays them) and
+measures wall time and peak resident memory (``os.wait4`` of that child):
+
+* ``read_csv (inferred)``: a process that only reads the file with ``pyarrow.csv.read_csv``;
+* ``read_csv (all text)``: the same, every column read as text as the verifier does;
+* ``ocenter verify``: ``python -m ocenter verify CONTRACT DATA --report FILE``;
+* ``ocenter streaming``: ``verify_table`` over ``iter_batches`` (bounded memory);
+* pandera / frictionless, only if installed.
+
+Targets: the verify process within 2x the pyarrow-read process, peak memory under 3x the file
+size, and (``--stream`` with 10,000,000 rows) bounded memory under 1.5 GB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+BAD_SHARE = 0.001
+CONTRACT = """\
+id: sampling-benchmark
+title: Sampling dan pengujian (benchmark)
+owner_unit: PPPOMN
+level: terbatas
+cadence_days: 30
+time_field: tanggal
+primary_key: [no_sampel]
+fields:
+  - {name: no_sampel, required: true, unique: true, pattern: '^S\\d{8}$'}
+  - {name: kode_upt, required: true, reference: upt}
+  - {name: tanggal, type: date, required: true}
+  - {name: kategori, required: true, reference: kategori_produk}
+  - {name: nama_produk, required: true, min_length: 3, max_length: 60}
+  - {name: hasil, required: true, allowed_values: [MS, TMS]}
+  - {name: kadar, type: number, minimum: 0, maximum: 1000}
+  - {name: jumlah, type: integer, required: true, minimum: 1}
+  - {name: terverifikasi, type: boolean}
+"""
+CHECKS = 20  # counted from CONTRACT: 7 required, 4 types, 9 value checks
+COLUMNS = [
+    "no_sampel",
+    "kode_upt",
+    "tanggal",
+    "kategori",
+    "nama_produk",
+    "hasil",
+    "kadar",
+    "jumlah",
+    "terverifikasi",
+]
+PRODUCTS = [
+    "Sirup Batuk Anak",
+    "Mi Instan Rasa Soto",
+    "Krim Pemutih",
+    "Jamu Pegal Linu",
+    "Susu Formula Bayi",
+    "Teh Hijau Celup",
+    "Saus Sambal",
+    "Tablet Vitamin C",
+]
+# One wrong value per column, each failing exactly one check ("{i}": the row, kept unique).
+WRONG = ["S{i}x", "UPT-0000", "2024-02-30", "mainan", "ab", "BAIK", "12.5x", "0", "mungkin"]
+
+
+def _codes(name: str) -> list[str]:
+    sys.path.insert(0, str(REPO))
+    from ocenter.reference import reference_codes
+
+    return sorted(reference_codes(name))
+
+
+def generate(folder: Path, rows: int, seed: int = 7) -> tuple[Path, Path, int]:
+    """Contract and data files in ``folder``; returns their paths and the number of bad cells."""
+    rng = random.Random(seed)
+    upt, kategori = _codes("upt"), _codes("kategori_produk")
+    contract = folder / "contract.yaml"
+    contract.write_text(CONTRACT, encoding="utf-8")
+    data = folder / "data.csv"
+    bad = 0
+    with data.open("w", encoding="utf-8", newline="") as out:
+        out.write(",".join(COLUMNS) + "\n")
+        lines = []
+        for i in range(rows):
+            cells = [
+                f"S{i:08d}",
+                upt[i % len(upt)],
+                f"2025-{1 + i % 12:02d}-{1 + i % 28:02d}",
+                kategori[i % len(kategori)],
+                PRODUCTS[i % len(PRODUCTS)],
+                "TMS" if i % 17 == 0 else "MS",
+                f"{(i % 9973) / 10:.1f}",
+                str(1 + i % 500),
+                "ya" if i % 3 else "tidak",
+            ]
+            if rng.random() < BAD_SHARE * len(COLUMNS):
+                column = rng.randrange(len(COLUMNS))
+                cells[column] = WRONG[column].format(i=i)
+                bad += 1
+            lines.append(",".join(cells))
+            if len(lines) == 100_000:
+                out.write("\n".join(lines) + "\n")
+                lines = []
+        if lines:
+            out.write("\n".join(lines) + "\n")
+    return contract, data, bad
+
+
+def measure(argv: list[str], repeat: int) -> tuple[float, float, int]:
+    """Median wall seconds, peak RSS in MB (largest run) and the exit code of ``argv``."""
+    walls, peaks, code = [], [], 0
+    for _ in range(repeat):
+        start = time.perf_counter()
+        child = subprocess.Popen(argv, cwd=REPO, stdout=subprocess.DEVNULL)
+        _, status, usage = os.wait4(child.pid, 0)
+        walls.append(time.perf_counter() - start)
+        peaks.append(usage.ru_maxrss / 1024)  # kilobytes on Linux
+        code = os.waitstatus_to_exitcode(status)
+    return statistics.median(walls), max(peaks), code
+
+
+def contenders(contract: Path, data: Path, report: Path) -> list[tuple[str, list[str]]]:
+    py = sys.executable
+    text_read = (
+        "import sys, pyarrow as pa, pyarrow.csv as pv\n"
+        "names = open(sys.argv[1], encoding='utf-8').readline().strip().split(',')\n"
+        "opts = pv.ConvertOptions(column_types={n: pa.string() for n in names},"
+        " strings_can_be_null=False, null_values=[])\n"
+        "t = pv.read_csv(sys.argv[1], convert_options=opts)\n"
+        "print(t.num_rows)\n"
+    )
+    streaming = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from ocenter.ingest import iter_batches\n"
+        "from ocenter.verification import load_contract, verify_table\n"
+        "c = load_contract(Path(sys.argv[1]))\n"
+        "r = verify_table(c, iter_batches(Path(sys.argv[2]), c))\n"
+        "print(r.rows, r.error_count)\n"
+        "sys.exit(0 if r.valid else 1)\n"
+    )
+    runs = [
+        (
+            "read_csv (inferred)",
+            [py, "-c", "import sys, pyarrow.csv as pv; print(pv.read_csv(sys.argv[1]).num_rows)", str(data)],
+        ),
+        ("read_csv (all text)", [py, "-c", text_read, str(data)]),
+        (
+            "ocenter verify",
+            [py, "-m", "ocenter", "verify", str(contract), str(data), "--report", str(report)],
+        ),
+        ("ocenter streaming", [py, "-c", streaming, str(contract), str(data)]),
+    ]
+    if importlib.util.find_spec("pandera") is not None:
+        runs.append(("pandera", [py, str(Path(__file__).with_name("peer_pandera.py")), str(data)]))
+    if importlib.util.find_spec("frictionless") is not None:
+        runs.append(("frictionless", [py, "-m", "frictionless", "validate", str(data)]))
+    return runs
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("rows", nargs="?", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=3, help="runs per contender (median)")
+    parser.add_argument("--stream", action="store_true", help="only the streaming contender")
+    parser.add_argument("--keep", action="store_true", help="keep the generated files")
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="ocenter-bench-"))
+    try:
+        start = time.perf_counter()
+        contract, data, bad = generate(folder, args.rows)
+        size_mb = data.stat().st_size / 1024 / 1024
+        print(
+            f"generated {args.rows:,} rows x {len(COLUMNS)} columns, {CHECKS} checks, "
+            f"{bad:,} bad cells, {size_mb:,.1f} MB in {time.perf_counter() - start:.1f} s"
+        )
+        print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, {folder}")
+        runs = contenders(contract, data, folder / "report.json")
+        if args.stream:
+            runs = [r for r in runs if r[0] in ("read_csv (inferred)", "ocenter streaming")]
+        results = []
+        for name, argv in runs:
+            wall, peak, code = measure(argv, args.repeat)
+            results.append((name, wall, peak, code))
+        floor_wall, floor_peak = results[0][1], results[0][2]
+        print(
+            f"\n{'process':<22}{'wall s':>9}{'x floor':>9}{'peak MB':>10}{'x floor':>9}"
+            f"{'x file':>8}{'exit':>6}"
+        )
+        for name, wall, peak, code in results:
+            print(
+                f"{name:<22}{wall:>9.2f}{wall / floor_wall:>9.2f}{peak:>10.0f}"
+                f"{peak / floor_peak:>9.2f}{peak / size_mb:>8.2f}{code:>6}"
+            )
+        report = folder / "report.json"
+        if report.exists():
+            import json
+
+            data_report = json.loads(report.read_text(encoding="utf-8"))
+            found = sum(s["count"] for s in data_report["summary"])
+            print(
+                f"\nreport: valid={data_report['valid']} rows={data_report['rows']:,} "
+                f"failing cells={found:,} (generated {bad:,})"
+            )
+            if found != bad:
+                print("MISMATCH: the report does not count the generated bad cells")
+                return 1
+    finally:
+        if args.keep:
+            print(f"kept {folder}")
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,245 @@
+"""First start of an installation: folders, database, store, and (in demo mode) the demo content.
+
+Every part is idempotent, so ``python -m ocenter init --demo`` and the app's own first start can
+run any number of times without duplicating or changing what is already there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+from sqlmodel import Session, select
+
+from ocenter import procedure
+from ocenter.accounts import hash_password
+from ocenter.authority import Authority, Level, Role, ScopeKind
+from ocenter.config import Settings
+from ocenter.context import AppContext, open_context
+from ocenter.models import (
+    DashboardRequest,
+    DatasetVersion,
+    RequestStatus,
+    Unit,
+    UnitKind,
+    User,
+)
+from ocenter.reference import reference_rows
+from ocenter.specs import spec_from_yaml
+from ocenter.store import Author
+from ocenter.workdays import today_in_jakarta
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEMO_PASSWORD = "ocenter-demo"  # noqa: S105 - demo mode only; production refuses demo users
+DEMO_DATASET = "sampling-pengujian"
+DEMO_DASHBOARD = "pantauan-sampling-pengujian"
+DEMO_MOCKUP_FILE = Path(__file__).with_name("demo_mockup.yaml")
+SYSTEM_AUTHOR = Author(username="pusdatin", name="Pusdatin Operational Center")
+
+
+def demo_upt_code() -> str:
+    """The UPT the demo's regional users belong to: the Balai Besar POM in West Java (Bandung)."""
+    rows = reference_rows("upt")
+    return next((r["code"] for r in rows if r["province_code"] == "32" and r["kind"] == "bbpom"),
+                rows[0]["code"])
+
+
+def demo_users() -> list[dict]:
+    """One demo user per role, as the README lists them."""
+    upt = demo_upt_code()
+    L, S = Level, ScopeKind  # noqa: N806 - short aliases keep the table readable
+    return [
+        dict(username="kepala", name="Kepala BPOM", role=Role.KEPALA, unit_code=None,
+             clearance=L.SANGAT_RAHASIA, scope=S.BPOM),
+        dict(username="deputi", name="Deputi Bidang Pengawasan Pangan Olahan", role=Role.DEPUTI,
+             unit_code=None, clearance=L.RAHASIA, scope=S.BPOM),
+        dict(username="direktur", name="Direktur Pengawasan Peredaran Pangan Olahan",
+             role=Role.DIREKTUR, unit_code="DIT-WAS-EDAR-PANGAN", clearance=L.RAHASIA,
+             scope=S.UNIT),
+        dict(username="kabalai", name="Kepala Balai Besar POM di Bandung", role=Role.KABALAI,
+             unit_code=upt, clearance=L.RAHASIA, scope=S.UPT),
+        dict(username="tamu", name="Tamu Berwenang (Mitra)", role=Role.TAMU, unit_code=None,
+             clearance=L.TERBATAS, scope=S.GRANT, grants=["ringkasan-pengawasan-nasional"]),
+        dict(username="analis", name="Analis Data Pusdatin", role=Role.ANALIS,
+             unit_code="PUSDATIN", clearance=L.RAHASIA, scope=S.BPOM),
+        dict(username="verifikator", name="Verifikator Data Pusdatin", role=Role.VERIFIKATOR,
+             unit_code="PUSDATIN", clearance=L.RAHASIA, scope=S.BPOM),
+        dict(username="unit", name="Staf Direktorat Pengawasan Kosmetik", role=Role.UNIT,
+             unit_code="DIT-WAS-KOSMETIK", clearance=L.TERBATAS, scope=S.UNIT),
+        dict(username="pppomn", name="Pengelola Data PPPOMN", role=Role.UNIT, unit_code="PPPOMN",
+             clearance=L.RAHASIA, scope=S.UNIT),
+        dict(username="upt", name="Staf Balai Besar POM di Bandung", role=Role.UPT, unit_code=upt,
+             clearance=L.TERBATAS, scope=S.UPT),
+        dict(username="mitra", name="Petugas Data BPS", role=Role.MITRA, unit_code="BPS",
+             clearance=L.TERBUKA, scope=S.GRANT),
+        dict(username="admin", name="Administrator OCenter", role=Role.ADMIN, unit_code="PUSDATIN",
+             clearance=L.TERBATAS, scope=S.BPOM),
+        dict(username="layar", name="Layar Operational Center", role=Role.LAYAR, unit_code=None,
+             clearance=L.RAHASIA, scope=S.BPOM),
+    ]
+
+
+def seed_units(ctx: AppContext) -> None:
+    """Central units, Pusdatin, the UPT and external agencies, from the shipped reference lists."""
+    import csv
+
+    with (Path(__file__).with_name("reference") / "unit_pusat.csv").open(encoding="utf-8") as fh:
+        central = list(csv.DictReader(fh))
+    with Session(ctx.engine) as session:
+        known = set(session.exec(select(Unit.code)).all())
+        for row in central:
+            if row["code"] not in known:
+                session.add(Unit(code=row["code"], name=row["name"], kind=UnitKind(row["kind"])))
+        for row in reference_rows("upt"):
+            if row["code"] not in known:
+                session.add(Unit(code=row["code"], name=row["name"], kind=UnitKind.UPT,
+                                 province_code=row["province_code"]))
+        session.commit()
+
+
+def seed_demo_users(ctx: AppContext) -> None:
+    """The demo users, each with the demo password, marked as demo (refused in production)."""
+    password_hash = hash_password(DEMO_PASSWORD)
+    with Session(ctx.engine) as session:
+        known = set(session.exec(select(User.username)).all())
+        for data in demo_users():
+            if data["username"] not in known:
+                session.add(User(password_hash=password_hash, is_demo=True,
+                                 email=f"{data['username']}@demo.pom.go.id", **data))
+        session.commit()
+
+
+def seed_store(ctx: AppContext, *, demo: bool) -> None:
+    """Start main the first time only: with the project's specs/ and data_contracts/ in demo mode,
+    with only a README (the layout) in production, where units bring their own contracts."""
+    if ctx.store.head("main") is not None:
+        return
+    files = {"README.md": STORE_README}
+    if demo:
+        files |= {
+            f"{folder}/{path.name}": path.read_text(encoding="utf-8")
+            for folder in ("specs", "data_contracts")
+            for path in sorted((PROJECT_ROOT / folder).glob("*.yaml"))
+        }
+    ctx.store.seed(SYSTEM_AUTHOR, files, "Isi awal Operational Center")
+
+
+STORE_README = """# Operational Center spec store
+
+- `specs/<dashboard-id>.yaml`: approved dashboard specs (main is the approved state).
+- `data_contracts/<dataset-id>.yaml`: approved data contracts.
+- `mockup/req-<request-id>` branches: mock-ups under review; a merge into main is an approval.
+
+Check any revision with `python -m ocenter validate-store PATH [--rev REV]`.
+"""
+
+
+def _authority(ctx: AppContext, username: str) -> Authority:
+    from ocenter.accounts import authority_of
+
+    authority = authority_of(ctx.engine, username, production=False)
+    assert authority is not None, username
+    return authority
+
+
+def seed_demo_data(ctx: AppContext, progress: Callable[[str], None] = print) -> None:
+    """Send, receive, verify and accept the demo dataset through the real steps 1-3."""
+    with Session(ctx.engine) as session:
+        done = session.exec(
+            select(DatasetVersion).where(DatasetVersion.dataset_id == DEMO_DATASET)
+        ).first()
+    if done is not None:
+        return
+    progress("demo: generating the sampling and testing dataset")
+    frame = demo_sampling_frame(today_in_jakarta())
+    content = frame.to_csv(index=False).encode("utf-8")
+    sender, verifier = _authority(ctx, "pppomn"), _authority(ctx, "verifikator")
+    submission = procedure.submit_data(
+        ctx, sender, dataset_id=DEMO_DATASET, level=Level.TERBATAS,
+        filename="hasil-sampling-pengujian.csv", content=content,
+    )
+    procedure.receive_submission(ctx, verifier, submission.id)
+    report = procedure.check_submission(ctx, verifier, submission.id)
+    if not report.valid:
+        raise RuntimeError(f"demo dataset does not pass its contract: {report.summary[:5]}")
+    procedure.decide_submission(ctx, verifier, submission.id, accept=True,
+                                note="Data demo memenuhi kontrak.")
+    progress(f"demo: {report.rows} rows verified and stored")
+
+
+def demo_sampling_frame(today: date, months: int = 24):  # noqa: ANN201 - pandas.DataFrame
+    """The demo dataset for the two years up to ``today``, so that it is always fresh (the
+    contract expects monthly delivery) and holds no sample dated in the future."""
+    from ocenter.demo_data import generate_sampling_dataset
+
+    first = date(today.year, today.month, 1)
+    for _ in range(months - 1):
+        first = date(first.year - (first.month == 1), (first.month - 2) % 12 + 1, 1)
+    frame = generate_sampling_dataset(start=first, months=months)
+    return frame[frame["tanggal_sampling"] <= today.isoformat()].reset_index(drop=True)
+
+
+def seed_demo_requests(ctx: AppContext) -> None:
+    """Request 1: the displayed dashboard on main. Request 2: a mock-up the unit is reviewing."""
+    main = ctx.store.snapshot("main")
+    approved = main.specs.get(DEMO_DASHBOARD)
+    mockup = spec_from_yaml(DEMO_MOCKUP_FILE.read_text(encoding="utf-8"))
+    with Session(ctx.engine) as session:
+        if session.get(DashboardRequest, 1) is None and approved is not None:
+            session.add(DashboardRequest(
+                id=1, title=approved.title, purpose=approved.description or approved.title,
+                requesting_unit=approved.owner_unit, requested_by="direktur",
+                datasets=approved.datasets, level=approved.level,
+                audience=["kepala", "eselon1", "eselon2", "upt"],
+                dashboard_id=approved.id, status=RequestStatus.DISPLAYED,
+            ))
+            procedure.record(session, "direktur", "request.filed", step=1, request_id=1,
+                             detail="demo")
+        if session.get(DashboardRequest, 2) is None:
+            session.add(DashboardRequest(
+                id=2, title=mockup.title, purpose=mockup.description or mockup.title,
+                requesting_unit=mockup.owner_unit, requested_by="unit",
+                datasets=mockup.datasets, level=mockup.level,
+                audience=["eselon1", "eselon2"], dashboard_id=mockup.id,
+                status=RequestStatus.IN_REVIEW,
+            ))
+            procedure.record(session, "unit", "request.filed", step=1, request_id=2,
+                             detail="demo")
+        session.commit()
+    if ctx.store.head(ctx.store.mockup_branch(2)) is None:
+        analyst = procedure.author_of(ctx, _authority(ctx, "analis"))
+        ctx.store.start_mockup(2, mockup, analyst)
+    _sync_id_sequence(ctx)
+
+
+def _sync_id_sequence(ctx: AppContext) -> None:
+    """PostgreSQL keeps its own counter; after inserting fixed ids, move it past them."""
+    if ctx.engine.dialect.name != "postgresql":
+        return
+    from sqlalchemy import text
+
+    with ctx.engine.begin() as connection:
+        connection.execute(text(
+            "SELECT setval(pg_get_serial_sequence('dashboardrequest', 'id'), "
+            "(SELECT COALESCE(MAX(id), 1) FROM dashboardrequest))"
+        ))
+
+
+def initialise(
+    settings: Settings, *, demo: bool | None = None, progress: Callable[[str], None] = print
+) -> AppContext:
+    """Create whatever is missing; with demo content when ``demo`` (default: in demo mode)."""
+    demo = settings.is_demo if demo is None else demo
+    if demo and not settings.is_demo:
+        from ocenter.errors import UserError
+
+        raise UserError("config.no_demo_in_production")
+    ctx = open_context(settings)
+    seed_units(ctx)
+    seed_store(ctx, demo=demo)
+    if demo:
+        seed_demo_users(ctx)
+        seed_demo_data(ctx, progress)
+        seed_demo_requests(ctx)
+    return ctx

@@ -1,0 +1,141 @@
+"""The command line: ``python -m ocenter ...``, a thin layer over the same functions the pages use."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from pathlib import Path
+
+from ocenter.errors import UserError
+
+
+def _cmd_init(args: argparse.Namespace) -> int:
+    from ocenter.bootstrap import initialise
+    from ocenter.config import load_settings
+
+    settings = load_settings()
+    ctx = initialise(settings, demo=True if args.demo else None)
+    print(f"OCenter ready in {ctx.home} ({settings.mode.value} mode)")
+    print(f"  database: {settings.database_url.split('@')[-1]}")
+    print(f"  store:    {settings.store_path}")
+    return 0
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    from ocenter.verification import run_verify
+
+    return run_verify(Path(args.contract), Path(args.data), Path(args.report) if args.report
+                      else None, args.lang)
+
+
+def _cmd_validate_store(args: argparse.Namespace) -> int:
+    from ocenter.store import validate_store
+
+    problems = validate_store(Path(args.path), args.rev)
+    for problem in problems:
+        print(f"{problem.path}: {problem.message}")
+    if problems:
+        files = len({p.path for p in problems})
+        print(f"{files} file(s) broken", file=sys.stderr)
+        return 1
+    print("store is valid")
+    return 0
+
+
+def _cmd_contract(args: argparse.Namespace) -> int:
+    import json
+
+    from ocenter import odcs
+    from ocenter.contracts import contract_from_yaml, contract_to_yaml
+
+    source = Path(args.file).read_text(encoding="utf-8") if args.action != "infer" else ""
+    if args.action == "import-odcs":
+        output = contract_to_yaml(odcs.contract_from_odcs(source))
+    elif args.action == "export-odcs":
+        output = odcs.contract_to_odcs(contract_from_yaml(source))
+    elif args.action == "json-schema":
+        output = json.dumps(odcs.json_schema(contract_from_yaml(source)), indent=2)
+    else:  # infer
+        from ocenter import ingest
+
+        path = Path(args.file)
+        table = ingest.read_table(path, path.suffix.lower(), None)
+        dataset_id = args.id or "dataset-baru"
+        output = contract_to_yaml(odcs.infer_contract(table, dataset_id, dataset_id,
+                                                      args.owner or "PUSDATIN"))
+    if args.output:
+        Path(args.output).write_text(output, encoding="utf-8")
+    else:
+        print(output)
+    return 0
+
+
+def _cmd_user_add(args: argparse.Namespace) -> int:
+    from ocenter.admin import add_user
+    from ocenter.authority import Level, Role, ScopeKind
+    from ocenter.config import load_settings
+    from ocenter.context import open_context
+
+    ctx = open_context(load_settings())
+    password = sys.stdin.readline().rstrip("\n") if args.password_stdin else getpass.getpass()
+    add_user(ctx, None, username=args.username, name=args.name, role=Role(args.role),
+             clearance=Level(args.clearance), scope=ScopeKind(args.scope), unit_code=args.unit,
+             password=password, email=args.email or "")
+    print(f"user {args.username} added")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``python -m ocenter``."""
+    from ocenter.authority import Level, Role, ScopeKind
+
+    parser = argparse.ArgumentParser(prog="python -m ocenter",
+                                     description="BPOM Operational Center: data and dashboards.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    init = commands.add_parser("init", help="create the database, the store and (demo) content")
+    init.add_argument("--demo", action="store_true", help="load the demo content and users")
+    init.set_defaults(run=_cmd_init)
+
+    verify = commands.add_parser("verify", help="check a data file against a data contract")
+    verify.add_argument("contract", help="contract YAML (OCenter or ODCS v3)")
+    verify.add_argument("data", help="CSV or XLSX file")
+    verify.add_argument("--report", help="write the full JSON report here")
+    verify.add_argument("--lang", choices=["id", "en"], default="id", help="message language")
+    verify.set_defaults(run=_cmd_verify)
+
+    validate = commands.add_parser("validate-store", help="check every spec and contract")
+    validate.add_argument("path", help="a bare store or a clone")
+    validate.add_argument("--rev", help="revision to check (default: main / HEAD)")
+    validate.set_defaults(run=_cmd_validate_store)
+
+    contract = commands.add_parser("contract", help="convert, infer or describe contracts")
+    contract.add_argument("action", choices=["import-odcs", "export-odcs", "infer", "json-schema"])
+    contract.add_argument("file", help="input file")
+    contract.add_argument("-o", "--output", help="write here instead of printing")
+    contract.add_argument("--id", help="dataset id for infer")
+    contract.add_argument("--owner", help="owner unit code for infer")
+    contract.set_defaults(run=_cmd_contract)
+
+    user = commands.add_parser("user-add", help="add a user (password asked, never an option)")
+    user.add_argument("username")
+    user.add_argument("--name", required=True)
+    user.add_argument("--role", required=True, choices=[r.value for r in Role])
+    user.add_argument("--clearance", required=True, choices=[lv.value for lv in Level])
+    user.add_argument("--scope", required=True, choices=[s.value for s in ScopeKind])
+    user.add_argument("--unit", help="unit code")
+    user.add_argument("--email")
+    user.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    user.set_defaults(run=_cmd_user_add)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; a user error is printed in English and exits 2, never as a traceback."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except UserError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2

@@ -1,0 +1,96 @@
+"""Settings of one OCenter installation, read from the environment (and Streamlit secrets via the UI)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from ocenter.errors import UserError
+
+#: Cookie keys that must never protect a production login: the library's example and ours.
+KNOWN_WEAK_COOKIE_KEYS = frozenset({"", "some_key", "abcdef", "demo", "changeme", "secret"})
+MIN_COOKIE_KEY_LENGTH = 32
+
+
+class Mode(StrEnum):
+    """Whether this installation shows demo content and accepts demo users."""
+
+    DEMO = "demo"
+    PRODUCTION = "production"
+
+
+class Settings(BaseModel):
+    """Everything that differs between installations."""
+
+    home: Path = Field(description="OCENTER_HOME: folder for the database, the store and data.")
+    database_url: str = Field(description="DATABASE_URL: SQLAlchemy URL; SQLite under home by default.")
+    mode: Mode = Field(description="OCENTER_MODE: demo (default) or production.")
+    cookie_key: str = Field(description="Secret that signs the login cookie (OCENTER_COOKIE_KEY).")
+    cookie_name: str = Field(default="ocenter_login", description="Name of the login cookie.")
+    cookie_expiry_days: float = Field(
+        default=0.5, description="Lifetime of the login cookie; short, because logout cannot revoke it."
+    )
+    max_upload_mb: int = Field(default=200, description="Largest data file accepted, in MB.")
+
+    @property
+    def store_path(self) -> Path:
+        """The bare Git repository holding specs and contracts."""
+        return self.home / "store.git"
+
+    @property
+    def is_demo(self) -> bool:
+        """True in demo mode."""
+        return self.mode == Mode.DEMO
+
+
+def load_settings(
+    environ: dict[str, str] | None = None, secret_values: dict[str, str] | None = None
+) -> Settings:
+    """Settings from environment variables, with ``secret_values`` (Streamlit secrets) first for secrets.
+
+    In production mode a missing or weak cookie key is refused (``UserError``); in demo mode a
+    random key is made once per installation and kept in ``$OCENTER_HOME/demo-cookie-key``.
+    """
+    env = dict(os.environ if environ is None else environ)
+    secret_values = secret_values or {}
+    home = Path(env.get("OCENTER_HOME", "var")).resolve()
+    mode_text = env.get("OCENTER_MODE", Mode.DEMO.value).strip().lower()
+    if mode_text not in {m.value for m in Mode}:
+        raise UserError("config.bad_mode", value=mode_text)
+    mode = Mode(mode_text)
+    database_url = secret_values.get("DATABASE_URL") or env.get("DATABASE_URL") or ""
+    if not database_url:
+        database_url = f"sqlite:///{home / 'ocenter.db'}"
+    cookie_key = secret_values.get("OCENTER_COOKIE_KEY") or env.get("OCENTER_COOKIE_KEY") or ""
+    if mode == Mode.PRODUCTION:
+        if cookie_key in KNOWN_WEAK_COOKIE_KEYS or len(cookie_key) < MIN_COOKIE_KEY_LENGTH:
+            raise UserError("config.weak_cookie_key", length=MIN_COOKIE_KEY_LENGTH)
+    elif not cookie_key:
+        cookie_key = _demo_cookie_key(home)
+    return Settings(
+        home=home,
+        database_url=database_url,
+        mode=mode,
+        cookie_key=cookie_key,
+        max_upload_mb=int(env.get("OCENTER_MAX_UPLOAD_MB", "200")),
+    )
+
+
+def _demo_cookie_key(home: Path) -> str:
+    """A random key made once per demo installation, so no two demos share a forgeable cookie."""
+    path = home / "demo-cookie-key"
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    home.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process made it first: use theirs
+        return path.read_text(encoding="utf-8").strip()
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(key)
+    return key

@@ -1,0 +1,41 @@
+"""The long-lived parts of one running installation: settings, database engine and spec store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+
+from ocenter.config import Settings
+from ocenter.database import make_engine
+from ocenter.store import SpecStore
+
+
+@dataclass(frozen=True)
+class AppContext:
+    """What every use case needs; made once per process and shared by all sessions (thread-safe:
+    the engine pools connections, the store writes through Git plumbing only)."""
+
+    settings: Settings
+    engine: Engine
+    store: SpecStore
+
+    @property
+    def home(self) -> Path:
+        """The installation's data folder (OCENTER_HOME)."""
+        return self.settings.home
+
+    @property
+    def uploads_dir(self) -> Path:
+        """Where uploads wait, unchanged, for verification."""
+        return self.settings.home / "uploads"
+
+
+def open_context(settings: Settings) -> AppContext:
+    """Open (creating if needed) the folders, database and store of ``settings``."""
+    settings.home.mkdir(parents=True, exist_ok=True)
+    (settings.home / "uploads").mkdir(exist_ok=True)
+    engine = make_engine(settings.database_url)
+    store = SpecStore.open_or_init(settings.store_path)
+    return AppContext(settings=settings, engine=engine, store=store)

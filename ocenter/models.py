@@ -1,0 +1,180 @@
+"""Database tables (SQLModel): units, users, dashboard requests, data submissions, evaluations, events."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from sqlalchemy import JSON, Column, Text
+from sqlmodel import Field, SQLModel
+
+from ocenter.authority import Level, Role, ScopeKind
+
+
+def utcnow() -> datetime:
+    """Now, in UTC, with its time zone (SQLModel stores datetimes as UTC)."""
+    return datetime.now(UTC)
+
+
+class UnitKind(StrEnum):
+    """What kind of organisation a unit is."""
+
+    PUSAT = "pusat"  # a central work unit (Unit Kerja Pusat)
+    PUSDATIN = "pusdatin"  # the data and information centre that runs the procedure
+    UPT = "upt"  # a regional technical unit
+    KL = "kl"  # another ministry or agency (K/L)
+
+
+class Unit(SQLModel, table=True):
+    """A data sender or dashboard owner: a central unit, a UPT or another agency."""
+
+    code: str = Field(primary_key=True, description="Unit code, e.g. PPPOMN or UPT-3101.")
+    name: str = Field(description="Official name of the unit.")
+    kind: UnitKind = Field(description="Central unit, Pusdatin, UPT or external agency.")
+    province_code: str | None = Field(default=None, description="Province (BPS code) of a UPT.")
+
+
+class User(SQLModel, table=True):
+    """A person (or the wall screen) that logs in, with their authority."""
+
+    username: str = Field(primary_key=True, description="Login name, lower-case.")
+    name: str = Field(description="Full name shown in the app and in Git history.")
+    email: str = Field(default="", description="Work e-mail address.")
+    password_hash: str = Field(description="bcrypt hash of the password.")
+    role: Role = Field(description="Role in the procedure; decides the pages.")
+    unit_code: str | None = Field(default=None, foreign_key="unit.code", description="Own unit.")
+    clearance: Level = Field(description="Highest confidentiality level the user may see.")
+    scope: ScopeKind = Field(description="How much of BPOM the user's authority covers.")
+    grants: list[str] = Field(
+        default_factory=list, sa_column=Column(JSON), description="Dashboard ids explicitly granted."
+    )
+    active: bool = Field(default=True, description="Inactive users cannot log in.")
+    is_demo: bool = Field(default=False, description="Made by demo mode; refused in production.")
+
+
+class RequestStatus(StrEnum):
+    """Where a dashboard request stands in the procedure."""
+
+    REQUESTED = "requested"  # form filed, data being sent and verified (steps 1-3)
+    MOCKUP = "mockup"  # Pusdatin is making the mock-up (step 4)
+    IN_REVIEW = "in_review"  # the unit is reviewing the mock-up (step 5)
+    CHANGES_REQUESTED = "changes_requested"  # the unit asked for changes; step 4 starts again
+    APPROVED = "approved"  # merged into main; Pusdatin builds it (step 6)
+    BUILT = "built"  # built; default data to classify (step 7)
+    CLASSIFIED = "classified"  # defaults set; to be shown (step 8)
+    DISPLAYED = "displayed"  # on the Operational Center display; monitoring (step 9)
+    EVALUATED = "evaluated"  # evaluated, letter sent; the unit receives it (step 10)
+    RECEIVED = "received"  # the unit received the letter: the procedure is complete
+
+
+class DashboardRequest(SQLModel, table=True):
+    """A *Formulir Permintaan Dashboard*: a unit's request for an Operational Center dashboard."""
+
+    id: int | None = Field(default=None, primary_key=True, description="Request number.")
+    title: str = Field(description="Working title of the dashboard.")
+    purpose: str = Field(sa_column=Column(Text), description="What the unit needs to see and why.")
+    requesting_unit: str = Field(foreign_key="unit.code", description="Unit that asks for it.")
+    requested_by: str = Field(foreign_key="user.username", description="Who filed the form.")
+    datasets: list[str] = Field(
+        default_factory=list, sa_column=Column(JSON), description="Dataset ids it will show."
+    )
+    level: Level = Field(description="Confidentiality level the unit proposes for the dashboard.")
+    audience: list[str] = Field(
+        default_factory=list, sa_column=Column(JSON), description="Stakeholders it is meant for."
+    )
+    dashboard_id: str = Field(description="Id of the dashboard spec, generated from the request.")
+    status: RequestStatus = Field(default=RequestStatus.REQUESTED, description="Current step.")
+    created_at: datetime = Field(default_factory=utcnow, description="When the form was filed.")
+    step_started_at: datetime = Field(
+        default_factory=utcnow, description="When the current step's clock started (UTC)."
+    )
+    review_rounds: int = Field(default=0, description="How often the unit asked for changes.")
+
+
+class SubmissionStatus(StrEnum):
+    """Where a data submission stands (steps 1-3)."""
+
+    SENT = "sent"  # step 1 done, waiting for Pusdatin to receive it
+    RECEIVED = "received"  # step 2 done, waiting for verification
+    VERIFIED = "verified"  # step 3: accepted, stored as a new dataset version
+    RETURNED = "returned"  # step 3: did not conform, returned to the sender with reasons
+
+
+class Submission(SQLModel, table=True):
+    """One data file sent to the Operational Center by a unit, a UPT or another agency."""
+
+    id: int | None = Field(default=None, primary_key=True, description="Submission number.")
+    dataset_id: str = Field(description="Id of the data contract the sender says it follows.")
+    request_id: int | None = Field(
+        default=None, foreign_key="dashboardrequest.id", description="Request it serves, if any."
+    )
+    unit_code: str = Field(foreign_key="unit.code", description="Sending unit.")
+    submitted_by: str = Field(foreign_key="user.username", description="Who sent it.")
+    level: Level = Field(description="Confidentiality level the sender classified it with.")
+    original_name: str = Field(description="File name as uploaded; shown only, never used as a path.")
+    upload_sha256: str = Field(index=True, description="SHA-256 of the uploaded bytes.")
+    upload_suffix: str = Field(description="'.csv' or '.xlsx', from our own allow-list.")
+    size_bytes: int = Field(description="Size of the upload.")
+    rows: int | None = Field(default=None, description="Data rows found when it was checked.")
+    status: SubmissionStatus = Field(default=SubmissionStatus.SENT, description="Current step.")
+    submitted_at: datetime = Field(default_factory=utcnow, description="When it was sent (UTC).")
+    received_by: str | None = Field(default=None, description="Pusdatin user who received it.")
+    received_at: datetime | None = Field(default=None, description="When it was received.")
+    verified_by: str | None = Field(default=None, description="Pusdatin user who decided.")
+    verified_at: datetime | None = Field(default=None, description="When it was decided.")
+    checks_passed: bool | None = Field(default=None, description="Result of the contract checks.")
+    report_json: str | None = Field(
+        default=None, sa_column=Column(Text), description="The verification report (JSON)."
+    )
+    decision_note: str = Field(default="", sa_column=Column(Text), description="Verifier's reasons.")
+
+
+class DatasetVersion(SQLModel, table=True):
+    """An accepted version of a dataset, stored once as Parquet addressed by its SHA-256."""
+
+    id: int | None = Field(default=None, primary_key=True, description="Version number.")
+    dataset_id: str = Field(index=True, description="Data contract id.")
+    sha256: str = Field(description="SHA-256 of the original upload.")
+    rows: int = Field(description="Number of data rows.")
+    submission_id: int = Field(foreign_key="submission.id", description="Submission it came from.")
+    accepted_at: datetime = Field(default_factory=utcnow, description="When it was accepted.")
+
+
+class ReviewComment(SQLModel, table=True):
+    """What the requesting unit said about a mock-up revision (step 5)."""
+
+    id: int | None = Field(default=None, primary_key=True, description="Comment number.")
+    request_id: int = Field(foreign_key="dashboardrequest.id", description="Request reviewed.")
+    author: str = Field(foreign_key="user.username", description="Reviewer.")
+    commit: str = Field(description="Mock-up commit the comment is about.")
+    text: str = Field(sa_column=Column(Text), description="The requested changes.")
+    at: datetime = Field(default_factory=utcnow, description="When it was written.")
+
+
+class Evaluation(SQLModel, table=True):
+    """Step 9 and 10: monitoring notes, the letter to the unit, and the unit's receipt."""
+
+    id: int | None = Field(default=None, primary_key=True, description="Evaluation number.")
+    request_id: int = Field(foreign_key="dashboardrequest.id", description="Request evaluated.")
+    notes: str = Field(sa_column=Column(Text), description="Findings of monitoring and evaluation.")
+    letter_number: str = Field(description="Number of the surat penyampaian informasi.")
+    letter_text: str = Field(sa_column=Column(Text), description="Full text of the letter.")
+    evaluated_by: str = Field(foreign_key="user.username", description="Pusdatin evaluator.")
+    evaluated_at: datetime = Field(default_factory=utcnow, description="When it was evaluated.")
+    acknowledged_by: str | None = Field(default=None, description="Unit user who received it.")
+    acknowledged_at: datetime | None = Field(default=None, description="When it was received.")
+    acknowledgement_note: str = Field(default="", description="The unit's reply, if any.")
+
+
+class Event(SQLModel, table=True):
+    """One entry of the append-only log of every step: who did what, when, with what outcome."""
+
+    id: int | None = Field(default=None, primary_key=True, description="Event number.")
+    at: datetime = Field(default_factory=utcnow, index=True, description="When it happened (UTC).")
+    actor: str = Field(description="Username, or 'system'.")
+    step: int | None = Field(default=None, description="SOP step 1-10, if it belongs to one.")
+    action: str = Field(description="What happened, a stable word such as 'data.submitted'.")
+    request_id: int | None = Field(default=None, index=True, description="Request concerned.")
+    submission_id: int | None = Field(default=None, description="Submission concerned.")
+    outcome: str = Field(default="ok", description="ok, refused, returned, approved ...")
+    detail: str = Field(default="", sa_column=Column(Text), description="Free detail (English).")

@@ -1,0 +1,314 @@
+"""The one Streamlit adapter: context, login, language, page guard, messages and common widgets.
+
+Everything else in ``ocenter`` is free of Streamlit; pages import this module and the use cases.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import streamlit as st
+
+from ocenter import accounts
+from ocenter.authority import Authority
+from ocenter.config import Settings, load_settings
+from ocenter.context import AppContext
+from ocenter.errors import UserError
+from ocenter.i18n import DEFAULT_LANGUAGE, t
+from ocenter.navigation import PAGES, default_page_key, may_open, pages_for
+
+_LANG_KEY = "ocenter_lang"
+_VIEWER_KEY = "ocenter_viewer"
+
+
+# --- language ---------------------------------------------------------------------------------
+
+
+def lang() -> str:
+    """The language this session reads: Bahasa Indonesia unless the user switched to English."""
+    return st.session_state.get(_LANG_KEY, DEFAULT_LANGUAGE)
+
+
+def tr(key: str, **params: object) -> str:
+    """The catalogue text of ``key`` in this session's language."""
+    return t(key, lang(), **params)
+
+
+def language_switch() -> None:
+    """A small ID/EN switch in the sidebar."""
+    choice = st.sidebar.segmented_control(
+        tr("ui.language"), options=["id", "en"], format_func={"id": "Bahasa Indonesia",
+                                                              "en": "English"}.get,
+        default=lang(), key="ocenter_lang_switch",
+    )
+    if choice and choice != lang():
+        st.session_state[_LANG_KEY] = choice
+        st.rerun()
+
+
+# --- context ----------------------------------------------------------------------------------
+
+
+def _secret_values() -> dict[str, str]:
+    try:
+        return {key: str(st.secrets[key]) for key in ("OCENTER_COOKIE_KEY", "DATABASE_URL")
+                if key in st.secrets}
+    except (FileNotFoundError, KeyError, st.errors.StreamlitSecretNotFoundError):
+        return {}
+
+
+@st.cache_resource(show_spinner=False)
+def _context_for(home: str, database_url: str, mode: str) -> AppContext:
+    """One context per installation and process (keyed by where it lives, not by user)."""
+    from ocenter.bootstrap import initialise
+
+    settings = load_settings(secret_values=_secret_values())
+    return initialise(settings, progress=lambda _message: None)
+
+
+def context() -> AppContext:
+    """The running installation's context, created (with demo content in demo mode) on first use.
+    A configuration error is shown as a message and the page stops."""
+    try:
+        settings: Settings = load_settings(secret_values=_secret_values())
+    except UserError as error:
+        st.error(error.text(lang()))
+        st.stop()
+    with st.spinner(tr("ui.starting")):
+        return _context_for(str(settings.home), settings.database_url, settings.mode.value)
+
+
+# --- login ------------------------------------------------------------------------------------
+
+
+def _authenticator(ctx: AppContext):  # noqa: ANN202 - the library's own type
+    import streamlit_authenticator as stauth
+
+    return stauth.Authenticate(
+        accounts.login_credentials(ctx.engine, production=not ctx.settings.is_demo),
+        cookie_name=ctx.settings.cookie_name,
+        cookie_key=ctx.settings.cookie_key,
+        cookie_expiry_days=ctx.settings.cookie_expiry_days,
+        auto_hash=False,
+        login_sleep_time=0,  # the library's sleep races with its cookie rerun (its issue #179)
+    )
+
+
+def login_gate(ctx: AppContext) -> Authority:
+    """Log the user in (form or cookie) and return their authority, freshly read from the
+    database; shows the login form and stops the run while nobody is logged in."""
+    authenticator = _authenticator(ctx)
+    authenticator.login(location="unrendered")
+    if not st.session_state.get("authentication_status"):
+        demo_banner(ctx)
+        st.title(tr("app.title"))
+        st.caption(tr("app.subtitle"))
+        authenticator.login(
+            location="main", max_login_attempts=5, key="ocenter_login",
+            fields={"Form name": tr("login.title"), "Username": tr("login.username"),
+                    "Password": tr("login.password"), "Login": tr("login.submit")},
+        )
+        if st.session_state.get("authentication_status") is False:
+            st.error(tr("login.failed"))
+        if ctx.settings.is_demo:
+            st.info(tr("login.demo_hint"))
+        if not st.session_state.get("authentication_status"):
+            st.stop()
+    viewer = accounts.authority_of(ctx.engine, st.session_state.get("username"),
+                                   production=not ctx.settings.is_demo)
+    if viewer is None:
+        # Deactivated since the cookie was made, or a demo user on a production server.
+        authenticator.logout(location="unrendered")
+        st.error(tr("login.not_allowed"))
+        st.stop()
+    st.session_state[_VIEWER_KEY] = viewer
+    st.session_state["ocenter_authenticator"] = authenticator
+    return viewer
+
+
+def logout_button() -> None:
+    """Logout in the sidebar; the cookie is deleted and the session forgets the user."""
+    authenticator = st.session_state.get("ocenter_authenticator")
+    if authenticator is not None and st.sidebar.button(tr("login.logout"), key="ocenter_logout"):
+        authenticator.logout(location="unrendered")
+        st.session_state.pop(_VIEWER_KEY, None)
+        st.rerun()
+
+
+# --- navigation and page frame ----------------------------------------------------------------
+
+
+def navigation(viewer: Authority):  # noqa: ANN201 - StreamlitPage navigation
+    """``st.navigation`` over only the pages this viewer's role may open, grouped by section."""
+    sections: dict[str, list] = {}
+    default = default_page_key(viewer.role)
+    for page in pages_for(viewer.role):
+        title = tr(page.title_key)
+        if page.step:
+            title = tr("ui.step_prefix", step=page.step) + " " + title
+        sections.setdefault(tr(page.section_key), []).append(
+            st.Page(page.path, title=title, icon=page.icon, url_path=page.key,
+                    default=page.key == default)
+        )
+    return st.navigation(sections)
+
+
+def demo_banner(ctx: AppContext) -> None:
+    """The demo label every page carries in demo mode."""
+    if ctx.settings.is_demo:
+        st.warning(tr("app.demo_banner"), icon=":material/science:")
+
+
+def sidebar(ctx: AppContext, viewer: Authority) -> None:
+    """Who is logged in, with what authority, the language switch and logout."""
+    name = accounts.display_name(ctx.engine, viewer.username)
+    st.sidebar.markdown(f"**{name}**")
+    st.sidebar.caption(
+        tr("ui.authority_line", role=tr(f"role.{viewer.role.value}"),
+           level=tr(f"level.{viewer.clearance.value}"), scope=scope_text(viewer))
+    )
+    language_switch()
+    logout_button()
+
+
+def scope_text(viewer: Authority) -> str:
+    """The viewer's scope in words."""
+    if viewer.scope.value in ("unit", "upt") and viewer.unit_code:
+        return f"{tr('scope.' + viewer.scope.value)} {viewer.unit_code}"
+    return tr("scope." + viewer.scope.value)
+
+
+def page(key: str) -> tuple[AppContext, Authority]:
+    """Start a page: the context and the viewer, refusing a role that may not open ``key``
+    (navigation already hides it; this is the second lock)."""
+    ctx = context()
+    viewer = st.session_state.get(_VIEWER_KEY)
+    if viewer is None:
+        viewer = login_gate(ctx)
+    viewer = accounts.authority_of(ctx.engine, viewer.username,
+                                   production=not ctx.settings.is_demo)
+    if viewer is None or not may_open(viewer.role, key):
+        st.error(tr("auth.forbidden"))
+        st.stop()
+    entry = next(p for p in PAGES if p.key == key)
+    title = tr(entry.title_key)
+    st.title(title)
+    if entry.step:
+        st.caption(tr(f"step.{entry.step}.caption"))
+    show_flash()
+    return ctx, viewer
+
+
+@contextlib.contextmanager
+def guarded() -> Iterator[None]:
+    """Show a ``UserError`` as a message in the user's language instead of a traceback."""
+    try:
+        yield
+    except UserError as error:
+        st.error(error.text(lang()))
+
+
+def show_error(error: UserError) -> None:
+    """Show one user error."""
+    st.error(error.text(lang()))
+
+
+
+# --- dashboards -------------------------------------------------------------------------------
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _dataset_table(home: str, dataset_id: str, sha256: str):  # noqa: ANN202 - pyarrow.Table
+    """An accepted dataset version; immutable (content-addressed), so one copy serves every user.
+    Filtering by authority happens after this, per viewer, and is never cached across users."""
+    from pathlib import Path
+
+    from ocenter import datasets
+
+    return datasets.load_dataset(Path(home), dataset_id, sha256)
+
+
+def dashboard_tables(ctx: AppContext, dataset_ids: list[str]) -> dict:
+    """The newest accepted table of each dataset the dashboard reads (missing ones left out)."""
+    from ocenter.procedure import latest_versions
+
+    versions = latest_versions(ctx)
+    return {
+        dataset_id: _dataset_table(str(ctx.home), dataset_id, versions[dataset_id].sha256)
+        for dataset_id in dataset_ids
+        if dataset_id in versions
+    }
+
+
+def show_dashboard(ctx: AppContext, spec, contracts: dict, viewer: Authority) -> None:  # noqa: ANN001
+    """Render ``spec`` for ``viewer``: data filtered and aggregated on the server, then drawn."""
+    from ocenter.rendering import render_dashboard
+
+    tables = dashboard_tables(ctx, spec.datasets)
+    missing = [d for d in spec.datasets if d not in tables]
+    if missing:
+        st.info(tr("display.no_data", datasets=", ".join(missing)))
+    rendered = render_dashboard(spec, contracts, tables, viewer, lang())
+    for row in _rows_of_three(rendered):
+        for column, item in zip(st.columns([item.panel.width for item in row]), row, strict=True):
+            with column:
+                _show_panel(item)
+
+
+def _rows_of_three(items: list) -> list[list]:
+    """Panels in reading order, packed into rows of at most three grid columns."""
+    rows: list[list] = []
+    used = 3
+    for item in items:
+        if used + item.panel.width > 3:
+            rows.append([])
+            used = 0
+        rows[-1].append(item)
+        used += item.panel.width
+    return rows
+
+
+def _show_panel(item) -> None:  # noqa: ANN001 - rendering.RenderedPanel
+    with st.container(border=True):
+        st.markdown(f"**{item.panel.title}**")
+        if item.data.restricted:
+            st.caption(tr("render.restricted"))
+            return
+        if item.panel.kind.value == "kpi":
+            value = item.data.value
+            st.metric(item.panel.title, "-" if value is None else f"{value:,.0f}".replace(",", "."),
+                      label_visibility="collapsed")
+        elif item.chart is not None:
+            st.altair_chart(item.chart, width="stretch")
+        else:
+            st.dataframe(item.data.frame, hide_index=True, width="stretch")
+
+
+def summary_rows(report) -> list[dict]:  # noqa: ANN001 - verification.VerificationReport
+    """The report's summary by column and check, with headers in the user's language."""
+    return [
+        {tr("col.column"): entry.column, tr("col.check"): tr(f"check.{entry.check}"),
+         tr("col.count"): entry.count}
+        for entry in report.summary
+    ]
+
+
+def flash(text: str, kind: str = "success") -> None:
+    """Keep a message to show after the next rerun (a rerun would otherwise wipe it)."""
+    st.session_state["ocenter_flash"] = (kind, text)
+
+
+def show_flash() -> None:
+    """Show and forget the kept message, if any."""
+    kept = st.session_state.pop("ocenter_flash", None)
+    if kept:
+        kind, text = kept
+        getattr(st, kind)(text)
+
+
+def when(moment) -> str:  # noqa: ANN001 - datetime from the database
+    """A stored time as people in the office read it: Jakarta time, to the minute."""
+    from ocenter.workdays import local_time
+
+    return local_time(moment).strftime("%Y-%m-%d %H:%M WIB")

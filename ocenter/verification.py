@@ -1,0 +1,1184 @@
+"""The verification engine (SOP step 3): a table of text checked against its contract."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import math
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from pydantic import BaseModel, ConfigDict, Field
+
+from ocenter import reference
+from ocenter.authority import Level
+from ocenter.contracts import ContractField, DataContract, FieldType
+from ocenter.errors import UserError
+from ocenter.i18n import t
+
+#: Cell checks, in the order they are tried: a cell reports only the first one it fails, so the
+#: sender sees the most basic problem (empty, wrong type) before finer ones.
+CELL_CHECKS = (
+    "required",
+    "type",
+    "allowed_values",
+    "minimum",
+    "maximum",
+    "pattern",
+    "min_length",
+    "max_length",
+    "reference",
+    "unique",
+)
+DATASET_CHECKS = ("header", "min_rows", "max_rows", "primary_key", "freshness")
+MASK = "***"
+#: Cell errors kept in detail; the summary still counts every one. Bounds the report's memory
+#: when a whole file is wrong (10 million rows of a wrong type would be 10 million entries).
+DEFAULT_MAX_ERRORS = 100_000
+#: Longest cell text quoted back in an error; longer values are cut with an ellipsis.
+VALUE_MAX_CHARS = 200
+BOOLEAN_TEXTS = ("true", "false", "1", "0", "ya", "tidak")
+TRUE_TEXTS = ("true", "1", "ya")
+_SLICE_ROWS = 1 << 20
+_REBATCH_ROWS = 1 << 18
+_PK_EXAMPLES = 10
+
+# ISO 8601 texts as RE2 patterns, exact to the calendar: month lengths and leap years are in the
+# pattern itself (Arrow's strptime would roll 2024-02-30 over to March instead of refusing it).
+_YEAR = r"(?:000[1-9]|00[1-9]\d|0[1-9]\d\d|[1-9]\d{3})"
+_MONTH_DAY = (
+    r"(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\d|3[01])"
+    r"|(?:0[469]|11)-(?:0[1-9]|[12]\d|30)"
+    r"|02-(?:0[1-9]|1\d|2[0-8]))"
+)
+_LEAP_DAY = r"(?:\d\d(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00)-02-29"
+_DATE = rf"(?:{_YEAR}-{_MONTH_DAY}|{_LEAP_DAY})"
+_TIME = r"(?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d{1,6})?)?"
+_OFFSET = r"(?:Z|[+-](?:[01]\d|2[0-3]):?[0-5]\d)"
+DATE_RE = rf"^{_DATE}$"
+DATETIME_RE = rf"^{_DATE}[T ]{_TIME}{_OFFSET}?$"
+_OFFSET_RE = rf"{_OFFSET}$"
+INTEGER_RE = r"^[+-]?\d+$"
+_INT64_MAX_DIGITS = "9223372036854775807"
+_INT64_MIN_DIGITS = "9223372036854775808"
+_INT64_MAX = 2**63 - 1
+
+
+def number_re(decimal: str) -> str:
+    """RE2 pattern of a number written with ``decimal`` as its decimal mark (no thousands mark)."""
+    mark = r"\." if decimal == "." else ","
+    return rf"^[+-]?(?:\d+(?:{mark}\d*)?|{mark}\d+)(?:[eE][+-]?\d{{1,4}})?$"
+
+
+def anchored(pattern: str) -> str:
+    """``pattern`` made to match the whole text, as the contract means it."""
+    return f"^(?:{pattern})$"
+
+
+# --- the report ----------------------------------------------------------------------------------
+
+
+class CellError(BaseModel):
+    """One cell that fails one check: what the sender must correct."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    row: int = Field(description="Spreadsheet row: the header is row 1, the first record row 2.")
+    column: str = Field(description="Column (contract field) name.")
+    check: str = Field(description="Stable check name, one of CELL_CHECKS.", examples=["type"])
+    value: str | None = Field(description="The cell's text (cut if very long), or *** if masked.")
+    params: dict[str, Any] = Field(
+        default_factory=dict, description="Values the message needs (bounds, allowed values)."
+    )
+    level: Level = Field(
+        default=Level.TERBUKA, description="Confidentiality level of the field, for masking."
+    )
+
+    def message(self, lang: str = "id") -> str:
+        """The error in the sender's words, in ``lang``."""
+        key = f"verify.type.{self.params['type']}" if self.check == "type" else f"verify.{self.check}"
+        return t(key, lang, row=self.row, column=self.column, value=self.value, **self.params)
+
+
+class DatasetIssue(BaseModel):
+    """A problem of the file as a whole: header, row count, repeated keys, stale data."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    check: str = Field(description="Stable check name, one of DATASET_CHECKS.")
+    params: dict[str, Any] = Field(default_factory=dict, description="Values the message needs.")
+    severity: Literal["error", "warning"] = Field(
+        default="error", description="An error makes the data invalid; a warning does not."
+    )
+    level: Level = Field(
+        default=Level.TERBUKA, description="Level of the data quoted in params, for masking."
+    )
+
+    def message(self, lang: str = "id") -> str:
+        """The issue in the sender's words, in ``lang``."""
+        key = f"verify.{self.check}"
+        if self.check == "header":
+            key = f"verify.header.{self.params['kind']}"
+        return t(key, lang, **self.params)
+
+
+class SummaryEntry(BaseModel):
+    """How many cells of one column fail one check."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    column: str = Field(description="Column (contract field) name.")
+    check: str = Field(description="Stable check name.")
+    count: int = Field(ge=1, description="Number of failing cells, all of them, never capped.")
+
+
+class VerificationReport(BaseModel):
+    """Result of verifying one file against its contract."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    valid: bool = Field(description="True when no cell error and no dataset error was found.")
+    rows: int = Field(ge=0, description="Number of data rows checked.")
+    errors: list[CellError] = Field(
+        default_factory=list,
+        description="Failing cells by row then column order, at most one per cell (capped).",
+    )
+    dataset_issues: list[DatasetIssue] = Field(
+        default_factory=list, description="Problems of the file as a whole."
+    )
+    summary: list[SummaryEntry] = Field(
+        default_factory=list, description="Failing-cell counts per column and check."
+    )
+
+    @property
+    def error_count(self) -> int:
+        """All failing cells, including those beyond the detail cap."""
+        return sum(entry.count for entry in self.summary)
+
+    @property
+    def truncated(self) -> bool:
+        """True when ``errors`` holds fewer entries than there are failing cells."""
+        return self.error_count > len(self.errors)
+
+    def masked_for(self, clearance: Level) -> VerificationReport:
+        """A copy whose quoted values of fields above ``clearance`` read ``***``."""
+        errors = [
+            e if clearance.allows(e.level) else e.model_copy(update={"value": MASK}) for e in self.errors
+        ]
+        issues = []
+        for issue in self.dataset_issues:
+            if not clearance.allows(issue.level) and "newest" in issue.params:
+                issue = issue.model_copy(update={"params": {**issue.params, "newest": MASK}})
+            issues.append(issue)
+        return self.model_copy(update={"errors": errors, "dataset_issues": issues})
+
+    def to_json_dict(self, lang: str = "id") -> dict[str, Any]:
+        """The report as plain JSON data with every message in ``lang``."""
+        return {
+            "valid": self.valid,
+            "rows": self.rows,
+            "errors": [
+                {
+                    "row": e.row,
+                    "column": e.column,
+                    "check": e.check,
+                    "value": e.value,
+                    "message": e.message(lang),
+                }
+                for e in self.errors
+            ],
+            "summary": [s.model_dump(mode="json") for s in self.summary],
+            "dataset_issues": [
+                {
+                    "check": i.check,
+                    "severity": i.severity,
+                    "params": i.params,
+                    "message": i.message(lang),
+                }
+                for i in self.dataset_issues
+            ],
+        }
+
+    def headline(self, lang: str = "id") -> str:
+        """One sentence saying whether the data conforms."""
+        if self.valid:
+            return t("verify.summary.valid", lang, rows=f"{self.rows:,}")
+        issues = sum(i.severity == "error" for i in self.dataset_issues)
+        return t(
+            "verify.summary.invalid",
+            lang,
+            errors=f"{self.error_count:,}",
+            issues=issues,
+            rows=f"{self.rows:,}",
+        )
+
+
+# --- the engine ----------------------------------------------------------------------------------
+
+
+def verify_table(
+    contract: DataContract,
+    table_or_batches: pa.Table | pa.RecordBatch | Iterable[pa.RecordBatch],
+    *,
+    today: dt.date | None = None,
+    progress: Callable[[int], None] | None = None,
+    max_errors: int | None = DEFAULT_MAX_ERRORS,
+) -> VerificationReport:
+    """Every failure of the table (or stream of batches) against ``contract``, in one pass.
+
+    Cells are text as :mod:`ocenter.ingest` reads them. Each cell reports at most one error, the
+    first check it fails in :data:`CELL_CHECKS` order; missing cells (empty or a
+    ``missing_values`` marker) fail only ``required``. ``max_errors`` caps the detailed entries
+    (the summary counts all); ``progress`` is called with the number of rows done so far.
+    """
+    engine = _Engine(contract, today or dt.date.today(), max_errors)
+    for part in _parts(table_or_batches):
+        engine.feed(part)
+        if progress is not None:
+            progress(engine.rows)
+    return engine.finish()
+
+
+def _parts(source: pa.Table | pa.RecordBatch | Iterable[pa.RecordBatch]) -> Iterator[pa.Table]:
+    """The input as tables of a good size: big enough that per-call overhead vanishes."""
+    if isinstance(source, pa.RecordBatch):
+        source = pa.Table.from_batches([source])
+    if isinstance(source, pa.Table):
+        if source.num_rows == 0:
+            yield source
+        for start in range(0, source.num_rows, _SLICE_ROWS):
+            yield source.slice(start, _SLICE_ROWS)
+        return
+    group: list[pa.RecordBatch] = []
+    rows = 0
+    schema = None
+    for batch in source:
+        if schema is None:
+            schema = batch.schema
+        group.append(batch)
+        rows += batch.num_rows
+        if rows >= _REBATCH_ROWS:
+            yield pa.Table.from_batches(group, schema=schema)
+            group, rows = [], 0
+    if group or schema is None:
+        yield pa.Table.from_batches(group, schema=schema or pa.schema([]))
+
+
+@dataclass
+class _Plan:
+    """How one contract field is checked, prepared once."""
+
+    field: ContractField
+    index: int  # position in the contract
+    position: int | None  # position in the file, None when the column is missing
+    markers: list[str]
+    allowed: list[str] | None
+    codes: list[str] | None
+    pattern: str | None
+    params: dict[str, dict[str, Any]]  # message values of each check
+
+
+@dataclass
+class _Group:
+    """Failing cells of one field and check, found in one slice."""
+
+    index: int
+    check: str
+    rows: np.ndarray
+    values: pa.Array | pa.ChunkedArray
+    params: dict[str, Any]
+    per_row: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+@dataclass
+class _Keys:
+    """Values that must not repeat (a unique field or the primary key), gathered slice by slice.
+
+    Only rows where every key cell is present take part. ``eligible`` (unique fields only) says
+    which of those cells passed every other check and may therefore report ``unique``.
+    """
+
+    names: tuple[str, ...]
+    columns: list[list[pa.Array]] = field(default_factory=list)
+    positions: list[np.ndarray] = field(default_factory=list)
+    eligible: list[np.ndarray] = field(default_factory=list)
+    types: list[pa.DataType] = field(default_factory=list)
+    result: tuple[np.ndarray, np.ndarray] | None = None
+
+    def column(self, i: int) -> pa.ChunkedArray:
+        return pa.chunked_array(self.columns[i], self.types[i] if self.types else pa.string())
+
+    def add(self, columns: list[Any], positions: np.ndarray, eligible: Any = None) -> None:
+        if not self.columns:
+            self.columns = [[] for _ in columns]
+        for store, col in zip(self.columns, columns, strict=True):
+            store.extend(col.chunks if isinstance(col, pa.ChunkedArray) else [col])
+            self.types = [col.type for col in columns]
+        self.positions.append(positions)
+        if eligible is not None:
+            self.eligible.append(eligible)
+
+    def duplicates(self) -> tuple[np.ndarray, np.ndarray]:
+        """(position of each repeat, position of the first row with the same key)."""
+        if self.result is None:
+            positions = np.concatenate(self.positions) if self.positions else np.empty(0, np.int64)
+            columns = [self.column(i) for i in range(len(self.columns))]
+            repeat, first = _repeats(columns, len(positions))
+            self.result = (positions[repeat], positions[first])
+        return self.result
+
+
+def _check_params(f: ContractField, contract: DataContract) -> dict[str, dict[str, Any]]:
+    type_params: dict[str, Any] = {"type": f.type.value}
+    if f.type == FieldType.NUMBER:
+        type_params["decimal"] = contract.decimal_separator
+    allowed = f.allowed_values or []
+    shown = ", ".join(allowed[:20]) + (", …" if len(allowed) > 20 else "")
+    return {
+        "required": {},
+        "type": type_params,
+        "allowed_values": {"allowed": shown},
+        "minimum": {"minimum": _num(f.minimum) if f.minimum is not None else ""},
+        "maximum": {"maximum": _num(f.maximum) if f.maximum is not None else ""},
+        "pattern": {"pattern": f.pattern or ""},
+        "min_length": {"min_length": f.min_length},
+        "max_length": {"max_length": f.max_length},
+        "reference": {"list": f.reference or ""},
+        "unique": {},
+    }
+
+
+class _Engine:
+    """State of one verification: fed slice by slice, then finished."""
+
+    def __init__(self, contract: DataContract, today: dt.date, max_errors: int | None) -> None:
+        self.contract = contract
+        self.today = today
+        self.max_errors = max_errors
+        self.rows = 0
+        self.started = False
+        self.plans: list[_Plan] = []
+        self.issues: list[DatasetIssue] = []
+        self.counts: dict[tuple[int, str], int] = {}
+        self.groups: list[_Group] = []
+        self.stored = 0
+        self.cut_row: int | None = None  # detail is complete up to this row only
+        self.keys: dict[tuple[str, ...], _Keys] = {}
+        self.newest: str | None = None
+
+    # header -------------------------------------------------------------------------------------
+
+    def start(self, names: list[str]) -> None:
+        self.started = True
+        contract = self.contract
+        first: dict[str, int] = {}
+        for position, name in enumerate(names):
+            first.setdefault(name, position)
+        expected = contract.field_names()
+        known = set(expected)
+        missing = [n for n in expected if n not in first]
+        unexpected = [n for n in first if n not in known]
+        duplicate = sorted({n for n in names if names.count(n) > 1})
+        present = [n for n in first if n in known]  # dicts keep the file's order
+        in_contract_order = [n for n in expected if n in first]
+        for kind, columns in (
+            ("missing", missing),
+            ("unexpected", unexpected),
+            ("duplicate", duplicate),
+        ):
+            if columns:
+                self.issues.append(
+                    DatasetIssue(
+                        check="header",
+                        params={"kind": kind, "columns": ", ".join(f'"{c}"' for c in columns)},
+                    )
+                )
+        if present != in_contract_order:
+            self.issues.append(
+                DatasetIssue(check="header", params={"kind": "reordered", "expected": ", ".join(expected)})
+            )
+        for index, f in enumerate(contract.fields):
+            self.plans.append(
+                _Plan(
+                    field=f,
+                    index=index,
+                    position=first.get(f.name),
+                    markers=[m for m in contract.missing_values if m != ""],
+                    allowed=f.allowed_values,
+                    codes=sorted(reference.reference_codes(f.reference)) if f.reference else None,
+                    pattern=anchored(f.pattern) if f.pattern is not None else None,
+                    params=_check_params(f, contract),
+                )
+            )
+            if f.unique and first.get(f.name) is not None:
+                self.keys[(f.name,)] = _Keys(names=(f.name,))
+        key = tuple(contract.primary_key)
+        if key and all(n in first for n in key) and key not in self.keys:
+            self.keys[key] = _Keys(names=key)
+
+    # cells --------------------------------------------------------------------------------------
+
+    def feed(self, table: pa.Table) -> None:
+        if not self.started:
+            self.start(table.column_names)
+        offset = self.rows
+        columns: dict[str, pa.ChunkedArray] = {}
+        codes: dict[str, np.ndarray] = {}
+        for plan in self.plans:
+            if plan.position is not None:
+                col = _text_column(table.column(plan.position))
+                columns[plan.field.name] = col
+                codes[plan.field.name] = self._check_column(plan, col, offset)
+        for names, keys in self.keys.items():
+            present = None
+            for name in names:
+                outcome = codes[name]
+                here = (outcome == _OK) | (outcome > _REQUIRED)
+                present = here if present is None else present & here
+            assert present is not None
+            eligible = None
+            if len(names) == 1 and self.contract.field(names[0]).unique:
+                eligible = codes[names[0]][present] == _OK
+            at = np.flatnonzero(present)
+            if len(at) == len(present):  # nothing missing: no copy
+                values = [columns[n] for n in names]
+            else:
+                values = [_take(columns[n], at) for n in names]
+            keys.add(values, at + offset, eligible)
+        self.rows += table.num_rows
+        if self.cut_row is None and self.max_errors is not None and self.stored >= self.max_errors:
+            self.cut_row = self.rows + 1  # spreadsheet row of the last record seen
+
+    def _check_column(self, plan: _Plan, col: pa.ChunkedArray, offset: int) -> np.ndarray:
+        """Run the field's cell checks on one slice; return each row's outcome code.
+
+        A column with few distinct values (codes, dates, categories: most columns) is checked
+        once per distinct value, then the outcome is spread back to the rows.
+        """
+        values, indices = _distinct(col, plan)
+        outcome = _evaluate(plan, values, self.contract.decimal_separator)
+        if indices is not None:
+            outcome = outcome[indices]
+        failed = np.flatnonzero(outcome >= _FIRST_CHECK)  # usually few: count only those
+        if len(failed):
+            codes = outcome[failed]
+            counts = np.bincount(codes, minlength=_FIRST_CHECK + len(CELL_CHECKS))
+            for code in np.flatnonzero(counts[_FIRST_CHECK:]) + _FIRST_CHECK:
+                check = CELL_CHECKS[code - _FIRST_CHECK]
+                at = failed[codes == code]
+                self._record(plan, check, len(at), at, col, offset)
+        if self.contract.time_field == plan.field.name:
+            self._note_newest(plan, values, outcome if indices is None else None)
+        return outcome
+
+    def _note_newest(self, plan: _Plan, values: Any, outcome: np.ndarray | None) -> None:
+        """Keep the newest date of the time field: first 10 characters of cells that passed."""
+        if outcome is None:  # ``values`` are the distinct values: all occur, evaluate again
+            outcome = _evaluate(plan, values, self.contract.decimal_separator)
+        passed = (outcome == _OK) | (outcome > _TYPE)  # present, and of the right type
+        if not passed.any():
+            return
+        head = pc.utf8_slice_codeunits(_take(values, np.flatnonzero(passed)), 0, 10)
+        dated = pc.filter(head, pc.match_substring_regex(head, pattern=DATE_RE))
+        if len(dated):
+            newest = pc.max(dated).as_py()
+            if self.newest is None or newest > self.newest:
+                self.newest = newest
+
+    def _record(
+        self,
+        plan: _Plan,
+        check: str,
+        count: int,
+        at: np.ndarray,
+        col: pa.ChunkedArray,
+        offset: int,
+    ) -> None:
+        key = (plan.index, check)
+        self.counts[key] = self.counts.get(key, 0) + count
+        if self.cut_row is not None:
+            return
+        values = _take(col, at)
+        per_row = {}
+        if check in ("min_length", "max_length"):
+            per_row["length"] = _np(pc.utf8_length(values))
+        self.groups.append(
+            _Group(
+                index=plan.index,
+                check=check,
+                rows=at.astype(np.int64) + offset + 2,
+                values=values,
+                params=plan.params[check],
+                per_row=per_row,
+            )
+        )
+        self.stored += count
+
+    # end ----------------------------------------------------------------------------------------
+
+    def finish(self) -> VerificationReport:
+        if not self.started:
+            self.start([])
+        contract = self.contract
+        for plan in self.plans:
+            keys = self.keys.get((plan.field.name,))
+            if plan.field.unique and keys is not None:
+                self._finish_unique(plan, keys)
+        issues = list(self.issues)
+        key_issue = self._finish_primary_key()
+        if key_issue is not None:
+            issues.append(key_issue)
+        if contract.min_rows is not None and self.rows < contract.min_rows:
+            params = {"rows": self.rows, "min_rows": contract.min_rows}
+            issues.append(DatasetIssue(check="min_rows", params=params))
+        if contract.max_rows is not None and self.rows > contract.max_rows:
+            params = {"rows": self.rows, "max_rows": contract.max_rows}
+            issues.append(DatasetIssue(check="max_rows", params=params))
+        stale = self._freshness()
+        if stale is not None:
+            issues.append(stale)
+        ordered = sorted(self.counts.items(), key=lambda kv: (kv[0][0], CELL_CHECKS.index(kv[0][1])))
+        summary = [
+            SummaryEntry(column=self.plans[index].field.name, check=check, count=count)
+            for (index, check), count in ordered
+        ]
+        valid = not self.counts and not any(i.severity == "error" for i in issues)
+        return VerificationReport(
+            valid=valid,
+            rows=self.rows,
+            errors=self._errors(),
+            dataset_issues=issues,
+            summary=summary,
+        )
+
+    def _finish_unique(self, plan: _Plan, keys: _Keys) -> None:
+        repeat, first = keys.duplicates()
+        if not len(repeat):
+            return
+        positions = np.concatenate(keys.positions)
+        eligible = np.concatenate(keys.eligible)
+        # Positions are increasing, so a repeat's index among the gathered cells is a search.
+        at = np.searchsorted(positions, repeat)
+        chosen = eligible[at]
+        at, repeat, first = at[chosen], repeat[chosen], first[chosen]
+        if not len(at):
+            return
+        key = (plan.index, "unique")
+        self.counts[key] = self.counts.get(key, 0) + len(at)
+        order = np.argsort(at, kind="stable")
+        at, repeat, first = at[order], repeat[order], first[order]
+        rows = repeat + 2
+        if self.cut_row is not None:
+            keep = rows <= self.cut_row
+            at, rows, first = at[keep], rows[keep], first[keep]
+        if len(at):
+            self.groups.append(
+                _Group(
+                    index=plan.index,
+                    check="unique",
+                    rows=rows,
+                    values=_take(keys.column(0), at),
+                    params={},
+                    per_row={"first_row": first + 2},
+                )
+            )
+
+    def _finish_primary_key(self) -> DatasetIssue | None:
+        names = tuple(self.contract.primary_key)
+        keys = self.keys.get(names)
+        if not names or keys is None:
+            return None
+        repeat, _ = keys.duplicates()
+        if not len(repeat):
+            return None
+        rows = np.sort(repeat + 2)
+        shown = ", ".join(str(r) for r in rows[:_PK_EXAMPLES].tolist())
+        return DatasetIssue(
+            check="primary_key",
+            params={
+                "columns": ", ".join(names),
+                "count": len(rows),
+                "rows": shown + (", …" if len(rows) > _PK_EXAMPLES else ""),
+            },
+        )
+
+    def _freshness(self) -> DatasetIssue | None:
+        contract = self.contract
+        if not contract.time_field or not contract.cadence_days or self.newest is None:
+            return None
+        newest = dt.date.fromisoformat(self.newest)
+        days_old = (self.today - newest).days
+        if days_old <= contract.cadence_days:
+            return None
+        # A warning: old data may be a deliberate back-fill; the sender and Pusdatin decide.
+        return DatasetIssue(
+            check="freshness",
+            severity="warning",
+            level=contract.field(contract.time_field).level,
+            params={
+                "column": contract.time_field,
+                "newest": self.newest,
+                "days_old": days_old,
+                "cadence_days": contract.cadence_days,
+            },
+        )
+
+    def _errors(self) -> list[CellError]:
+        if not self.groups:
+            return []
+        rows = np.concatenate([g.rows for g in self.groups])
+        fields = np.concatenate([np.full(len(g.rows), g.index) for g in self.groups])
+        group_of = np.concatenate([np.full(len(g.rows), n) for n, g in enumerate(self.groups)])
+        within = np.concatenate([np.arange(len(g.rows)) for g in self.groups])
+        order = np.lexsort((fields, rows))
+        if self.cut_row is not None:
+            order = order[rows[order] <= self.cut_row]
+        if self.max_errors is not None:
+            order = order[: self.max_errors]
+        texts = {n: self.groups[n].values.to_pylist() for n in set(group_of[order].tolist())}
+        errors = []
+        for at in order.tolist():
+            n = int(group_of[at])
+            group = self.groups[n]
+            i = int(within[at])
+            params = dict(group.params)
+            for name, values in group.per_row.items():
+                params[name] = int(values[i])
+            plan = self.plans[group.index]
+            errors.append(
+                CellError(
+                    row=int(rows[at]),
+                    column=plan.field.name,
+                    check=group.check,
+                    value=_cut(texts[n][i]),
+                    params=params,
+                    level=plan.field.level,
+                )
+            )
+        return errors
+
+
+# --- vectorised helpers --------------------------------------------------------------------------
+# Arrow arrays and scalars are built from buffers, and read back into numpy through buffers:
+# pa.array(), pa.scalar() and to_numpy() would import pandas (0.3 s) merely to check for it.
+
+
+def _texts(values: list[str], kind: pa.DataType | None = None) -> pa.Array:
+    kind = kind or pa.string()
+    encoded = [v.encode("utf-8") for v in values]
+    wide = pa.types.is_large_string(kind)
+    offsets = np.zeros(len(encoded) + 1, np.int64 if wide else np.int32)
+    np.cumsum([len(e) for e in encoded], out=offsets[1:])
+    data = pa.py_buffer(b"".join(encoded))
+    return pa.Array.from_buffers(kind, len(values), [None, pa.py_buffer(offsets), data])
+
+
+def _ints(values: np.ndarray) -> pa.Array:
+    values = np.ascontiguousarray(values, np.int64)
+    return pa.Array.from_buffers(pa.int64(), len(values), [None, pa.py_buffer(values)])
+
+
+def _text_scalar(value: str, kind: pa.DataType | None = None) -> pa.Scalar:
+    return _texts([value], kind)[0]
+
+
+def _int_scalar(value: int, kind: pa.DataType | None = None) -> pa.Scalar:
+    scalar = _ints(np.array([value]))[0]
+    return scalar.cast(kind) if kind is not None and kind != pa.int64() else scalar
+
+
+def _float_scalar(value: float) -> pa.Scalar:
+    values = np.array([value], np.float64)
+    return pa.Array.from_buffers(pa.float64(), 1, [None, pa.py_buffer(values)])[0]
+
+
+def _take(col: Any, at: np.ndarray) -> Any:
+    """``col`` at the increasing positions ``at``, chunk by chunk.
+
+    Arrow's take on a chunked array first concatenates every chunk: a copy of the whole column
+    to pick a handful of failing cells.
+    """
+    if not isinstance(col, pa.ChunkedArray) or col.num_chunks <= 1:
+        return pc.take(col, _ints(at))
+    ends = np.cumsum([len(chunk) for chunk in col.chunks])
+    which = np.searchsorted(ends, at, side="right")
+    parts = []
+    for index in np.unique(which).tolist():
+        start = ends[index] - len(col.chunk(index))
+        local = at[which == index] - start
+        parts.append(pc.take(col.chunk(index), _ints(local)))
+    return pa.chunked_array(parts, col.type)
+
+
+def _bools(mask: np.ndarray) -> pa.Array:
+    bits = np.packbits(np.ascontiguousarray(mask, bool), bitorder="little")
+    return pa.Array.from_buffers(pa.bool_(), len(mask), [None, pa.py_buffer(bits)])
+
+
+def _np(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """A null-free numeric or boolean Arrow array as numpy."""
+    if isinstance(values, pa.ChunkedArray):
+        parts = [_np(chunk) for chunk in values.chunks]
+        if not parts:
+            return np.empty(0, np.dtype(str(values.type)) if values.type != pa.bool_() else bool)
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+    if pa.types.is_boolean(values.type):
+        values = pc.cast(values, pa.uint8())
+    dtype = np.dtype(str(values.type))
+    return np.frombuffer(
+        values.buffers()[1], dtype=dtype, count=len(values), offset=values.offset * dtype.itemsize
+    )
+
+
+# Outcome of one cell, one byte each: passed, missing (not required), or the first check failed.
+_OK = 0
+_MISSING = 1
+_FIRST_CHECK = 2
+_REQUIRED = _FIRST_CHECK + CELL_CHECKS.index("required")
+_TYPE = _FIRST_CHECK + CELL_CHECKS.index("type")
+_DISTINCT_SAMPLE = 1 << 16
+
+
+def _distinct(col: pa.ChunkedArray, plan: _Plan) -> tuple[Any, np.ndarray | None]:
+    """(distinct values, each row's index into them), or (the column, None).
+
+    Worth it only when values repeat a lot and a check costs more than a hash lookup (a type,
+    a pattern, a length); plain set lookups cost per row about what the encoding costs. The
+    first rows tell whether values repeat: an identifier column is left as it is.
+    """
+    f = plan.field
+    costly = f.type != FieldType.STRING or plan.pattern is not None
+    costly = costly or f.min_length is not None or f.max_length is not None
+    if not costly or len(col) < 2 * _DISTINCT_SAMPLE:
+        return col, None
+    if pc.count_distinct(col.slice(0, _DISTINCT_SAMPLE)).as_py() * 2 > _DISTINCT_SAMPLE:
+        return col, None
+    encoded = pc.dictionary_encode(col)
+    if isinstance(encoded, pa.Array):
+        return encoded.dictionary, _np(encoded.indices)
+    # Chunks share one dictionary, complete in the last chunk.
+    indices = [_np(chunk.indices) for chunk in encoded.chunks]
+    return encoded.chunk(encoded.num_chunks - 1).dictionary, np.concatenate(indices)
+
+
+def _evaluate(plan: _Plan, values: Any, decimal: str) -> np.ndarray:
+    """Outcome code of each value: the first check it fails, in CELL_CHECKS order."""
+    f = plan.field
+    outcome = np.zeros(len(values), np.int8)
+    missing = _np(_missing_mask(values, plan.markers)).astype(bool)
+    outcome[missing] = _REQUIRED if f.required else _MISSING
+    open_ = ~missing
+
+    def fail(check: str, bad: Any) -> None:
+        nonlocal open_
+        failing = open_ & (bad if isinstance(bad, np.ndarray) else _np(bad).astype(bool))
+        if failing.any():
+            outcome[failing] = _FIRST_CHECK + CELL_CHECKS.index(check)
+            open_ = open_ & ~failing
+
+    numbers = None
+    if f.type != FieldType.STRING:
+        valid, numbers = _type_valid(values, f.type, decimal, open_)
+        fail("type", ~valid)
+        if f.type == FieldType.INTEGER and (f.minimum is not None or f.maximum is not None):
+            numbers = _numbers(values, f.type, decimal, valid)
+    if plan.allowed is not None:
+        fail("allowed_values", pc.invert(pc.is_in(values, value_set=_texts(plan.allowed, values.type))))
+    if numbers is not None:
+        if f.minimum is not None:
+            fail("minimum", _beyond(numbers, f.minimum, below=True))
+        if f.maximum is not None:
+            fail("maximum", _beyond(numbers, f.maximum, below=False))
+    if plan.pattern is not None:
+        fail("pattern", pc.invert(pc.match_substring_regex(values, pattern=plan.pattern)))
+    if f.min_length is not None or f.max_length is not None:
+        lengths = pc.utf8_length(values)
+        if f.min_length is not None:
+            fail("min_length", pc.less(lengths, _int_scalar(f.min_length, lengths.type)))
+        if f.max_length is not None:
+            fail("max_length", pc.greater(lengths, _int_scalar(f.max_length, lengths.type)))
+    if plan.codes is not None:
+        fail("reference", pc.invert(pc.is_in(values, value_set=_texts(plan.codes, values.type))))
+    return outcome
+
+
+def _type_valid(values: Any, ftype: FieldType, decimal: str, open_: np.ndarray) -> tuple[np.ndarray, Any]:
+    """Which values parse as ``ftype`` (only ``open_`` ones matter), and numbers if parsed.
+
+    A cheap kernel accepts the common forms (plain digits); the exact RE2 pattern then decides
+    the rest, so the result is exactly the pattern's.
+    """
+    if ftype == FieldType.BOOLEAN:
+        lowered = pc.ascii_lower(values)
+        known = pc.is_in(lowered, value_set=_texts(list(BOOLEAN_TEXTS), values.type))
+        return _np(known).astype(bool), None
+    if ftype == FieldType.INTEGER:
+        quick, pattern = pc.ascii_is_decimal(values), INTEGER_RE
+    elif ftype == FieldType.NUMBER:
+        mark = "." if decimal == "." else ","
+        quick = pc.ascii_is_decimal(pc.replace_substring(values, mark, "", max_replacements=1))
+        pattern = number_re(decimal)
+    elif ftype == FieldType.DATE:
+        quick, pattern = None, DATE_RE
+    else:
+        quick, pattern = None, DATETIME_RE
+    valid = np.zeros(len(values), bool) if quick is None else _np(quick).astype(bool)
+    rest = np.flatnonzero(open_ & ~valid)
+    if len(rest):
+        subset = values if len(rest) == len(values) else _take(values, rest)
+        valid[rest] = _np(pc.match_substring_regex(subset, pattern=pattern)).astype(bool)
+    numbers = None
+    if ftype == FieldType.INTEGER:
+        long = np.flatnonzero(valid & (_np(pc.utf8_length(values)) > 18))
+        if len(long):
+            valid[long] = _np(_fits_int64(_take(values, long))).astype(bool)
+    if ftype == FieldType.NUMBER:
+        numbers = _numbers(values, ftype, decimal, valid)
+        valid &= np.isfinite(_np(numbers))  # 1e999 has the shape of a number but is infinite
+    return valid, numbers
+
+
+def _numbers(values: Any, ftype: FieldType, decimal: str, valid: np.ndarray) -> Any:
+    """The values as int64 or float64 (0 where not ``valid``), for bound checks and storage."""
+    zero = _text_scalar("0", values.type)
+    usable = _bools(valid)
+    if ftype == FieldType.INTEGER:
+        return pc.cast(pc.if_else(usable, pc.utf8_ltrim(values, "+"), zero), pa.int64())
+    text = pc.replace_substring(values, ",", ".") if decimal == "," else values
+    return pc.cast(pc.if_else(usable, text, zero), pa.float64())
+
+
+def _text_column(col: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray:
+    if isinstance(col, pa.Array):
+        col = pa.chunked_array([col])
+    if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+        col = pc.cast(col, pa.string())
+    if col.null_count:
+        col = pc.fill_null(col, _text_scalar("", col.type))
+    return col
+
+
+def _missing_mask(col: pa.ChunkedArray, markers: list[str]) -> Any:
+    missing = pc.equal(col, _text_scalar("", col.type))
+    if markers:
+        missing = pc.or_(missing, pc.is_in(col, value_set=_texts(markers, col.type)))
+    return missing
+
+
+def _fits_int64(col: pa.ChunkedArray) -> Any:
+    negative = pc.starts_with(col, "-")
+    digits = pc.utf8_ltrim(pc.utf8_ltrim(col, "+-"), "0")
+    length = pc.utf8_length(digits)
+    nineteen = _int_scalar(19, length.type)
+    limit = pc.if_else(
+        negative, _text_scalar(_INT64_MIN_DIGITS, col.type), _text_scalar(_INT64_MAX_DIGITS, col.type)
+    )
+    same = pc.and_(pc.equal(length, nineteen), pc.less_equal(digits, limit))
+    return pc.or_(pc.less(length, nineteen), same)
+
+
+def _beyond(numbers: Any, bound: float, *, below: bool) -> Any:
+    """Which numbers are below (or above) ``bound``, exactly, whatever their size.
+
+    Integers are compared with the bound rounded inwards (x >= 2.5 is x >= 3 for integers), in
+    the integer domain, so values beyond 2**53 compare exactly and never pass through a double.
+    """
+    if not pa.types.is_integer(numbers.type):
+        return (pc.less if below else pc.greater)(numbers, _float_scalar(float(bound)))
+    edge = math.ceil(bound) if below else math.floor(bound)
+    if below and edge > _INT64_MAX or not below and edge < -_INT64_MAX - 1:
+        return np.ones(len(numbers), bool)  # no int64 gets that far
+    if below and edge <= -_INT64_MAX - 1 or not below and edge >= _INT64_MAX:
+        return np.zeros(len(numbers), bool)
+    return (pc.less if below else pc.greater)(numbers, _int_scalar(edge))
+
+
+def _repeats(columns: list[pa.ChunkedArray], count: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of rows whose key repeats an earlier row's, and of that earlier row.
+
+    A stable sort puts equal keys next to each other, earliest row first; a row equal to its
+    predecessor in that order is a repeat of the first row of its run.
+    """
+    none = np.empty(0, np.int64)
+    if count < 2:
+        return none, none
+    first = columns[0]
+    if _true_count(pc.less(first.slice(0, count - 1), first.slice(1))) == count - 1:
+        return none, none  # already strictly increasing (sequential ids): nothing repeats
+    if len(columns) == 1:
+        order = pc.sort_indices(columns[0])
+    else:
+        names = [f"k{i}" for i in range(len(columns))]
+        order = pc.sort_indices(
+            pa.table(dict(zip(names, columns, strict=True))),
+            sort_keys=[(name, "ascending") for name in names],
+        )
+    same = None
+    for col in columns:
+        ranked = pc.take(col, order)
+        equal = pc.equal(ranked.slice(1), ranked.slice(0, count - 1))
+        same = equal if same is None else pc.and_(same, equal)
+    if not _true_count(same):
+        return none, none
+    starts = np.concatenate([[True], ~_np(same).astype(bool)])
+    run_start = np.flatnonzero(starts)[np.cumsum(starts) - 1]
+    ranked_order = _np(order).astype(np.int64)
+    repeats = np.flatnonzero(~starts)
+    return ranked_order[repeats], ranked_order[run_start[repeats]]
+
+
+def _true_count(mask: Any) -> int:
+    if isinstance(mask, pa.ChunkedArray):
+        return sum(chunk.true_count for chunk in mask.chunks)
+    return mask.true_count
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(value)
+
+
+def _cut(text: str | None) -> str | None:
+    if text is not None and len(text) > VALUE_MAX_CHARS:
+        return text[:VALUE_MAX_CHARS] + "…"
+    return text
+
+
+# --- typed data for storage ----------------------------------------------------------------------
+
+
+def arrow_type(ftype: FieldType) -> pa.DataType:
+    """The Arrow type a field is stored as."""
+    return {
+        FieldType.STRING: pa.string(),
+        FieldType.INTEGER: pa.int64(),
+        FieldType.NUMBER: pa.float64(),
+        FieldType.BOOLEAN: pa.bool_(),
+        FieldType.DATE: pa.date32(),
+        FieldType.DATETIME: pa.timestamp("us"),
+    }[ftype]
+
+
+def typed_table(contract: DataContract, table: pa.Table) -> pa.Table:
+    """The contract's columns cast to real types; missing or invalid cells become null.
+
+    Date-times with a zone offset are stored as UTC wall time, those without as written.
+    A column already of the right type is kept; a column absent from ``table`` is all null.
+    """
+    arrays = []
+    for f in contract.fields:
+        target = arrow_type(f.type)
+        if f.name not in table.column_names:
+            arrays.append(pa.nulls(table.num_rows, target))
+            continue
+        col = table.column(f.name)
+        if col.type == target and f.type != FieldType.STRING:
+            arrays.append(col)
+            continue
+        arrays.append(_typed_column(_text_column(col), f, contract))
+    schema = pa.schema(
+        [pa.field(f.name, arrow_type(f.type), nullable=True) for f in contract.fields],
+        metadata={"ocenter.contract": contract.id},
+    )
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _typed_column(col: pa.ChunkedArray, f: ContractField, contract: DataContract) -> Any:
+    missing = _np(_missing_mask(col, [m for m in contract.missing_values if m != ""]))
+    present = ~missing.astype(bool)
+    if f.type == FieldType.STRING:
+        return pc.if_else(_bools(present), col, pa.nulls(1, col.type)[0])
+    valid, _ = _type_valid(col, f.type, contract.decimal_separator, present)
+    keep = present & valid
+    target = arrow_type(f.type)
+    null = pa.nulls(1, target)[0]
+    usable = _bools(keep)
+    if f.type in (FieldType.INTEGER, FieldType.NUMBER):
+        return pc.if_else(usable, _numbers(col, f.type, contract.decimal_separator, keep), null)
+    if f.type == FieldType.BOOLEAN:
+        truth = pc.is_in(pc.ascii_lower(col), value_set=_texts(list(TRUE_TEXTS), col.type))
+        return pc.if_else(usable, truth, null)
+    text = pc.if_else(usable, col, pa.nulls(1, col.type)[0])
+    if f.type == FieldType.DATE:
+        return pc.cast(text, pa.date32())
+    zoned = pc.and_(usable, pc.match_substring_regex(col, pattern=_OFFSET_RE))
+    naive = pc.cast(pc.if_else(zoned, pa.nulls(1, col.type)[0], text), target)
+    if not _true_count(zoned):
+        return naive
+    utc = pc.cast(pc.if_else(zoned, text, pa.nulls(1, col.type)[0]), pa.timestamp("us", "UTC"))
+    return pc.if_else(zoned, pc.cast(utc, target), naive)
+
+
+# --- sending failing rows back -------------------------------------------------------------------
+
+#: First characters that make a spreadsheet read a cell as a formula (CSV/formula injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def failing_rows(
+    contract: DataContract,
+    table: pa.Table,
+    report: VerificationReport,
+    *,
+    lang: str = "id",
+    clearance: Level | None = None,
+) -> pa.Table:
+    """The original rows with at least one reported error, with their row number and errors.
+
+    Only rows named in ``report.errors`` are included (the detail may be capped). With a
+    ``clearance``, cells of fields above it read ``***``.
+    """
+    by_row: dict[int, list[str]] = {}
+    for error in report.errors:
+        by_row.setdefault(error.row, []).append(error.message(lang))
+    rows = sorted(by_row)
+    picked = table.take(pa.array([r - 2 for r in rows], pa.int64()))
+    columns = list(picked.columns)
+    if clearance is not None:
+        hidden = {f.name for f in contract.fields if not clearance.allows(f.level)}
+        for position, name in enumerate(picked.column_names):
+            if name in hidden:
+                columns[position] = pa.array([MASK] * picked.num_rows, pa.string())
+    row_name = _free_name(t("verify.export.row_column", lang), picked.column_names)
+    errors_name = _free_name(t("verify.export.errors_column", lang), picked.column_names)
+    names = [row_name, *picked.column_names, errors_name]
+    arrays = [
+        pa.array(rows, pa.int64()),
+        *columns,
+        pa.array(["; ".join(by_row[r]) for r in rows], pa.string()),
+    ]
+    return pa.Table.from_arrays(arrays, names=names)
+
+
+def export_failing_rows(
+    contract: DataContract,
+    table: pa.Table,
+    report: VerificationReport,
+    fmt: Literal["csv", "xlsx"] = "csv",
+    *,
+    lang: str = "id",
+    clearance: Level | None = None,
+) -> bytes:
+    """The failing rows as a file for the sender; no cell can run as a spreadsheet formula."""
+    rows = failing_rows(contract, table, report, lang=lang, clearance=clearance)
+    records = [[_neutral(v) for v in record] for record in _records(rows)]
+    header = [_neutral(name) for name in rows.column_names]
+    if fmt == "csv":
+        out = io.StringIO(newline="")
+        # Semicolons where the decimal mark is a comma, as Excel in that locale expects.
+        writer = csv.writer(out, delimiter=";" if contract.decimal_separator == "," else ",")
+        writer.writerow(header)
+        writer.writerows(records)
+        return out.getvalue().encode("utf-8-sig")  # the BOM makes Excel read UTF-8
+    if fmt == "xlsx":
+        return _xlsx_bytes(header, records)
+    raise ValueError(f"unknown export format {fmt!r}")
+
+
+def _records(table: pa.Table) -> list[list[str]]:
+    columns = [table.column(i).to_pylist() for i in range(table.num_columns)]
+    return [["" if v is None else str(v) for v in row] for row in zip(*columns, strict=True)]
+
+
+def _neutral(text: str) -> str:
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def _xlsx_bytes(header: list[str], records: list[list[str]]) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet()
+    for record in [header, *records]:
+        cells = []
+        for value in record:
+            cell = WriteOnlyCell(sheet, value=value)
+            cell.data_type = "s"  # text, never a formula, whatever it starts with
+            cells.append(cell)
+        sheet.append(cells)
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def _free_name(name: str, taken: list[str]) -> str:
+    while name in taken:
+        name = f"_{name}"
+    return name
+
+
+# --- command line ---------------------------------------------------------------------------------
+
+
+def load_contract(path: Path) -> DataContract:
+    """A contract file: OCenter YAML, or ODCS v3 when it has ``apiVersion``/``kind: DataContract``.
+
+    Raises ``UserError("verify.contract_unreadable")`` with the reason.
+    """
+    import yaml
+    from pydantic import ValidationError
+
+    from ocenter.contracts import contract_from_yaml
+
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = yaml.safe_load(text)
+        if isinstance(data, dict) and ("apiVersion" in data or data.get("kind") == "DataContract"):
+            from ocenter.odcs import contract_from_odcs
+
+            return contract_from_odcs(text)
+        return contract_from_yaml(text)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, ValueError, ValidationError) as exc:
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if isinstance(exc, ValidationError):
+            detail = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:5])
+        raise UserError("verify.contract_unreadable", path=str(path), detail=detail) from None
+
+
+def run_verify(
+    contract_path: Path | str,
+    data_path: Path | str,
+    report_path: Path | str | None,
+    lang: str = "id",
+) -> int:
+    """Verify a data file against a contract and write the JSON report.
+
+    Prints a short summary. Returns 0 when the data conforms, 1 when it does not, 2 when the
+    contract or the data cannot be read (the reason is printed, never a traceback). A CSV larger
+    than the in-memory limit is verified in batches, in bounded memory.
+    """
+    from ocenter.ingest import ReadLimits, file_kind, iter_batches, read_table
+
+    data_path = Path(data_path)
+    try:
+        contract = load_contract(Path(contract_path))
+        limits = ReadLimits()
+        if not data_path.is_file():
+            raise UserError("ingest.not_found", path=str(data_path))
+        if file_kind(data_path.name) == "csv" and data_path.stat().st_size > limits.max_bytes:
+            report = verify_table(contract, iter_batches(data_path, contract, limits=limits))
+        else:
+            table = read_table(data_path, data_path.name, contract, limits=limits)
+            report = verify_table(contract, table)
+    except UserError as exc:
+        print(exc.text(lang), file=sys.stderr)
+        return 2
+    if report_path is not None:
+        # One line, through json's C encoder (indenting would use the slow Python one).
+        text = json.dumps(report.to_json_dict(lang), ensure_ascii=False)
+        Path(report_path).write_text(text + "\n", encoding="utf-8")
+    print(report.headline(lang))
+    for error in report.errors[:5]:
+        print(f"  {error.message(lang)}")
+    for issue in report.dataset_issues:
+        print(f"  {issue.message(lang)}")
+    return 0 if report.valid else 1

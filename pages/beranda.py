@@ -1,0 +1,35 @@
+"""Beranda: where every dashboard request stands in the procedure, against its time standard."""
+
+import streamlit as st
+
+from ocenter import procedure, ui
+from ocenter.models import SubmissionStatus
+
+ctx, viewer = ui.page("beranda")
+st.write(ui.tr("beranda.intro"))
+
+requests = procedure.list_requests(ctx, viewer)
+if not requests:
+    st.info(ui.tr("beranda.no_requests"))
+for request in requests:
+    clock = procedure.request_clock(request)
+    step = procedure.STATUS_STEP[request.status]
+    done = request.status.value == "received"
+    with st.container(border=True):
+        left, right = st.columns([3, 2])
+        left.markdown(f"**#{request.id} · {request.title}**  \n{request.requesting_unit}")
+        left.progress(1.0 if done else (step - 1) / 10,
+                      text=ui.tr(f"status.{request.status.value}"))
+        if clock.due is not None and not done:
+            text = ui.tr("beranda.due", due=clock.due.isoformat(), used=clock.used_hk,
+                         standard=clock.standard_hk)
+            (right.error if clock.overdue else right.success)(text)
+        else:
+            right.caption(ui.tr("beranda.no_standard"))
+
+if viewer.role.value in ("unit", "upt", "mitra"):
+    st.subheader(ui.tr("beranda.my_submissions"))
+    returned = procedure.list_submissions(ctx, viewer, SubmissionStatus.RETURNED)
+    if returned:
+        st.warning(ui.tr("beranda.returned_count", count=len(returned)))
+    st.page_link("pages/kirim_data.py", label=ui.tr("page.kirim_data"), icon=":material/upload:")

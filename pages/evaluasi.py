@@ -1,0 +1,37 @@
+"""Step 9: Pusdatin monitors and evaluates the dashboard and writes the letter to the unit."""
+
+import streamlit as st
+
+from ocenter import procedure, ui
+from ocenter.models import RequestStatus
+
+ctx, viewer = ui.page("evaluasi")
+requests = {r.id: r for r in procedure.list_requests(ctx, viewer)
+            if r.status == RequestStatus.DISPLAYED}
+if not requests:
+    st.success(ui.tr("evaluate.nothing"))
+else:
+    chosen = st.selectbox(ui.tr("evaluate.choose"), options=list(requests),
+                          format_func=lambda i: f"#{i} · {requests[i].title}")
+    request = requests[chosen]
+    st.dataframe(
+        [{ui.tr("col.time"): ui.when(e.at), ui.tr("col.actor"): e.actor,
+          ui.tr("col.step"): e.step, ui.tr("col.action"): e.action}
+         for e in procedure.events(ctx, request.id)],
+        hide_index=True, width="stretch",
+    )
+    with st.form("evaluation"):
+        notes = st.text_area(ui.tr("evaluate.notes"), height=200)
+        if st.form_submit_button(ui.tr("evaluate.send"), type="primary"):
+            with ui.guarded():
+                evaluation = procedure.evaluate_dashboard(ctx, viewer, request.id, notes)
+                ui.flash(ui.tr("evaluate.done", number=evaluation.letter_number))
+                st.rerun()
+
+st.subheader(ui.tr("evaluate.letters"))
+for request in procedure.list_requests(ctx, viewer):
+    for evaluation in procedure.evaluations_of(ctx, request.id):
+        with st.expander(f"{evaluation.letter_number} · #{request.id} {request.title}"):
+            st.text(evaluation.letter_text)
+            st.download_button(ui.tr("evaluate.download"), evaluation.letter_text,
+                               file_name=f"surat-{evaluation.id}.txt", key=f"letter-{evaluation.id}")

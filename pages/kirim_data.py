@@ -1,0 +1,53 @@
+"""Step 1: a unit, UPT or agency sends strategic data, classified by confidentiality level."""
+
+import streamlit as st
+
+from ocenter import procedure, ui
+from ocenter.authority import Level
+from ocenter.models import SubmissionStatus
+
+ctx, viewer = ui.page("kirim-data")
+contracts = ctx.store.snapshot("main").contracts
+requests = {r.id: r for r in procedure.list_requests(ctx, viewer)}
+
+if not contracts:
+    st.info(ui.tr("submit.no_contracts"))
+else:
+    with st.form("submit_form", clear_on_submit=True):
+        dataset_id = st.selectbox(ui.tr("submit.dataset"), options=sorted(contracts),
+                                  format_func=lambda d: f"{contracts[d].title} ({d})")
+        level = st.selectbox(ui.tr("submit.level"), options=list(Level),
+                             format_func=lambda lv: ui.tr(f"level.{lv.value}"), index=1,
+                             help=ui.tr("submit.level_help"))
+        request_id = st.selectbox(ui.tr("submit.request"), options=[None, *requests],
+                                  format_func=lambda r: ui.tr("submit.no_request") if r is None
+                                  else f"#{r} {requests[r].title}")
+        upload = st.file_uploader(ui.tr("submit.file"), type=["csv", "xlsx"])
+        if st.form_submit_button(ui.tr("submit.send"), type="primary"):
+            if upload is None:
+                st.error(ui.tr("submit.no_file"))
+            else:
+                with ui.guarded(), st.spinner(ui.tr("submit.reading")):
+                    sent = procedure.submit_data(ctx, viewer, dataset_id=dataset_id, level=level,
+                                                 filename=upload.name, content=upload.getvalue(),
+                                                 request_id=request_id)
+                    st.success(ui.tr("submit.sent", submission=sent.id, rows=sent.rows))
+
+st.subheader(ui.tr("submit.mine"))
+for submission in procedure.list_submissions(ctx, viewer):
+    status = ui.tr(f"submission.{submission.status.value}")
+    with st.expander(f"#{submission.id} · {submission.original_name} · {status}",
+                     expanded=submission.status == SubmissionStatus.RETURNED):
+        st.caption(ui.tr("submit.meta", dataset=submission.dataset_id, rows=submission.rows,
+                         at=ui.when(submission.submitted_at)))
+        if submission.status == SubmissionStatus.RETURNED:
+            st.error(ui.tr("submit.returned_reason", note=submission.decision_note))
+            report = procedure.stored_report(submission)
+            if report is not None:
+                st.dataframe(ui.summary_rows(report), hide_index=True, width="stretch")
+                for fmt in ("csv", "xlsx"):
+                    with ui.guarded():
+                        data = procedure.failing_rows_file(ctx, viewer, submission.id, fmt)
+                        st.download_button(ui.tr(f"submit.download_{fmt}"), data=data,
+                                           file_name=f"baris-gagal-{submission.id}.{fmt}",
+                                           key=f"dl-{submission.id}-{fmt}")

@@ -1,0 +1,51 @@
+"""Step 7: classify the default data each kind of stakeholder sees, by their authority."""
+
+import streamlit as st
+
+from ocenter import procedure, ui
+from ocenter.authority import ScopeKind
+from ocenter.models import RequestStatus
+from ocenter.specs import DefaultView, PanelFilter
+
+ctx, viewer = ui.page("klasifikasi")
+requests = {r.id: r for r in procedure.list_requests(ctx, viewer)
+            if r.status in (RequestStatus.BUILT, RequestStatus.CLASSIFIED)}
+if not requests:
+    st.success(ui.tr("classify.nothing"))
+    st.stop()
+chosen = st.selectbox(ui.tr("classify.choose"), options=list(requests),
+                      format_func=lambda i: f"#{i} · {requests[i].title}")
+request = requests[chosen]
+main = ctx.store.snapshot("main")
+spec = main.specs[request.dashboard_id]
+contracts = [main.contracts[d] for d in spec.datasets if d in main.contracts]
+choice_fields = {f.name: f for c in contracts for f in c.fields if f.allowed_values}
+
+st.write(ui.tr("classify.explain"))
+with st.form("defaults"):
+    defaults: list[DefaultView] = []
+    for scope in ScopeKind:
+        current = spec.default_for(scope)
+        st.markdown(f"**{ui.tr('scope.' + scope.value)}**")
+        left, right, third = st.columns(3)
+        months = left.number_input(ui.tr("classify.months"), min_value=0, max_value=120,
+                                   value=(current.months or 0) if current else 0,
+                                   key=f"months-{scope.value}")
+        field = right.selectbox(ui.tr("classify.field"), options=[None, *choice_fields],
+                                key=f"field-{scope.value}",
+                                format_func=lambda f: "-" if f is None else f)
+        values = third.multiselect(
+            ui.tr("classify.values"), key=f"values-{scope.value}",
+            options=sorted({v for f in choice_fields.values() for v in f.allowed_values or []}),
+        )
+        filters = [PanelFilter(field=field, op="in", value=values)] if field and values else []
+        if months or filters:
+            defaults.append(DefaultView(scope=scope, months=months or None, filters=filters))
+    if st.form_submit_button(ui.tr("classify.save"), type="primary"):
+        with ui.guarded():
+            commit = procedure.classify_defaults(ctx, viewer, request.id, defaults)
+            ui.flash(ui.tr("classify.done", commit=commit[:8]))
+            st.rerun()
+if spec.defaults:
+    st.subheader(ui.tr("classify.current"))
+    st.json([d.model_dump(mode="json") for d in spec.defaults])

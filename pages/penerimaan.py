@@ -1,0 +1,28 @@
+"""Step 10: the requesting unit receives the evaluated dashboard and Pusdatin's letter."""
+
+import streamlit as st
+
+from ocenter import procedure, ui
+from ocenter.models import RequestStatus
+
+ctx, viewer = ui.page("penerimaan")
+mine = [r for r in procedure.list_requests(ctx, viewer)
+        if r.requesting_unit == viewer.unit_code
+        and r.status in (RequestStatus.EVALUATED, RequestStatus.RECEIVED)]
+if not mine:
+    st.info(ui.tr("receipt.nothing"))
+for request in mine:
+    for evaluation in procedure.evaluations_of(ctx, request.id)[:1]:
+        with st.container(border=True):
+            st.markdown(f"**#{request.id} · {request.title}** — {evaluation.letter_number}")
+            st.text(evaluation.letter_text)
+            if evaluation.acknowledged_at:
+                st.success(ui.tr("receipt.done", who=evaluation.acknowledged_by,
+                                 at=ui.when(evaluation.acknowledged_at)))
+                continue
+            note = st.text_input(ui.tr("receipt.note"), key=f"note-{request.id}")
+            if st.button(ui.tr("receipt.confirm"), key=f"ack-{request.id}", type="primary"):
+                with ui.guarded():
+                    procedure.acknowledge_letter(ctx, viewer, request.id, note)
+                    ui.flash(ui.tr("receipt.thanks"))
+                    st.rerun()

@@ -1,0 +1,48 @@
+"""User administration: who may log in, with which role, clearance and scope."""
+
+import streamlit as st
+
+from ocenter import admin, ui
+from ocenter.authority import Level, Role, ScopeKind
+
+ctx, viewer = ui.page("pengguna")
+users = admin.list_users(ctx, viewer)
+st.dataframe(
+    [{ui.tr("col.username"): u.username, ui.tr("col.name"): u.name,
+      ui.tr("col.role"): ui.tr(f"role.{u.role.value}"),
+      ui.tr("col.level"): ui.tr(f"level.{u.clearance.value}"),
+      ui.tr("col.scope"): u.scope.value, ui.tr("col.unit"): u.unit_code,
+      ui.tr("col.active"): u.active, ui.tr("col.demo"): u.is_demo} for u in users],
+    hide_index=True, width="stretch",
+)
+
+st.subheader(ui.tr("users.add"))
+with st.form("add_user", clear_on_submit=True):
+    left, right = st.columns(2)
+    username = left.text_input(ui.tr("col.username"))
+    name = right.text_input(ui.tr("col.name"))
+    role = left.selectbox(ui.tr("col.role"), options=list(Role),
+                          format_func=lambda r: ui.tr(f"role.{r.value}"))
+    clearance = right.selectbox(ui.tr("col.level"), options=list(Level),
+                                format_func=lambda lv: ui.tr(f"level.{lv.value}"))
+    scope = left.selectbox(ui.tr("col.scope"), options=list(ScopeKind),
+                           format_func=lambda s: ui.tr(f"scope.{s.value}"))
+    unit = right.text_input(ui.tr("col.unit"))
+    password = left.text_input(ui.tr("login.password"), type="password")
+    if st.form_submit_button(ui.tr("users.save"), type="primary"):
+        with ui.guarded():
+            admin.add_user(ctx, viewer, username=username, name=name, role=role,
+                           clearance=clearance, scope=scope, unit_code=unit or None,
+                           password=password)
+            ui.flash(ui.tr("users.added", username=username))
+            st.rerun()
+
+st.subheader(ui.tr("users.toggle"))
+target = st.selectbox(ui.tr("col.username"), options=[u.username for u in users],
+                      key="toggle_user")
+if st.button(ui.tr("users.toggle_button")):
+    with ui.guarded():
+        now_active = admin.toggle_active(ctx, viewer, target)
+        ui.flash(ui.tr("users.now_active" if now_active else "users.now_inactive",
+                       username=target))
+        st.rerun()

@@ -1,0 +1,36 @@
+"""Step 2: Pusdatin receives the strategic data sent by units, UPT and other agencies."""
+
+import streamlit as st
+
+from ocenter import procedure, ui
+from ocenter.models import SubmissionStatus
+from ocenter.workdays import step_clock, today_in_jakarta
+
+ctx, viewer = ui.page("terima-data")
+waiting = procedure.list_submissions(ctx, viewer, SubmissionStatus.SENT)
+if not waiting:
+    st.success(ui.tr("inbox.empty"))
+for submission in waiting:
+    clock = step_clock(2, submission.submitted_at, today_in_jakarta())
+    with st.container(border=True):
+        info, action = st.columns([4, 1])
+        info.markdown(f"**#{submission.id} · {submission.dataset_id}** — {submission.unit_code}")
+        info.caption(ui.tr("inbox.meta", name=submission.original_name, rows=submission.rows,
+                           level=ui.tr(f"level.{submission.level.value}"),
+                           due=clock.due.isoformat() if clock.due else "-"))
+        if clock.overdue:
+            info.error(ui.tr("inbox.overdue"))
+        if action.button(ui.tr("inbox.receive"), key=f"receive-{submission.id}", type="primary"):
+            with ui.guarded():
+                procedure.receive_submission(ctx, viewer, submission.id)
+                ui.flash(ui.tr("inbox.received", submission=submission.id))
+                st.rerun()
+
+received = procedure.list_submissions(ctx, viewer, SubmissionStatus.RECEIVED)
+if received:
+    st.subheader(ui.tr("inbox.to_verify"))
+    st.dataframe(
+        [{ui.tr("col.number"): s.id, ui.tr("col.dataset"): s.dataset_id,
+          ui.tr("col.unit"): s.unit_code, ui.tr("col.rows"): s.rows} for s in received],
+        hide_index=True, width="stretch",
+    )

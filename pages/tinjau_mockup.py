@@ -1,0 +1,67 @@
+"""Step 5: the requesting unit reviews the mock-up and approves it with a merge, or asks for changes."""
+
+import streamlit as st
+
+from ocenter import procedure, ui
+from ocenter.models import RequestStatus
+
+ctx, viewer = ui.page("tinjau-mockup")
+requests = {r.id: r for r in procedure.list_requests(ctx, viewer)
+            if r.status == RequestStatus.IN_REVIEW and r.requesting_unit == viewer.unit_code}
+if not requests:
+    st.success(ui.tr("review.nothing"))
+    st.stop()
+
+chosen = st.selectbox(ui.tr("review.choose"), options=list(requests),
+                      format_func=lambda i: f"#{i} · {requests[i].title}")
+request = requests[chosen]
+branch = ctx.store.mockup_branch(request.id)
+# What the reviewer sees is pinned at the commit they opened; the approval names that commit.
+pin_key = f"reviewed-{request.id}"
+head = ctx.store.head(branch)
+reviewed = st.session_state.setdefault(pin_key, head)
+if reviewed != head:
+    st.warning(ui.tr("review.moved"))
+    if st.button(ui.tr("review.reload")):
+        st.session_state[pin_key] = head
+        st.rerun()
+    st.stop()
+
+mockup_snapshot = ctx.store.snapshot(reviewed)
+spec = mockup_snapshot.specs.get(request.dashboard_id)
+problems = procedure.mockup_problems(ctx, request.id)
+for problem in problems:
+    st.error(problem)
+
+tab_new, tab_main, tab_diff = st.tabs([ui.tr("review.tab_mockup"), ui.tr("review.tab_main"),
+                                       ui.tr("review.tab_diff")])
+with tab_new:
+    if spec is not None:
+        ui.show_dashboard(ctx, spec, mockup_snapshot.contracts, viewer)
+with tab_main:
+    main = ctx.store.snapshot("main")
+    current = main.specs.get(request.dashboard_id)
+    if current is None:
+        st.info(ui.tr("review.new_dashboard"))
+    else:
+        ui.show_dashboard(ctx, current, main.contracts, viewer)
+with tab_diff:
+    st.code(ctx.store.diff("main", reviewed) or ui.tr("review.no_diff"), language="diff")
+
+st.caption(ui.tr("review.pinned", commit=reviewed[:8]))
+approve_col, changes_col = st.columns(2)
+with approve_col:
+    if st.button(ui.tr("review.approve"), type="primary", disabled=bool(problems)):
+        with ui.guarded():
+            merge = procedure.approve_mockup(ctx, viewer, request.id, reviewed)
+            st.session_state.pop(pin_key, None)
+            ui.flash(ui.tr("review.approved", commit=merge[:8]))
+            st.rerun()
+with changes_col, st.form("changes"):
+    comment = st.text_area(ui.tr("review.comment"))
+    if st.form_submit_button(ui.tr("review.ask_changes")):
+        with ui.guarded():
+            procedure.request_changes(ctx, viewer, request.id, reviewed, comment)
+            st.session_state.pop(pin_key, None)
+            ui.flash(ui.tr("review.changes_sent"), "info")
+            st.rerun()

@@ -1,0 +1,93 @@
+"""Shared fixtures: real installations (SQLite or PostgreSQL, a bare Git store, Parquet data)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ocenter.accounts import authority_of
+from ocenter.authority import Authority
+from ocenter.bootstrap import initialise
+from ocenter.config import Settings, load_settings
+from ocenter.context import AppContext, open_context
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+POSTGRES_ADMIN_URL = os.environ.get(
+    "OCENTER_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+def settings_for(home: Path, database_url: str | None = None, mode: str = "demo") -> Settings:
+    """Settings of an installation living in ``home``."""
+    environ = {"OCENTER_HOME": str(home), "OCENTER_MODE": mode}
+    if database_url:
+        environ["DATABASE_URL"] = database_url
+    if mode == "production":
+        environ["OCENTER_COOKIE_KEY"] = "k" * 48
+    return load_settings(environ)
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One demo installation made through the real first start; tests get copies of it."""
+    home = tmp_path_factory.mktemp("demo-template") / "home"
+    ctx = initialise(settings_for(home), demo=True, progress=lambda _message: None)
+    ctx.engine.dispose()
+    return home
+
+
+@pytest.fixture
+def demo_home(demo_template: Path, tmp_path: Path) -> Path:
+    """A private copy of the demo installation's folder."""
+    home = tmp_path / "home"
+    shutil.copytree(demo_template, home)
+    return home
+
+
+@pytest.fixture
+def demo_ctx(demo_home: Path) -> Iterator[AppContext]:
+    """An opened private demo installation (SQLite)."""
+    ctx = open_context(settings_for(demo_home))
+    yield ctx
+    ctx.engine.dispose()
+
+
+@pytest.fixture
+def as_user(demo_ctx: AppContext):  # noqa: ANN201 - a small factory
+    """``as_user("direktur")`` gives that demo user's authority, read from the database."""
+
+    def _authority(username: str) -> Authority:
+        authority = authority_of(demo_ctx.engine, username, production=False)
+        assert authority is not None, username
+        return authority
+
+    return _authority
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database on the local server, dropped afterwards."""
+    sqlalchemy = pytest.importorskip("sqlalchemy")
+    name = f"ocenter_test_{uuid.uuid4().hex[:12]}"
+    admin = sqlalchemy.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
+    except sqlalchemy.exc.OperationalError as error:
+        pytest.fail(f"PostgreSQL on 127.0.0.1:5432 is needed for this test: {error}")
+    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    yield url
+    with admin.connect() as connection:
+        connection.execute(
+            sqlalchemy.text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :name"
+            ),
+            {"name": name},
+        )
+        connection.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}"'))
+    admin.dispose()

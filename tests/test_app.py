@@ -1,0 +1,111 @@
+"""The app through Streamlit's AppTest: login, navigation by role, the display page."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from ocenter.authority import Role
+from ocenter.bootstrap import DEMO_PASSWORD
+from ocenter.navigation import PAGES, pages_for
+
+TIMEOUT = 120
+
+
+@pytest.fixture
+def app(demo_home, monkeypatch) -> AppTest:  # noqa: ANN001
+    monkeypatch.setenv("OCENTER_HOME", str(demo_home))
+    monkeypatch.setenv("OCENTER_MODE", "demo")
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    at = AppTest.from_file("../Home.py", default_timeout=TIMEOUT)
+    at.run()
+    return at
+
+
+def _login(at: AppTest, username: str, password: str = DEMO_PASSWORD, settle: bool = True) -> AppTest:
+    at.text_input[0].input(username)
+    at.text_input[1].input(password)
+    at.button[0].click()
+    at.run()
+    # In a browser the cookie component reruns the script once after login; do the same.
+    return at.run() if settle else at
+
+
+def _texts(at: AppTest) -> str:
+    parts = [e.value for e in (*at.title, *at.header, *at.markdown, *at.caption, *at.error,
+                               *at.warning, *at.info, *at.success)]
+    return "\n".join(str(p) for p in parts)
+
+
+def test_login_page_speaks_indonesian_and_says_demo(app):
+    assert not app.exception
+    assert "Operational Center BPOM" in app.title[0].value
+    assert any("MODE DEMO" in w.value for w in app.warning)
+    assert app.text_input[0].label == "Nama pengguna"
+
+
+def test_wrong_password_is_a_message_not_a_traceback(app):
+    at = _login(app, "kepala", "salah-sekali")
+    assert not at.exception
+    assert "Nama pengguna atau kata sandi salah." in [e.value for e in at.error]
+
+
+def test_kepala_lands_on_home_and_opens_the_display(app):
+    at = _login(app, "kepala")
+    assert not at.exception, at.exception
+    assert at.title[0].value == "Beranda"
+    at.switch_page("pages/tampilan.py").run()
+    assert not at.exception, at.exception
+    texts = _texts(at)
+    assert "Pantauan" in texts or "Sampling" in texts
+
+
+def test_wall_screen_goes_straight_to_the_display(app):
+    at = _login(app, "layar")
+    assert not at.exception, at.exception
+    assert at.title[0].value == "Tampilan Operational Center"
+
+
+@pytest.mark.parametrize("username", ["kabalai", "tamu", "layar"])
+def test_a_page_outside_the_role_does_not_exist_for_them(app, username):
+    # Checked on the login run itself: AppTest's own page registry falls back to listing the
+    # whole pages/ folder on later runs, which a browser never sees (see test_browser.py).
+    at = _login(app, username, settle=False)
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page("pages/mockup.py")
+
+
+def test_a_page_run_directly_still_refuses_the_wrong_role(demo_home, monkeypatch):
+    """The second lock: even if a page script runs for someone outside its roles, it stops."""
+    from ocenter.authority import Authority, Level, ScopeKind
+
+    monkeypatch.setenv("OCENTER_HOME", str(demo_home))
+    at = AppTest.from_file("../pages/mockup.py", default_timeout=TIMEOUT)
+    at.session_state["ocenter_viewer"] = Authority(
+        username="kabalai", role=Role.KABALAI, clearance=Level.RAHASIA, scope=ScopeKind.UPT
+    )
+    at.run()
+    assert [e.value for e in at.error] == [
+        "Anda tidak berwenang membuka halaman atau melakukan tindakan ini."
+    ]
+    assert not at.text_area
+
+
+def test_each_role_gets_only_its_pages():
+    expected = {
+        Role.KEPALA: {"beranda", "tampilan"},
+        Role.LAYAR: {"tampilan"},
+        Role.TAMU: {"beranda", "tampilan"},
+        Role.ANALIS: {"beranda", "tampilan", "permintaan", "terima-data", "mockup", "bangun",
+                      "klasifikasi", "tayangkan", "evaluasi", "log"},
+        Role.VERIFIKATOR: {"beranda", "tampilan", "terima-data", "verifikasi-data"},
+        Role.DIREKTUR: {"beranda", "tampilan", "permintaan", "tinjau-mockup", "penerimaan"},
+        Role.UNIT: {"beranda", "tampilan", "permintaan", "kirim-data", "tinjau-mockup",
+                    "penerimaan"},
+        Role.UPT: {"beranda", "tampilan", "kirim-data"},
+        Role.ADMIN: {"beranda", "tampilan", "log", "pengguna"},
+    }
+    for role, keys in expected.items():
+        assert {p.key for p in pages_for(role)} == keys, role
+    # Every step of the procedure that is a page has exactly one page.
+    assert sorted(p.step for p in PAGES if p.step) == [1, 2, 3, 4, 5, 6, 7, 8, 8, 9, 10]

@@ -1,0 +1,182 @@
+"""The whole procedure, steps 1 to 10, through the same functions the pages call."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+from sqlmodel import Session, select
+
+from ocenter import procedure
+from ocenter.authority import Level, ScopeKind
+from ocenter.bootstrap import demo_sampling_frame
+from ocenter.errors import Conflict, NotFound, PermissionDenied, UserError
+from ocenter.models import DatasetVersion, Event, RequestStatus, SubmissionStatus
+from ocenter.rendering import render_dashboard, visible_specs
+from ocenter.specs import DefaultView
+from ocenter.store import validate_store
+from ocenter.workdays import today_in_jakarta
+
+
+def _csv(frame) -> bytes:  # noqa: ANN001 - pandas.DataFrame
+    return frame.to_csv(index=False).encode("utf-8")
+
+
+def test_the_whole_procedure_from_request_to_receipt(demo_ctx, as_user):
+    ctx = demo_ctx
+    direktur, upt, verifier = as_user("direktur"), as_user("upt"), as_user("verifikator")
+    analyst, unit_of_other_unit = as_user("analis"), as_user("unit")
+
+    # The requesting unit files the Formulir Permintaan Dashboard.
+    request = procedure.file_request(
+        ctx, direktur, title="Temuan Pangan Olahan per Wilayah",
+        purpose="Memantau temuan TMS pangan olahan di setiap provinsi.",
+        datasets_wanted=["sampling-pengujian"], level=Level.RAHASIA,
+        audience=["kepala", "eselon2"],
+    )
+    assert request.status == RequestStatus.REQUESTED
+    assert request.dashboard_id == f"dasbor-{request.id:04d}"
+
+    # Step 1: a UPT sends data; one cell is broken, so it must come back to the sender.
+    region = demo_sampling_frame(today_in_jakarta(), months=12)
+    region = region[region["kode_upt"] == upt.unit_code].tail(150).reset_index(drop=True)
+    broken = region.copy()
+    broken.loc[4, "jumlah_sampel"] = "dua"
+    sent = procedure.submit_data(ctx, upt, dataset_id="sampling-pengujian", level=Level.TERBATAS,
+                                 filename="sampling-bandung.csv", content=_csv(broken),
+                                 request_id=request.id)
+    assert sent.status == SubmissionStatus.SENT and sent.rows == 150
+
+    # Step 2: Pusdatin receives it; step 3: the contract checks find the bad cell.
+    procedure.receive_submission(ctx, verifier, sent.id)
+    report = procedure.check_submission(ctx, verifier, sent.id)
+    assert not report.valid
+    assert [(e.row, e.column, e.check) for e in report.errors] == [(6, "jumlah_sampel", "type")]
+    with pytest.raises(UserError):
+        procedure.decide_submission(ctx, verifier, sent.id, accept=True, note="")
+    returned = procedure.decide_submission(ctx, verifier, sent.id, accept=False,
+                                           note="Kolom jumlah_sampel baris 6 bukan angka.")
+    assert returned.status == SubmissionStatus.RETURNED
+
+    # The sender sees the reasons and can download exactly the failing row.
+    mine = procedure.list_submissions(ctx, upt, SubmissionStatus.RETURNED)
+    assert [s.id for s in mine] == [sent.id]
+    assert "baris 6" in mine[0].decision_note
+    failing = procedure.failing_rows_file(ctx, upt, sent.id, "csv").decode("utf-8-sig")
+    assert "dua" in failing and len(failing.strip().splitlines()) == 2
+    with pytest.raises(PermissionDenied):  # another unit may not read this UPT's rows
+        procedure.failing_rows_file(ctx, unit_of_other_unit, sent.id, "csv")
+
+    # The corrected file is accepted and stored as a new dataset version.
+    fixed = procedure.submit_data(ctx, upt, dataset_id="sampling-pengujian", level=Level.TERBATAS,
+                                  filename="sampling-bandung-perbaikan.csv", content=_csv(region),
+                                  request_id=request.id)
+    procedure.receive_submission(ctx, verifier, fixed.id)
+    assert procedure.check_submission(ctx, verifier, fixed.id).valid
+    procedure.decide_submission(ctx, verifier, fixed.id, accept=True, note="Sesuai kontrak.")
+    with Session(ctx.engine) as session:
+        versions = session.exec(select(DatasetVersion)).all()
+    assert len(versions) == 2 and versions[-1].submission_id == fixed.id
+
+    # Step 4: the analyst opens the mock-up branch, edits it, and sends it to the unit.
+    head = procedure.start_mockup(ctx, analyst, request.id)
+    spec = ctx.store.snapshot(head).specs[request.dashboard_id]
+    spec = spec.model_copy(update={"title": "Temuan Pangan Olahan (mock-up 1)"})
+    head = procedure.save_mockup(ctx, analyst, request.id, spec, head, "Judul pertama")
+    procedure.send_mockup(ctx, analyst, request.id)
+
+    # Step 5: only the requesting unit's reviewer may decide; they ask for changes once.
+    with pytest.raises(PermissionDenied):
+        procedure.approve_mockup(ctx, unit_of_other_unit, request.id, head)
+    with pytest.raises(PermissionDenied):
+        procedure.approve_mockup(ctx, analyst, request.id, head)
+    procedure.request_changes(ctx, direktur, request.id, head, "Tambahkan kata 'per Wilayah'.")
+    assert procedure.get_request(ctx, request.id).review_rounds == 1
+    spec = spec.model_copy(update={"title": "Temuan Pangan Olahan per Wilayah"})
+    new_head = procedure.save_mockup(ctx, analyst, request.id, spec, head, "Judul diperbaiki")
+    procedure.send_mockup(ctx, analyst, request.id)
+    with pytest.raises(Conflict):  # approving the old revision would approve unseen changes
+        procedure.approve_mockup(ctx, direktur, request.id, head)
+    merge = procedure.approve_mockup(ctx, direktur, request.id, new_head)
+    message = subprocess.run(
+        ["git", "--git-dir", str(ctx.settings.store_path), "log", "-1", "--format=%an%n%B", merge],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    assert message.startswith("Direktur Pengawasan Peredaran Pangan Olahan")
+    assert "Approved-by: direktur" in message and f"Request: {request.id}" in message
+    assert ctx.store.snapshot("main").specs[request.dashboard_id].title.endswith("per Wilayah")
+
+    # Steps 6-8: build, classify default data, put on display.
+    procedure.build_dashboard(ctx, analyst, request.id)
+    procedure.classify_defaults(ctx, analyst, request.id,
+                                [DefaultView(scope=ScopeKind.UPT, months=12)])
+    procedure.put_on_display(ctx, analyst, request.id)
+    main = ctx.store.snapshot("main")
+    shown = main.specs[request.dashboard_id]
+    assert shown.published and shown.on_display and shown.default_for(ScopeKind.UPT).months == 12
+    assert request.dashboard_id in {s.id for s in visible_specs(main.specs.values(),
+                                                                as_user("kepala"))}
+    assert request.dashboard_id not in {s.id for s in visible_specs(main.specs.values(),
+                                                                    as_user("tamu"))}
+    assert validate_store(ctx.settings.store_path) == []
+
+    # Steps 9-10: evaluation, the letter, and the unit's receipt.
+    evaluation = procedure.evaluate_dashboard(ctx, analyst, request.id,
+                                              "Dasbor dipakai rapat pimpinan mingguan.")
+    assert "Penyampaian Informasi" in evaluation.letter_text
+    assert "Temuan Pangan Olahan per Wilayah" in evaluation.letter_text
+    received = procedure.acknowledge_letter(ctx, direktur, request.id, "Terima kasih.")
+    assert received.acknowledged_by == "direktur"
+    assert procedure.get_request(ctx, request.id).status == RequestStatus.RECEIVED
+
+    with Session(ctx.engine) as session:
+        steps = {e.step for e in session.exec(select(Event).where(Event.request_id == request.id))}
+    assert steps == set(range(1, 11))
+
+
+def test_the_display_filters_rows_and_fields_by_authority(demo_ctx, as_user):
+    main = demo_ctx.store.snapshot("main")
+    spec = main.specs["pantauan-sampling-pengujian"]
+    kabalai, kepala = as_user("kabalai"), as_user("kepala")
+    from ocenter import datasets
+
+    version = procedure.latest_versions(demo_ctx)["sampling-pengujian"]
+    table = datasets.load_dataset(demo_ctx.home, "sampling-pengujian", version.sha256)
+    tables = {"sampling-pengujian": table}
+    for_kepala = render_dashboard(spec, main.contracts, tables, kepala, "id")
+    for_kabalai = render_dashboard(spec, main.contracts, tables, kabalai, "id")
+    total = {p.panel.id: p.data.value for p in for_kepala if p.panel.kind.value == "kpi"}
+    regional = {p.panel.id: p.data.value for p in for_kabalai if p.panel.kind.value == "kpi"}
+    first_kpi = next(iter(total))
+    assert 0 < regional[first_kpi] < total[first_kpi]
+    # The dashboard is Rahasia: a Terbatas UPT staff member receives nothing from it at all.
+    with pytest.raises(PermissionDenied):
+        render_dashboard(spec, main.contracts, tables, as_user("upt"), "id")
+    # The authorised outside party sees only the granted summary, never a confidential field.
+    tamu = as_user("tamu")
+    assert [s.id for s in visible_specs(main.specs.values(), tamu)] == [
+        "ringkasan-pengawasan-nasional"
+    ]
+    summary = main.specs["ringkasan-pengawasan-nasional"]
+    for item in render_dashboard(summary, main.contracts, tables, tamu, "id"):
+        assert not item.data.restricted
+        assert {"nama_produk", "parameter_tms"}.isdisjoint(item.data.frame.columns)
+
+
+def test_refusals_leave_everything_as_it_was(demo_ctx, as_user):
+    upt, analyst = as_user("upt"), as_user("analis")
+    before = demo_ctx.store.head("main")
+    with pytest.raises(UserError) as not_csv:
+        procedure.submit_data(demo_ctx, upt, dataset_id="sampling-pengujian",
+                              level=Level.TERBATAS, filename="data.exe", content=b"MZ")
+    assert "CSV" in not_csv.value.text("id").upper()
+    with pytest.raises(NotFound):
+        procedure.submit_data(demo_ctx, upt, dataset_id="tidak-ada", level=Level.TERBATAS,
+                              filename="a.csv", content=b"a\n1\n")
+    with pytest.raises(UserError):
+        procedure.parse_spec("id: [unclosed")
+    with pytest.raises(PermissionDenied):
+        procedure.submit_data(demo_ctx, analyst, dataset_id="sampling-pengujian",
+                              level=Level.TERBATAS, filename="a.csv", content=b"a\n1\n")
+    assert procedure.list_submissions(demo_ctx, upt) == []
+    assert demo_ctx.store.head("main") == before

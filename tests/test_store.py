@@ -1,0 +1,604 @@
+"""Tests of the Git-backed spec store: mock-up branches, saves, approvals, plain Git, crashes."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from ocenter.contracts import ContractField, DataContract, FieldType, contract_to_yaml
+from ocenter.errors import Conflict, NotFound, PermissionDenied, UserError
+from ocenter.specs import DashboardSpec, Panel, spec_to_yaml
+from ocenter.store import (
+    MAIN,
+    Author,
+    SpecStore,
+    mockup_branch,
+    validate_store,
+)
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+CONTRACT_ID = "sampling-pengujian"
+
+ANALIS = Author(username="analis", name="Siti Analis")
+ANALIS2 = Author(username="analis2", name="Rudi Analis")
+DIREKTUR = Author(username="direktur", name="Budi Direktur")
+PUSDATIN = Author(username="pusdatin", name="Admin Pusdatin")
+
+
+def make_contract(extra_field: bool = True) -> DataContract:
+    """A small contract: a category and a count (and a province code unless told otherwise)."""
+    fields = [
+        ContractField(name="kategori_produk", label="Kategori"),
+        ContractField(name="jumlah", type=FieldType.INTEGER),
+    ]
+    if extra_field:
+        fields.append(ContractField(name="kode_provinsi"))
+    return DataContract(id=CONTRACT_ID, title="Sampling", owner_unit="DIT-X", fields=fields)
+
+
+def make_spec(dashboard_id: str = "dash-one", title: str = "Dasbor", **extra: object) -> DashboardSpec:
+    """A small spec with one bar panel over the contract above."""
+    panel = Panel(
+        id="per-kategori",
+        title="Per kategori",
+        kind="bar",
+        dataset=CONTRACT_ID,
+        dimension=extra.pop("dimension", "kategori_produk"),
+    )
+    return DashboardSpec(
+        id=dashboard_id,
+        title=title,
+        owner_unit="DIT-X",
+        datasets=[CONTRACT_ID],
+        panels=[panel],
+        **extra,
+    )
+
+
+def seed_files() -> dict[str, str]:
+    return {
+        f"data_contracts/{CONTRACT_ID}.yaml": contract_to_yaml(make_contract()),
+        "specs/dash-one.yaml": spec_to_yaml(make_spec()),
+        "README.md": "# store\n",
+    }
+
+
+@pytest.fixture
+def store_path(tmp_path: Path) -> Path:
+    return tmp_path / "store.git"
+
+
+@pytest.fixture
+def store(store_path: Path) -> SpecStore:
+    """A seeded bare store: one contract and one approved dashboard on main."""
+    spec_store = SpecStore.open_or_init(store_path)
+    assert spec_store.seed(PUSDATIN, seed_files(), "Seed") is not None
+    return spec_store
+
+
+def git(*args: str, cwd: Path | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    """Plain git as a person would run it, with a clean configuration."""
+    home = Path(os.environ.get("PYTEST_GIT_HOME", "/tmp"))
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(home),
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_CONFIG_GLOBAL": os.devnull,
+        "GIT_AUTHOR_NAME": "Dewi Plain",
+        "GIT_AUTHOR_EMAIL": "dewi@pom.go.id",
+        "GIT_COMMITTER_NAME": "Dewi Plain",
+        "GIT_COMMITTER_EMAIL": "dewi@pom.go.id",
+        "LC_ALL": "C",
+    }
+    return subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=check)
+
+
+def fsck(store_path: Path) -> None:
+    out = git("--git-dir", str(store_path), "fsck", "--strict", "--no-dangling", check=False)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "error" not in (out.stdout + out.stderr).lower()
+
+
+def object_count(store_path: Path) -> int:
+    out = git("--git-dir", str(store_path), "count-objects", "-v").stdout
+    fields = dict(line.split(": ") for line in out.splitlines())
+    return int(fields["count"]) + int(fields["in-pack"])
+
+
+def commit_fields(store_path: Path, rev: str, fmt: str) -> str:
+    return git("--git-dir", str(store_path), "log", "-1", f"--format={fmt}", rev).stdout.strip()
+
+
+# ------------------------------------------------------------------------------------------------
+
+
+def test_open_or_init_is_idempotent(store_path: Path) -> None:
+    first = SpecStore.open_or_init(store_path)
+    assert first.head() is None
+    seeded = first.seed(PUSDATIN, seed_files(), "Seed")
+    again = SpecStore.open_or_init(store_path)
+    assert again.head(MAIN) == seeded
+    assert again.seed(PUSDATIN, seed_files(), "Seed again") is None
+    snap = again.snapshot()
+    assert set(snap.specs) == {"dash-one"} and set(snap.contracts) == {CONTRACT_ID}
+    assert snap.problems == {}
+    assert again.read_file("main", "README.md") == "# store\n"
+
+
+def test_save_and_approve_round_trip(store: SpecStore, store_path: Path) -> None:
+    main_before = store.head()
+    start = store.start_mockup(7, make_spec("dash-two", "Baru"), ANALIS)
+    assert store.head("mockup/req-7") == start == store.head(mockup_branch(7))
+    saved = store.save_spec(7, make_spec("dash-two", "Baru v2"), ANALIS, start, "Judul baru")
+    assert store.snapshot(mockup_branch(7)).specs["dash-two"].title == "Baru v2"
+    assert store.snapshot().specs.keys() == {"dash-one"}  # main untouched until approval
+
+    assert commit_fields(store_path, saved, "%an|%ae") == "Siti Analis|analis@users.ocenter.invalid"
+    [info] = store.list_mockups()
+    assert (info.request_id, info.head, info.base, info.merged) == (7, saved, main_before, False)
+    assert info.authors == ["analis"] and info.problems == {}
+
+    assert "+title: Baru v2" in store.mockup_diff(7)
+    merge = store.approve(7, saved, DIREKTUR)
+    assert store.head() == merge
+    parents = commit_fields(store_path, merge, "%P").split()
+    assert parents == [main_before, saved]
+    assert commit_fields(store_path, merge, "%an|%ae") == ("Budi Direktur|direktur@users.ocenter.invalid")
+    body = commit_fields(store_path, merge, "%B")
+    assert "Approved-by: direktur" in body and "Request: 7" in body
+    assert f"Reviewed-commit: {saved}" in body
+    snap = store.snapshot()
+    assert snap.commit == merge and snap.specs["dash-two"].title == "Baru v2"
+    assert snap.valid_specs().keys() == {"dash-one", "dash-two"}
+
+    # The branch is kept as the record of the review.
+    [info] = store.list_mockups()
+    assert info.merged and info.head == saved
+    with pytest.raises(UserError) as exc:
+        store.approve(7, saved, DIREKTUR)
+    assert exc.value.key == "store.nothing_to_approve"
+
+    history = store.history("specs/dash-two.yaml")
+    assert [h.sha for h in history] == [merge, saved, start]
+    assert history[0].trailers["Approved-by"] == "direktur"
+    assert history[0].author_username == "direktur"
+    assert history[1].author_username == "analis"
+    diff = store.diff(start, saved, "specs/dash-two.yaml")
+    assert "-title: Baru" in diff and "+title: Baru v2" in diff
+    assert store.mockup_diff(7) == ""  # everything on it is approved now
+    assert validate_store(store_path) == []
+    fsck(store_path)
+
+
+def test_save_contract_on_mockup(store: SpecStore) -> None:
+    start = store.start_mockup(3, make_spec("dash-three"), ANALIS)
+    contract = make_contract().model_copy(update={"title": "Sampling v2"})
+    head = store.save_contract(3, contract, ANALIS2, start, "Kontrak")
+    assert store.snapshot(head).contracts[CONTRACT_ID].title == "Sampling v2"
+    assert sorted(store.list_mockups()[0].authors) == ["analis", "analis2"]
+
+
+def test_start_twice_is_a_conflict(store: SpecStore) -> None:
+    store.start_mockup(5, make_spec("dash-five"), ANALIS)
+    with pytest.raises(Conflict) as exc:
+        store.start_mockup(5, make_spec("dash-five", "Lagi"), ANALIS2)
+    assert exc.value.key == "store.mockup_exists"
+    with pytest.raises(NotFound):
+        store.save_spec(6, make_spec("dash-six"), ANALIS, store.head(), "no branch")
+
+
+def test_stale_expected_head_is_refused(store: SpecStore) -> None:
+    start = store.start_mockup(7, make_spec("dash-two"), ANALIS)
+    first = store.save_spec(7, make_spec("dash-two", "Versi A"), ANALIS, start, "A")
+    with pytest.raises(Conflict) as exc:
+        store.save_spec(7, make_spec("dash-two", "Versi B"), ANALIS2, start, "B")
+    assert exc.value.key == "store.stale_head"
+    assert "mockup/req-7" in exc.value.text("en") and "disimpan" not in exc.value.text("en")
+    assert store.head("mockup/req-7") == first
+    assert store.snapshot("mockup/req-7").specs["dash-two"].title == "Versi A"
+
+
+def test_approval_is_bound_to_the_reviewed_commit(store: SpecStore) -> None:
+    main_before = store.head()
+    reviewed = store.start_mockup(7, make_spec("dash-two"), ANALIS)
+    later = store.save_spec(7, make_spec("dash-two", "Diam-diam"), ANALIS, reviewed, "after review")
+    with pytest.raises(Conflict) as exc:
+        store.approve(7, reviewed, DIREKTUR)
+    assert exc.value.key == "store.review_outdated"
+    assert store.head() == main_before
+    assert store.approve(7, later, DIREKTUR) == store.head()
+
+
+def test_an_author_cannot_approve(store: SpecStore) -> None:
+    main_before = store.head()
+    start = store.start_mockup(7, make_spec("dash-two"), ANALIS)
+    head = store.save_spec(7, make_spec("dash-two", "v2"), ANALIS2, start, "second author")
+    for approver in (ANALIS, ANALIS2, Author(username="other", name="Rudi Analis")):
+        with pytest.raises(PermissionDenied) as exc:
+            store.approve(7, head, approver)
+        assert exc.value.key == "store.approver_is_author"
+    assert store.head() == main_before
+    store.approve(7, head, DIREKTUR)
+
+
+def test_three_way_merge_when_main_moved(store: SpecStore, store_path: Path) -> None:
+    a = store.start_mockup(7, make_spec("dash-two"), ANALIS)
+    b = store.start_mockup(8, make_spec("dash-three"), ANALIS)
+    first = store.approve(8, b, DIREKTUR)
+    second = store.approve(7, a, DIREKTUR)  # main moved since req-7 forked: a real merge
+    assert commit_fields(store_path, second, "%P").split() == [first, a]
+    assert store.snapshot().specs.keys() == {"dash-one", "dash-two", "dash-three"}
+    assert validate_store(store_path) == []
+    fsck(store_path)
+
+
+def test_conflicting_merge_is_refused_with_file_names(store: SpecStore) -> None:
+    a = store.start_mockup(7, make_spec("dash-one", "Judul A"), ANALIS)
+    b = store.start_mockup(8, make_spec("dash-one", "Judul B"), ANALIS)
+    merged = store.approve(8, b, DIREKTUR)
+    with pytest.raises(Conflict) as exc:
+        store.approve(7, a, DIREKTUR)
+    assert exc.value.key == "store.merge_conflict"
+    assert exc.value.params["files"] == "specs/dash-one.yaml"
+    assert "specs/dash-one.yaml" in exc.value.text("id")
+    assert store.head() == merged
+    assert store.snapshot().specs["dash-one"].title == "Judul B"
+
+
+def test_invalid_spec_is_refused_and_nothing_written(store: SpecStore, store_path: Path) -> None:
+    start = store.start_mockup(7, make_spec("dash-two"), ANALIS)
+    objects = object_count(store_path)
+    broken = make_spec("dash-two", dimension="tidak_ada")
+    with pytest.raises(UserError) as exc:
+        store.save_spec(7, broken, ANALIS, start, "broken")
+    assert exc.value.key == "store.invalid_content"
+    assert "tidak_ada" in exc.value.params["reasons"]
+    assert store.head("mockup/req-7") == start
+    assert object_count(store_path) == objects  # validation runs before any object is written
+    with pytest.raises(UserError) as exc:
+        store.start_mockup(9, broken, ANALIS)
+    assert exc.value.key == "store.invalid_content" and store.head("mockup/req-9") is None
+
+    # A contract change that breaks a spec on the branch is refused too.
+    narrow = DataContract(
+        id=CONTRACT_ID,
+        title="Sampling",
+        owner_unit="DIT-X",
+        fields=[ContractField(name="jumlah", type=FieldType.INTEGER)],
+    )
+    with pytest.raises(UserError) as exc:
+        store.save_contract(7, narrow, ANALIS, start, "narrow")
+    assert "kategori_produk" in exc.value.params["reasons"]
+    with pytest.raises(UserError) as exc:
+        store.save_spec(7, make_spec("dash-two"), ANALIS, start, "same")
+    assert exc.value.key == "store.no_changes"
+
+
+def test_commit_to_main_and_restore(store: SpecStore, store_path: Path) -> None:
+    seed = store.head()
+    built = store.commit_to_main(
+        {"specs/dash-one.yaml": spec_to_yaml(make_spec(published=True, title="Dibangun"))},
+        PUSDATIN,
+        seed,
+        "Bangun dasbor",
+        {"Request": "1", "Step": "6"},
+    )
+    assert store.snapshot().specs["dash-one"].published
+    assert store.history("specs/dash-one.yaml")[0].trailers["Step"] == "6"
+    with pytest.raises(Conflict):
+        store.commit_to_main(
+            {"specs/dash-one.yaml": spec_to_yaml(make_spec(title="Lain"))}, PUSDATIN, seed, "x"
+        )
+    with pytest.raises(UserError) as exc:
+        store.commit_to_main(
+            {"specs/dash-one.yaml": spec_to_yaml(make_spec(dimension="nope"))}, PUSDATIN, built, "x"
+        )
+    assert exc.value.key == "store.invalid_content" and store.head() == built
+
+    restored = store.restore("main", "specs/dash-one.yaml", seed, PUSDATIN, built)
+    assert commit_fields(store_path, restored, "%P") == built  # a new commit, history kept
+    assert store.read_file(restored, "specs/dash-one.yaml") == store.read_file(seed, "specs/dash-one.yaml")
+    assert [h.sha for h in store.history("specs/dash-one.yaml")] == [restored, built, seed]
+    assert store.history("specs/dash-one.yaml")[0].trailers["Restored-from"] == seed
+
+    start = store.start_mockup(4, make_spec("dash-four", "v1"), ANALIS)
+    v2 = store.save_spec(4, make_spec("dash-four", "v2"), ANALIS, start, "v2")
+    back = store.restore(4, "specs/dash-four.yaml", start, ANALIS, v2)
+    assert store.snapshot(back).specs["dash-four"].title == "v1"
+    with pytest.raises(NotFound):
+        store.restore(4, "specs/nope-nope.yaml", start, ANALIS, back)
+    assert store.read_file("main", "specs/nope-nope.yaml") is None
+
+
+def test_plain_git_push_shows_up_with_errors_and_cannot_be_approved(
+    store: SpecStore, store_path: Path, tmp_path: Path
+) -> None:
+    clone = tmp_path / "clone"
+    git("clone", "--quiet", str(store_path), str(clone))
+    git("checkout", "--quiet", "-b", "mockup/req-9", cwd=clone)
+    (clone / "specs" / "dash-nine.yaml").write_text(
+        spec_to_yaml(make_spec("dash-nine")).replace("kategori_produk", "kolom_hilang"),
+        encoding="utf-8",
+    )
+    (clone / "specs" / "bad-name.yaml").write_text("id: other-name\ntitle: x\nowner_unit: X\n")
+    (clone / "specs" / "garbage.yaml").write_text("{not yaml: [\n")
+    git("add", "-A", cwd=clone)
+    git("commit", "--quiet", "-m", "Mock-up dari git", cwd=clone)
+    git("push", "--quiet", "origin", "mockup/req-9", cwd=clone)
+
+    [info] = store.list_mockups()
+    assert info.request_id == 9 and info.branch == "mockup/req-9"
+    assert info.authors == ["dewi@pom.go.id"] and not info.merged
+    assert info.head == git("rev-parse", "HEAD", cwd=clone).stdout.strip()
+    assert set(info.problems) == {
+        "specs/dash-nine.yaml",
+        "specs/bad-name.yaml",
+        "specs/garbage.yaml",
+    }
+    assert "kolom_hilang" in info.problems["specs/dash-nine.yaml"][0]
+    assert "does not match" in info.problems["specs/bad-name.yaml"][0]
+    with pytest.raises(UserError) as exc:
+        store.approve(9, info.head, DIREKTUR)
+    assert exc.value.key == "store.mockup_invalid"
+    assert store.history("specs/dash-nine.yaml", "mockup/req-9")[0].author_username == ("dewi@pom.go.id")
+
+    # The same checks from the command line's function, on the clone and on the bare store.
+    problems = validate_store(clone)  # HEAD of the clone: the mock-up branch
+    assert {p.path for p in problems} == set(info.problems)
+    assert {p.path for p in validate_store(store_path, "mockup/req-9")} == set(info.problems)
+    assert validate_store(store_path) == []
+
+    # Fixed with plain git, it can be approved (by someone who did not write it).
+    (clone / "specs" / "bad-name.yaml").unlink()
+    (clone / "specs" / "garbage.yaml").unlink()
+    (clone / "specs" / "dash-nine.yaml").write_text(spec_to_yaml(make_spec("dash-nine")))
+    git("commit", "--quiet", "-a", "-m", "Perbaiki", cwd=clone)
+    git("push", "--quiet", "origin", "mockup/req-9", cwd=clone)
+    head = store.head("mockup/req-9")
+    with pytest.raises(PermissionDenied):
+        store.approve(9, head, Author(username="dewi", name="Dewi Plain"))
+    store.approve(9, head, DIREKTUR)
+    assert "dash-nine" in store.snapshot().specs
+
+    # main moves only through approvals: the store's hook refuses plain pushes to it, and
+    # pushes to names we do not generate.
+    git("checkout", "--quiet", "-b", "sneaky", cwd=clone)
+    git("commit", "--quiet", "--allow-empty", "-m", "sneak", cwd=clone)
+    assert git("push", "origin", "HEAD:main", cwd=clone, check=False).returncode != 0
+    assert git("push", "origin", "HEAD:mockup/evil", cwd=clone, check=False).returncode != 0
+    assert store.snapshot().commit == store.head()
+    fsck(store_path)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda s: mockup_branch("--upload-pack=touch /tmp/pwned"),  # type: ignore[arg-type]
+        lambda s: mockup_branch(-1),
+        lambda s: mockup_branch(True),
+        lambda s: mockup_branch("7"),  # type: ignore[arg-type]
+        lambda s: s.head("--upload-pack"),
+        lambda s: s.head("../x"),
+        lambda s: s.head("refs/../main"),
+        lambda s: s.head("mockup/req-007"),
+        lambda s: s.snapshot("--output=/tmp/pwned"),
+        lambda s: s.snapshot("-x"),
+        lambda s: s.snapshot("refs/../config"),
+        lambda s: s.snapshot("main@{1}"),
+        lambda s: s.read_file("main", "../config"),
+        lambda s: s.read_file("main", "specs/../config"),
+        lambda s: s.read_file("main", "-p"),
+        lambda s: s.read_file("main", ".git/config"),
+        lambda s: s.diff("main", "--output=/tmp/pwned"),
+        lambda s: s.history("--output=/tmp/pwned"),
+        lambda s: s.save_spec(7, make_spec(), ANALIS, "--upload-pack", "x"),
+        lambda s: s.approve(7, "HEAD", DIREKTUR),
+        lambda s: s.commit_to_main({"specs/../x.yaml": "id: x"}, ANALIS, s.head(), "x"),
+        lambda s: s.commit_to_main({"specs/Evil_Name.yaml": "id: x"}, ANALIS, s.head(), "x"),
+        lambda s: s.commit_to_main({"/etc/passwd": "x"}, ANALIS, s.head(), "x"),
+        lambda s: s.start_mockup(
+            7, DashboardSpec.model_construct(id="../../x", datasets=[], panels=[]), ANALIS
+        ),
+        lambda s: s.commit_to_main(
+            {"specs/dash-one.yaml": spec_to_yaml(make_spec())},
+            ANALIS,
+            s.head(),
+            "x",
+            {"Bad key": "v"},
+        ),
+    ],
+)
+def test_evil_names_are_refused_before_git(store: SpecStore, store_path: Path, call) -> None:
+    refs_before = git("--git-dir", str(store_path), "for-each-ref").stdout
+    with pytest.raises((UserError, ValueError)) as exc:
+        call(store)
+    if isinstance(exc.value, UserError):
+        assert exc.value.key.startswith("store.invalid_")
+    assert not Path("/tmp/pwned").exists()
+    assert git("--git-dir", str(store_path), "for-each-ref").stdout == refs_before
+
+
+def test_author_rejects_unsafe_identities() -> None:
+    for username, name in (("-x", "A"), ("a b", "A"), ("ok", "Evil <x@y>"), ("ok", "a\nb")):
+        with pytest.raises(ValueError):
+            Author(username=username, name=name)
+
+
+def test_snapshot_is_cached_by_commit(store: SpecStore) -> None:
+    first = store.snapshot()
+    assert store.snapshot("main") is first and store.snapshot(first.commit) is first
+    fresh = SpecStore(store.path).snapshot()  # another process would see the same
+    assert fresh.specs == first.specs and fresh is not first
+
+
+def test_a_stale_lock_of_a_killed_writer_is_cleared(store: SpecStore, store_path: Path) -> None:
+    start = store.start_mockup(7, make_spec("dash-two"), ANALIS)
+    # What update-ref leaves behind when it is killed between taking and committing its lock.
+    lock = store_path / "refs" / "heads" / "mockup" / "req-7.lock"
+    lock.write_text(start + "\n")
+    an_hour_ago = time.time() - 3600
+    os.utime(lock, (an_hour_ago, an_hour_ago))
+    head = store.save_spec(7, make_spec("dash-two", "v2"), ANALIS, start, "after a crash")
+    assert store.head("mockup/req-7") == head and not lock.exists()
+    # Moving main also locks HEAD (it points at main).
+    head_lock = store_path / "HEAD.lock"
+    head_lock.write_text("ref: refs/heads/main\n")
+    os.utime(head_lock, (an_hour_ago, an_hour_ago))
+    store.approve(7, head, DIREKTUR)
+    assert not head_lock.exists()
+    store.maintenance()
+    fsck(store_path)
+
+
+# --- concurrency and crashes ---------------------------------------------------------------------
+
+WRITER = textwrap.dedent(
+    """
+    import random, sys, time
+    sys.path.insert(0, {root!r})
+    from tests.test_store import writer_loop
+    writer_loop({path!r}, int(sys.argv[1]), int(sys.argv[2]))
+    """
+)
+
+
+def writer_loop(path: str, index: int, increments: int) -> None:
+    """One writer: ``increments`` read-modify-write saves of the shared counter spec, each retried
+    after a Conflict, then its own mock-up, approved by someone else."""
+    store = SpecStore(Path(path))
+    author = Author(username=f"w{index}", name=f"Writer {index}")
+    _increment(store, author, increments)
+    head = store.start_mockup(100 + index, make_spec(f"dash-w{index}"), author)
+    store.approve(100 + index, head, Author(username=f"a{index}", name=f"Approver {index}"))
+
+
+def _increment(store: SpecStore, author: Author, increments: int) -> None:
+    done = 0
+    while done < increments:
+        head = store.head("mockup/req-1")
+        assert head is not None
+        spec = store.snapshot(head).specs["counter"]
+        bumped = spec.model_copy(update={"description": str(int(spec.description) + 1)})
+        try:
+            store.save_spec(1, bumped, author, head, f"{author.username} +1")
+        except Conflict:
+            time.sleep(random.uniform(0, 0.02))
+            continue
+        done += 1
+
+
+def test_concurrent_writers_lose_no_update(store: SpecStore, store_path: Path) -> None:
+    store.start_mockup(1, make_spec("counter", description="0"), PUSDATIN)
+    increments, threads_n, processes_n = 3, 10, 10
+    env = dict(os.environ, PYTHONPATH=str(PROJECT_ROOT))
+    script = WRITER.format(root=str(PROJECT_ROOT), path=str(store_path))
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, str(i), str(increments)],
+            env=env,
+            stderr=subprocess.PIPE,
+        )
+        for i in range(threads_n, threads_n + processes_n)
+    ]
+    errors: list[BaseException] = []
+
+    def run(i: int) -> None:
+        try:
+            writer_loop(str(store_path), i, increments)
+        except BaseException as exc:  # reported below, with the failing thread's error
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(threads_n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    for proc in procs:
+        _, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err.decode()
+    assert not errors, errors
+
+    writers = threads_n + processes_n
+    counter = store.snapshot("mockup/req-1").specs["counter"]
+    assert int(counter.description) == writers * increments
+    log = git("--git-dir", str(store_path), "log", "--format=%an", "main..mockup/req-1").stdout
+    assert len(log.splitlines()) == writers * increments + 1  # every save is one commit
+    for i in range(writers):
+        assert log.splitlines().count(f"Writer {i}") == increments
+    main = store.snapshot()
+    assert {f"dash-w{i}" for i in range(writers)} <= set(main.specs)
+    merges = git(
+        "--git-dir", str(store_path), "rev-list", "--first-parent", "--merges", "main"
+    ).stdout.split()
+    assert len(merges) == writers
+    assert validate_store(store_path) == []
+    fsck(store_path)
+
+
+KILLED_WRITER = textwrap.dedent(
+    """
+    import sys
+    sys.path.insert(0, {root!r})
+    from pathlib import Path
+    from ocenter.errors import UserError
+    from ocenter.store import Author, SpecStore
+    from tests.test_store import make_spec
+    store = SpecStore(Path({path!r}))
+    author = Author(username="killer", name="Killed Writer")
+    approver = Author(username="approver", name="Approver")
+    base = int(sys.argv[1])
+    i = 0
+    while True:
+        i += 1
+        rid = base + i
+        try:
+            head = store.start_mockup(rid, make_spec(f"k-{{rid}}"), author)
+            head = store.save_spec(rid, make_spec(f"k-{{rid}}", "v2"), author, head, "v2")
+            store.approve(rid, head, approver)
+        except UserError:
+            pass
+    """
+)
+
+
+def test_killed_writers_leave_a_valid_store(store: SpecStore, store_path: Path) -> None:
+    script = KILLED_WRITER.format(root=str(PROJECT_ROOT), path=str(store_path))
+    env = dict(os.environ, PYTHONPATH=str(PROJECT_ROOT))
+    rng = random.Random(7)
+    approved_before = store.head()
+    for round_no in range(1, 9):
+        before = store.head()
+        proc = subprocess.Popen(
+            [sys.executable, "-c", script, str(round_no * 10_000)],
+            env=env,
+            start_new_session=True,  # its own process group, so git children die with it
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(rng.uniform(0.8, 2.0))
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+        fsck(store_path)
+        after = store.head()
+        ancestor = git(
+            "--git-dir", str(store_path), "merge-base", "--is-ancestor", before, after, check=False
+        )
+        assert ancestor.returncode == 0  # main is as before, or moved forward by whole commits
+        assert validate_store(store_path) == []
+        for info in store.list_mockups():
+            assert info.problems == {}
+        # A lock left by the killed writer is cleared once it is old; nothing else is needed.
+        store.clear_stale_locks(max_age_seconds=0)
+    assert store.head() != approved_before, "the writer never got an approval in"
+    head = store.start_mockup(99, make_spec("after-kill"), ANALIS)
+    store.approve(99, head, DIREKTUR)
+    fsck(store_path)

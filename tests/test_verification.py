@@ -1,0 +1,553 @@
+"""The verification engine: what a sender and a verifier rely on, and agreement with a second verifier."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import random
+from pathlib import Path
+
+import openpyxl
+import pyarrow as pa
+import pytest
+import yaml
+
+from ocenter import reference, verification
+from ocenter.authority import Level
+from ocenter.contracts import DataContract, contract_from_yaml
+from ocenter.datasets import load_dataset, store_dataset_version
+from ocenter.errors import NotFound, UserError
+from ocenter.ingest import iter_batches, read_table
+from ocenter.odcs import contract_to_odcs
+from ocenter.verification import (
+    CELL_CHECKS,
+    export_failing_rows,
+    failing_rows,
+    run_verify,
+    typed_table,
+    verify_table,
+)
+from tests.reference_verifier import read_csv_rows, read_xlsx_rows, reference_verify
+
+FIXTURES = Path(__file__).parent / "fixtures" / "verification"
+SCENARIOS = sorted(p.name for p in FIXTURES.iterdir() if (p / "expected.yaml").exists())
+CODES = {
+    "upt": frozenset({"UPT-1101", "UPT-1102", "UPT-1103", "UPT-1104", "UPT-1105"}),
+    "kategori_produk": frozenset({"obat", "pangan-olahan", "kosmetik"}),
+    "provinsi": frozenset({"11", "12"}),
+}
+
+
+@pytest.fixture(autouse=True)
+def fixed_reference_lists(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reference lists fixed here, so the expectations do not move when the shipped lists do."""
+    monkeypatch.setattr(reference, "reference_codes", lambda list_id: CODES[list_id])
+
+
+def load(scenario: str) -> tuple[DataContract, dict, Path]:
+    folder = FIXTURES / scenario
+    contract = contract_from_yaml((folder / "contract.yaml").read_text(encoding="utf-8"))
+    expected = yaml.safe_load((folder / "expected.yaml").read_text(encoding="utf-8"))
+    return contract, expected, folder / expected["data"]
+
+
+def engine_report(scenario: str) -> verification.VerificationReport:
+    contract, expected, data = load(scenario)
+    table = read_table(data, data.name, contract)
+    return verify_table(contract, table, today=dt.date.fromisoformat(expected["today"]))
+
+
+def cells(report: verification.VerificationReport) -> set[tuple[int, str, str]]:
+    return {(e.row, e.column, e.check) for e in report.errors}
+
+
+def issue_names(report: verification.VerificationReport) -> list[str]:
+    return [
+        f"{i.check}:{i.params['kind']}" if i.check == "header" else i.check for i in report.dataset_issues
+    ]
+
+
+# --- the fixtures: what a person expects, and what the second verifier finds ----------------
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_fixture_reports_exactly_the_expected_cells(scenario: str) -> None:
+    _, expected, _ = load(scenario)
+    report = engine_report(scenario)
+    assert cells(report) == {tuple(e) for e in expected["errors"]}
+    assert issue_names(report) == expected["dataset"]
+    if "rows" in expected:
+        assert report.rows == expected["rows"]
+    hard = [n for n in expected["dataset"] if n != "freshness"]
+    assert report.valid == (not expected["errors"] and not hard)
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_engine_and_reference_verifier_agree(scenario: str) -> None:
+    contract, expected, data = load(scenario)
+    if data.suffix == ".xlsx":
+        header, body = read_xlsx_rows(data, contract)
+    else:
+        header, body = read_csv_rows(data, expected["delimiter"])
+    today = dt.date.fromisoformat(expected["today"])
+    want_cells, want_issues = reference_verify(contract, header, body, today)
+    report = engine_report(scenario)
+    assert cells(report) == want_cells
+    assert report.rows == len(body)
+    assert [i.model_dump(include={"check", "params", "severity"}) for i in report.dataset_issues] == (
+        want_issues
+    )
+
+
+@pytest.mark.parametrize("scenario", [s for s in SCENARIOS if s != "xlsx_numbers"])
+def test_streaming_in_small_batches_gives_the_same_report(scenario: str) -> None:
+    contract, expected, data = load(scenario)
+    today = dt.date.fromisoformat(expected["today"])
+    whole = engine_report(scenario)
+    streamed = verify_table(contract, iter_batches(data, contract, block_size=256), today=today)
+    assert streamed == whole
+
+
+def test_a_blank_row_keeps_the_numbering_of_the_spreadsheet() -> None:
+    report = engine_report("sampling_errors")
+    # Row 13 is the blank line; the record after it is row 14, as in a spreadsheet.
+    assert {e.row for e in report.errors if e.check == "required"} == {3, 13}
+    assert any(e.row == 14 and e.column == "kategori" for e in report.errors)
+
+
+def test_unique_names_the_first_row_with_the_same_value() -> None:
+    report = engine_report("sampling_errors")
+    (repeat,) = [e for e in report.errors if e.check == "unique"]
+    assert (repeat.row, repeat.value, repeat.params["first_row"]) == (12, "S0001", 2)
+    assert "baris 2" in repeat.message("id")
+    (key,) = [i for i in report.dataset_issues if i.check == "primary_key"]
+    assert key.params == {"columns": "no_sampel", "count": 1, "rows": "12"}
+
+
+def test_messages_speak_the_senders_words_in_both_languages() -> None:
+    report = engine_report("sampling_errors")
+    by_cell = {(e.row, e.column): e for e in report.errors}
+    date = by_cell[(4, "tanggal")]
+    assert date.message("id") == (
+        'Baris 4, kolom tanggal: nilai "2026-02-30" bukan tanggal yang sah dengan format '
+        "TTTT-BB-HH (contoh 2024-03-25)."
+    )
+    assert date.message("en").startswith('Row 4, column tanggal: value "2026-02-30" is not a valid')
+    assert "bilangan bulat" in by_cell[(14, "jumlah")].message("id")
+    assert "MS, TMS" in by_cell[(5, "hasil")].message("id")
+
+
+def test_json_report_has_exactly_the_agreed_shape() -> None:
+    data = engine_report("sampling_errors").to_json_dict("en")
+    assert list(data) == ["valid", "rows", "errors", "summary", "dataset_issues"]
+    assert data["valid"] is False and data["rows"] == 16
+    assert set(data["errors"][0]) == {"row", "column", "check", "value", "message"}
+    assert data["errors"][0]["row"] == 3
+    assert {"column": "kadar", "check": "minimum", "count": 1} in data["summary"]
+    assert data["dataset_issues"][0]["check"] == "primary_key"
+    json.dumps(data)  # plain JSON data
+
+
+def test_errors_are_ordered_by_row_then_contract_column() -> None:
+    report = engine_report("sampling_errors")
+    order = [f.name for f in load("sampling_errors")[0].fields]
+    keys = [(e.row, order.index(e.column)) for e in report.errors]
+    assert keys == sorted(keys)
+
+
+def test_masking_hides_values_of_fields_above_the_clearance() -> None:
+    report = engine_report("sampling_errors")  # kode_upt is rahasia, the rest terbuka
+    masked = report.masked_for(Level.TERBATAS)
+    upt = [e for e in masked.errors if e.column == "kode_upt" and e.check == "reference"]
+    assert upt[0].value == "***" and '"***"' in upt[0].message("id")
+    assert all(e.value != "***" for e in masked.errors if e.column != "kode_upt")
+    assert report.masked_for(Level.RAHASIA) == report
+    assert "UPT-9999" not in json.dumps(masked.to_json_dict("id"))
+
+
+def test_the_detail_is_capped_but_the_summary_counts_every_cell() -> None:
+    contract = DataContract(
+        id="uji-batas", title="t", owner_unit="X", fields=[{"name": "n", "type": "integer"}]
+    )
+    table = pa.table({"n": ["x"] * 50})
+    report = verify_table(contract, table, max_errors=7)
+    assert [e.row for e in report.errors] == list(range(2, 9))
+    assert report.summary[0].count == 50 and report.error_count == 50 and report.truncated
+
+
+def test_progress_reports_rows_done() -> None:
+    contract, _, data = load("sampling_valid")
+    seen: list[int] = []
+    verify_table(contract, read_table(data, data.name, contract), progress=seen.append)
+    assert seen == [5]
+
+
+def test_valid_fixture_is_valid_and_freshness_is_only_a_warning() -> None:
+    assert engine_report("sampling_valid").valid
+    report = engine_report("rows_fresh")
+    fresh = [i for i in report.dataset_issues if i.check == "freshness"][0]
+    assert fresh.severity == "warning"
+    assert fresh.params == {
+        "column": "periode",
+        "newest": "2025-02-01",
+        "days_old": 393,
+        "cadence_days": 30,
+    }
+
+
+# --- random tables against the second verifier ------------------------------------------------
+
+POOLS = {
+    "string": ["", "NA", "a", "ab", "abc", "abcd", "é", "ééé", "S0001", "S01", " ", "x y", "-"],
+    "integer": [
+        "0",
+        "1",
+        "-1",
+        "+5",
+        "007",
+        "1.0",
+        "1e3",
+        "",
+        "x",
+        "9223372036854775807",
+        "9223372036854775808",
+        "-9223372036854775808",
+        "-9223372036854775809",
+        "٣",
+        "99",
+    ],
+    "number": [
+        "0",
+        "1.5",
+        "1,5",
+        "-2.25",
+        ".5",
+        "5.",
+        "+.5",
+        "1e3",
+        "1e999",
+        "nan",
+        "inf",
+        "",
+        "abc",
+        "100",
+        "100.0001",
+        "1e-400",
+        "2.5e1",
+    ],
+    "boolean": ["ya", "Tidak", "TRUE", "false", "1", "0", "yes", "", "2"],
+    "date": [
+        "2024-02-29",
+        "2023-02-29",
+        "2024-13-01",
+        "2024-00-10",
+        "2024-04-31",
+        "0001-01-01",
+        "0000-01-01",
+        "2024-1-1",
+        "",
+        "2024-12-31",
+        "1900-02-29",
+        "2000-02-29",
+    ],
+    "datetime": [
+        "2024-02-29T23:59:59",
+        "2024-02-29 24:00",
+        "2024-01-01T00:00Z",
+        "2024-01-01T00:00:00.123456+07:00",
+        "2024-01-01T00:00:00.1234567",
+        "2024-01-01T00:60",
+        "2024-01-01",
+        "",
+        "2024-01-01T10:00+2400",
+    ],
+}
+
+
+def random_case(seed: int) -> tuple[DataContract, list[str], list[list[str]]]:
+    rng = random.Random(seed)
+    fields = []
+    for index in range(rng.randint(1, 5)):
+        kind = rng.choice(list(POOLS))
+        spec: dict = {
+            "name": f"f{index}",
+            "type": kind,
+            "required": rng.random() < 0.5,
+            "unique": rng.random() < 0.2,
+        }
+        if kind in ("integer", "number"):
+            if rng.random() < 0.5:
+                spec["minimum"] = rng.choice([-5, 0, 0.5, 1])
+            if rng.random() < 0.5:
+                spec["maximum"] = rng.choice([2.5, 99, 100, 9223372036854775807])
+        if kind == "string":
+            if rng.random() < 0.4:
+                spec["pattern"] = rng.choice([r"^S\d+$", r"[a-z]+", r"^.{2}$"])
+            if rng.random() < 0.4:
+                spec["min_length"] = rng.choice([0, 1, 2])
+            if rng.random() < 0.4:
+                spec["max_length"] = rng.choice([1, 3])
+                spec["min_length"] = min(spec.get("min_length", 0), spec["max_length"])
+        if rng.random() < 0.3:
+            spec["allowed_values"] = rng.sample(POOLS[kind], 4)
+        fields.append(spec)
+    names = [f["name"] for f in fields]
+    contract = DataContract.model_validate(
+        {
+            "id": "acak-uji",
+            "title": "acak",
+            "owner_unit": "X",
+            "fields": fields,
+            "missing_values": rng.choice([[""], ["", "NA", "-"]]),
+            "decimal_separator": rng.choice([".", ","]),
+            "primary_key": rng.sample(names, rng.randint(0, min(2, len(names)))),
+        }
+    )
+    header = names[:]
+    if rng.random() < 0.2:
+        rng.shuffle(header)
+    rows = [[rng.choice(POOLS[f["type"]]) for f in fields] for _ in range(rng.randint(0, 60))]
+    order = [names.index(n) for n in header]
+    return contract, header, [[row[i] for i in order] for row in rows]
+
+
+@pytest.mark.parametrize("seed", range(150))
+def test_random_tables_match_the_reference_verifier(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    contract, header, rows = random_case(seed)
+    # A tiny sample makes the engine take its distinct-values path on small tables too.
+    if seed % 2:
+        monkeypatch.setattr(verification, "_DISTINCT_SAMPLE", 2)
+    table = pa.table({n: pa.array([r[i] for r in rows], pa.string()) for i, n in enumerate(header)})
+    if seed % 3 == 0:  # many small chunks, as a CSV read or a stream gives
+        table = pa.Table.from_batches(table.to_batches(max_chunksize=7), table.schema)
+    report = verify_table(contract, table, today=dt.date(2026, 1, 1))
+    want_cells, want_issues = reference_verify(contract, header, rows, dt.date(2026, 1, 1))
+    assert cells(report) == want_cells
+    got = [i.model_dump(include={"check", "params", "severity"}) for i in report.dataset_issues]
+    assert got == want_issues
+
+
+def test_a_large_table_takes_the_distinct_values_path_and_still_agrees() -> None:
+    rng = random.Random(5)
+    contract = DataContract.model_validate(
+        {
+            "id": "besar-uji",
+            "title": "besar",
+            "owner_unit": "X",
+            "primary_key": ["id"],
+            "fields": [
+                {"name": "id", "required": True, "unique": True},
+                {"name": "tanggal", "type": "date", "required": True},
+                {"name": "nilai", "type": "number", "minimum": 0, "maximum": 100},
+                {"name": "status", "type": "boolean"},
+            ],
+        }
+    )
+    n = 140_000
+    ids = [f"ID{i:06d}" for i in range(n)]
+    ids[1000] = ids[10]
+    ids[2000] = "ID0002001"  # breaks the sorted order too
+    dates = [rng.choice(POOLS["date"]) for _ in range(n)]
+    numbers = [rng.choice(POOLS["number"]) for _ in range(n)]
+    flags = [rng.choice(POOLS["boolean"]) for _ in range(n)]
+    table = pa.table({"id": ids, "tanggal": dates, "nilai": numbers, "status": flags})
+    table = pa.Table.from_batches(table.to_batches(max_chunksize=9_999), table.schema)
+    report = verify_table(contract, table, max_errors=None)
+    rows = [list(r) for r in zip(ids, dates, numbers, flags, strict=True)]
+    want_cells, want_issues = reference_verify(contract, table.column_names, rows, dt.date.today())
+    assert cells(report) == want_cells
+    got = [i.model_dump(include={"check", "params", "severity"}) for i in report.dataset_issues]
+    assert got == want_issues
+
+
+# --- typed data, failing rows, export ---------------------------------------------------------
+
+
+def test_typed_table_casts_valid_text_and_nulls_the_rest() -> None:
+    contract = contract_from_yaml(
+        """
+id: tipe-uji
+title: t
+owner_unit: X
+decimal_separator: ","
+missing_values: ["", "NA"]
+fields:
+  - {name: kode}
+  - {name: n, type: integer}
+  - {name: x, type: number}
+  - {name: b, type: boolean}
+  - {name: d, type: date}
+  - {name: w, type: datetime}
+"""
+    )
+    table = pa.table(
+        {
+            "kode": ["01", "NA", ""],
+            "n": ["007", "+5", "x"],
+            "x": ["1,5", "2", "1.5"],
+            "b": ["Ya", "tidak", "maybe"],
+            "d": ["2024-02-29", "2024-02-30", ""],
+            "w": ["2024-01-01T07:00:00+07:00", "2024-01-01 10:30", "2024-01-01"],
+        }
+    )
+    typed = typed_table(contract, table)
+    assert typed.schema.types == [
+        pa.string(),
+        pa.int64(),
+        pa.float64(),
+        pa.bool_(),
+        pa.date32(),
+        pa.timestamp("us"),
+    ]
+    assert typed.column("kode").to_pylist() == ["01", None, None]
+    assert typed.column("n").to_pylist() == [7, 5, None]
+    assert typed.column("x").to_pylist() == [1.5, 2.0, None]
+    assert typed.column("b").to_pylist() == [True, False, None]
+    assert typed.column("d").to_pylist() == [dt.date(2024, 2, 29), None, None]
+    assert typed.column("w").to_pylist() == [
+        dt.datetime(2024, 1, 1, 0, 0),
+        dt.datetime(2024, 1, 1, 10, 30),
+        None,
+    ]
+
+
+def test_failing_rows_keep_the_original_cells_with_row_and_reasons() -> None:
+    contract, _, data = load("sampling_errors")
+    table = read_table(data, data.name, contract)
+    report = verify_table(contract, table, today=dt.date(2026, 1, 20))
+    rows = failing_rows(contract, table, report, lang="en")
+    assert rows.column_names[0] == "row" and rows.column_names[-1] == "errors"
+    assert rows.column("row").to_pylist()[:3] == [3, 4, 5]
+    assert rows.num_rows == len({e.row for e in report.errors})
+    first = rows.slice(0, 1).to_pylist()[0]
+    assert first["no_sampel"] == "S0002" and "required" in first["errors"]
+    masked = failing_rows(contract, table, report, clearance=Level.TERBATAS)
+    assert set(masked.column("kode_upt").to_pylist()) == {"***"}
+
+
+def test_export_neutralises_formulas_in_csv_and_xlsx() -> None:
+    contract = DataContract(
+        id="rumus-uji", title="t", owner_unit="X", fields=[{"name": "a"}, {"name": "b", "type": "integer"}]
+    )
+    table = pa.table({"a": ['=HYPERLINK("http://x")', "+1", "@SUM(A1)", "ok"], "b": ["x", "-1x", "y", "1"]})
+    report = verify_table(contract, table)
+    exported = export_failing_rows(contract, table, report, "csv", lang="en").decode("utf-8-sig")
+    records = list(csv.reader(io.StringIO(exported)))
+    assert records[0] == ["row", "a", "b", "errors"]
+    assert [r[1] for r in records[1:]] == ['\'=HYPERLINK("http://x")', "'+1", "'@SUM(A1)"]
+    assert records[2][2] == "'-1x"
+    workbook = openpyxl.load_workbook(
+        io.BytesIO(export_failing_rows(contract, table, report, "xlsx")), read_only=True
+    )
+    values = [[c.value for c in row] for row in workbook.worksheets[0].iter_rows()]
+    assert values[1][1] == '\'=HYPERLINK("http://x")'
+    cells_ = [c for row in workbook.worksheets[0].iter_rows() for c in row]
+    assert all(c.data_type != "f" for c in cells_)
+    with pytest.raises(ValueError):
+        export_failing_rows(contract, table, report, "pdf")  # type: ignore[arg-type]
+
+
+def test_semicolon_contracts_export_with_semicolons() -> None:
+    contract, expected, data = load("semicolon_comma")
+    table = read_table(data, data.name, contract)
+    report = verify_table(contract, table)
+    text = export_failing_rows(contract, table, report, "csv").decode("utf-8-sig")
+    assert text.splitlines()[0] == "baris;kode;nilai;jumlah;kesalahan"
+    assert "02;1.5;3" in text
+
+
+# --- the command -------------------------------------------------------------------------------
+
+
+def test_run_verify_exit_codes_and_report(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    folder = FIXTURES / "sampling_errors"
+    report_path = tmp_path / "report.json"
+    assert run_verify(folder / "contract.yaml", folder / "data.csv", report_path, "en") == 1
+    data = json.loads(report_path.read_text(encoding="utf-8"))
+    assert data["valid"] is False and len(data["errors"]) == 19
+    out = capsys.readouterr().out
+    assert "does not conform" in out and "Row 3, column kode_upt" in out
+    valid = FIXTURES / "sampling_valid"
+    assert run_verify(valid / "contract.yaml", valid / "data.csv", tmp_path / "ok.json") == 0
+
+
+def test_run_verify_reads_odcs_contracts(tmp_path: Path) -> None:
+    folder = FIXTURES / "sampling_errors"
+    contract = contract_from_yaml((folder / "contract.yaml").read_text(encoding="utf-8"))
+    odcs = tmp_path / "contract.odcs.yaml"
+    odcs.write_text(contract_to_odcs(contract), encoding="utf-8")
+    assert run_verify(odcs, folder / "data.csv", tmp_path / "r.json") == 1
+    assert len(json.loads((tmp_path / "r.json").read_text())["errors"]) == 19
+
+
+def test_run_verify_refuses_unreadable_input_with_a_reason(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    contract = FIXTURES / "sampling_valid" / "contract.yaml"
+    broken = tmp_path / "data.xlsx"
+    broken.write_bytes(b"not a zip at all")
+    assert run_verify(contract, broken, tmp_path / "r.json", "en") == 2
+    assert "not an intact Excel" in capsys.readouterr().err
+    assert run_verify(contract, tmp_path / "missing.csv", None, "en") == 2
+    bad_contract = tmp_path / "c.yaml"
+    bad_contract.write_text("id: X\nfields: []\n", encoding="utf-8")
+    data = FIXTURES / "sampling_valid" / "data.csv"
+    assert run_verify(bad_contract, data, None, "en") == 2
+    err = capsys.readouterr().err
+    assert "cannot be read" in err and "Traceback" not in err
+    assert not (tmp_path / "r.json").exists()
+
+
+# --- accepted data -------------------------------------------------------------------------------
+
+
+def test_store_dataset_version_is_content_addressed_and_idempotent(tmp_path: Path) -> None:
+    contract, _, data = load("sampling_valid")
+    original = data.read_bytes()
+    table = read_table(original, "data.csv", contract)
+    stored = store_dataset_version(tmp_path, contract, table, original, "Data Sampling.CSV")
+    assert stored.parquet_path == tmp_path / "datasets" / contract.id / f"{stored.sha256}.parquet"
+    assert stored.original_path.name == f"{stored.sha256}.orig.csv"
+    assert stored.original_path.read_bytes() == original and stored.rows == 5
+    stamp = stored.parquet_path.stat().st_mtime_ns
+    again = store_dataset_version(tmp_path, contract, table, original, "lagi.csv")
+    assert again == stored and stored.parquet_path.stat().st_mtime_ns == stamp
+    assert not [p for p in stored.parquet_path.parent.iterdir() if p.suffix == ".tmp"]
+    loaded = load_dataset(tmp_path, contract.id, stored.sha256)
+    assert loaded.schema.field("jumlah").type == pa.int64()
+    assert loaded.column("jumlah").to_pylist() == [10, 1, 7, None, 3]
+    assert load_dataset(tmp_path, contract.id, stored.sha256, ["kadar"]).column_names == ["kadar"]
+
+
+def test_load_dataset_refuses_bad_names_and_unknown_versions(tmp_path: Path) -> None:
+    contract, _, data = load("sampling_valid")
+    original = data.read_bytes()
+    table = read_table(original, "data.csv", contract)
+    with pytest.raises(UserError) as refused:
+        store_dataset_version(tmp_path, contract, table, original, "data.exe")
+    assert refused.value.key == "dataset.bad_suffix"
+    with pytest.raises(UserError):
+        load_dataset(tmp_path, "../etc", "0" * 64)
+    with pytest.raises(UserError):
+        load_dataset(tmp_path, contract.id, "../../x")
+    with pytest.raises(NotFound):
+        load_dataset(tmp_path, contract.id, "a" * 64)
+    stored = store_dataset_version(tmp_path, contract, table, original, "data.csv")
+    with pytest.raises(UserError) as unknown:
+        load_dataset(tmp_path, contract.id, stored.sha256, ["tidak_ada"])
+    assert unknown.value.key == "dataset.unknown_column"
+
+
+def test_every_check_name_has_a_message() -> None:
+    from ocenter.i18n import catalogue
+
+    keys = catalogue()
+    for check in CELL_CHECKS:
+        if check != "type":
+            assert f"verify.{check}" in keys
+    for kind in ("integer", "number", "boolean", "date", "datetime"):
+        assert f"verify.type.{kind}" in keys
+    ours = [k for k in keys if k.split(".")[0] in ("ingest", "verify", "dataset")]
+    assert all(keys[k]["id"] != keys[k]["en"] for k in ours if not k.startswith("verify.export"))
