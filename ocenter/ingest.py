@@ -100,13 +100,13 @@ def read_table(
     # late byte that is not UTF-8 sends the whole file through the full check once more.
     plan = _plan_csv(source, filename, contract, whole=False)
     try:
-        raw = pv.read_csv(_arrow_input(source), **plan.arrow_options(streaming=False))
+        raw = pv.read_csv(_arrow_input(source), **plan.arrow_options())
     except pa.ArrowInvalid as exc:
         if "UTF8" not in str(exc) or plan.encoding not in ("utf-8", "utf-8-sig"):
             raise _csv_failure(source, plan, exc) from None
         plan = _plan_csv(source, filename, contract, whole=True)
         try:
-            raw = pv.read_csv(_arrow_input(source), **plan.arrow_options(streaming=False))
+            raw = pv.read_csv(_arrow_input(source), **plan.arrow_options())
         except pa.ArrowInvalid as again:
             raise _csv_failure(source, plan, again) from None
     table = _header_from_first_row(raw, plan)
@@ -142,7 +142,7 @@ def iter_batches(
     if size == 0:
         raise UserError("ingest.empty", filename=name)
     plan = _plan_csv(path, name, contract)
-    options = plan.arrow_options(streaming=True, block_size=block_size)
+    options = plan.arrow_options(block_size)
     try:
         reader = pv.open_csv(str(path), **options)
     except pa.ArrowInvalid as exc:
@@ -201,7 +201,7 @@ class _CsvPlan:
         # UTF-8 (with or without BOM: Arrow skips it) is decoded natively, much faster.
         return _ARROW_UTF8 if self.encoding in ("utf-8", "utf-8-sig") else self.encoding
 
-    def arrow_options(self, *, streaming: bool, block_size: int | None = None) -> dict[str, Any]:
+    def arrow_options(self, block_size: int | None = None) -> dict[str, Any]:
         names = [f"c{i}" for i in range(self.ncols)]
         read = {"column_names": names, "encoding": self.arrow_encoding, "use_threads": True}
         if block_size:

@@ -7,8 +7,10 @@ import datetime as dt
 import io
 import json
 import math
+import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -16,7 +18,7 @@ from typing import Any, Literal
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from ocenter import reference
 from ocenter.authority import Level
@@ -50,6 +52,7 @@ TRUE_TEXTS = ("true", "1", "ya")
 _SLICE_ROWS = 1 << 20
 _REBATCH_ROWS = 1 << 18
 _PK_EXAMPLES = 10
+_MAX_WORKERS = 4
 
 # ISO 8601 texts as RE2 patterns, exact to the calendar: month lengths and leap years are in the
 # pattern itself (Arrow's strptime would roll 2024-02-30 over to March instead of refusing it).
@@ -106,6 +109,9 @@ class CellError(BaseModel):
         """The error in the sender's words, in ``lang``."""
         key = f"verify.type.{self.params['type']}" if self.check == "type" else f"verify.{self.check}"
         return t(key, lang, row=self.row, column=self.column, value=self.value, **self.params)
+
+
+_CELL_ERRORS = TypeAdapter(list[CellError])
 
 
 class DatasetIssue(BaseModel):
@@ -210,15 +216,21 @@ class VerificationReport(BaseModel):
     def headline(self, lang: str = "id") -> str:
         """One sentence saying whether the data conforms."""
         if self.valid:
-            return t("verify.summary.valid", lang, rows=f"{self.rows:,}")
+            return t("verify.summary.valid", lang, rows=_count(self.rows, lang))
         issues = sum(i.severity == "error" for i in self.dataset_issues)
         return t(
             "verify.summary.invalid",
             lang,
-            errors=f"{self.error_count:,}",
+            errors=_count(self.error_count, lang),
             issues=issues,
-            rows=f"{self.rows:,}",
+            rows=_count(self.rows, lang),
         )
+
+
+def _count(number: int, lang: str) -> str:
+    """Thousands grouped as the reader writes them: 1.000.000 in Indonesian, 1,000,000 in English."""
+    text = f"{number:,}"
+    return text.replace(",", ".") if lang == "id" else text
 
 
 # --- the engine ----------------------------------------------------------------------------------
@@ -240,11 +252,17 @@ def verify_table(
     (the summary counts all); ``progress`` is called with the number of rows done so far.
     """
     engine = _Engine(contract, today or dt.date.today(), max_errors)
-    for part in _parts(table_or_batches):
-        engine.feed(part)
-        if progress is not None:
-            progress(engine.rows)
-    return engine.finish()
+    try:
+        single = isinstance(table_or_batches, pa.Table | pa.RecordBatch) and (
+            table_or_batches.num_rows <= _SLICE_ROWS
+        )
+        for part in _parts(table_or_batches):
+            engine.feed(part, last=single)
+            if progress is not None:
+                progress(engine.rows)
+        return engine.finish()
+    finally:
+        engine.pool.close()
 
 
 def _parts(source: pa.Table | pa.RecordBatch | Iterable[pa.RecordBatch]) -> Iterator[pa.Table]:
@@ -270,6 +288,31 @@ def _parts(source: pa.Table | pa.RecordBatch | Iterable[pa.RecordBatch]) -> Iter
             group, rows = [], 0
     if group or schema is None:
         yield pa.Table.from_batches(group, schema=schema or pa.schema([]))
+
+
+class _Pool:
+    """Worker threads for per-column work, or none on a single processor."""
+
+    def __init__(self) -> None:
+        usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        workers = min(usable or 1, _MAX_WORKERS)
+        self.executor = ThreadPoolExecutor(workers, "ocenter-verify") if workers > 1 else None
+
+    def map(self, function: Callable[..., Any], *arguments: Iterable[Any]) -> Iterable[Any]:
+        if self.executor is None:
+            return map(function, *arguments)
+        return self.executor.map(function, *arguments)
+
+    def submit(self, function: Callable[[], Any]) -> Future[Any]:
+        if self.executor is not None:
+            return self.executor.submit(function)
+        done: Future[Any] = Future()
+        done.set_result(function())
+        return done
+
+    def close(self) -> None:
+        if self.executor is not None:
+            self.executor.shutdown(wait=True)
 
 
 @dataclass
@@ -312,28 +355,35 @@ class _Keys:
     eligible: list[np.ndarray] = field(default_factory=list)
     types: list[pa.DataType] = field(default_factory=list)
     result: tuple[np.ndarray, np.ndarray] | None = None
+    future: Future[tuple[np.ndarray, np.ndarray]] | None = None
 
     def column(self, i: int) -> pa.ChunkedArray:
         return pa.chunked_array(self.columns[i], self.types[i] if self.types else pa.string())
 
-    def add(self, columns: list[Any], positions: np.ndarray, eligible: Any = None) -> None:
+    def add(self, columns: list[Any], positions: np.ndarray, eligible: np.ndarray | None = None) -> None:
         if not self.columns:
             self.columns = [[] for _ in columns]
+            self.types = [col.type for col in columns]
         for store, col in zip(self.columns, columns, strict=True):
             store.extend(col.chunks if isinstance(col, pa.ChunkedArray) else [col])
-            self.types = [col.type for col in columns]
         self.positions.append(positions)
         if eligible is not None:
             self.eligible.append(eligible)
 
     def duplicates(self) -> tuple[np.ndarray, np.ndarray]:
         """(position of each repeat, position of the first row with the same key)."""
+        if self.future is not None:
+            future, self.future = self.future, None
+            self.result = future.result()
         if self.result is None:
-            positions = np.concatenate(self.positions) if self.positions else np.empty(0, np.int64)
-            columns = [self.column(i) for i in range(len(self.columns))]
-            repeat, first = _repeats(columns, len(positions))
-            self.result = (positions[repeat], positions[first])
+            self.result = self.compute()
         return self.result
+
+    def compute(self) -> tuple[np.ndarray, np.ndarray]:
+        positions = np.concatenate(self.positions) if self.positions else np.empty(0, np.int64)
+        columns = [self.column(i) for i in range(len(self.columns))]
+        repeat, first = _repeats(columns, len(positions))
+        return positions[repeat], positions[first]
 
 
 def _check_params(f: ContractField, contract: DataContract) -> dict[str, dict[str, Any]]:
@@ -373,6 +423,7 @@ class _Engine:
         self.cut_row: int | None = None  # detail is complete up to this row only
         self.keys: dict[tuple[str, ...], _Keys] = {}
         self.newest: str | None = None
+        self.pool = _Pool()
 
     # header -------------------------------------------------------------------------------------
 
@@ -426,47 +477,65 @@ class _Engine:
 
     # cells --------------------------------------------------------------------------------------
 
-    def feed(self, table: pa.Table) -> None:
+    def feed(self, table: pa.Table, *, last: bool = False) -> None:
+        """Check one slice; ``last`` says no slice follows (key repeats may then start early)."""
         if not self.started:
             self.start(table.column_names)
         offset = self.rows
-        columns: dict[str, pa.ChunkedArray] = {}
+        decimal = self.contract.decimal_separator
+        plans = [p for p in self.plans if p.position is not None]
+        columns = {p.field.name: _text_column(table.column(p.position)) for p in plans}
+        # Arrow and numpy release the GIL: the columns are judged side by side, then recorded
+        # one after the other.
+        jobs = [(p, columns[p.field.name], decimal) for p in plans]
+        judged = self.pool.map(_judge, *zip(*jobs, strict=True)) if jobs else []
         codes: dict[str, np.ndarray] = {}
-        for plan in self.plans:
-            if plan.position is not None:
-                col = _text_column(table.column(plan.position))
-                columns[plan.field.name] = col
-                codes[plan.field.name] = self._check_column(plan, col, offset)
-        for names, keys in self.keys.items():
-            present = None
-            for name in names:
-                outcome = codes[name]
-                here = (outcome == _OK) | (outcome > _REQUIRED)
-                present = here if present is None else present & here
-            assert present is not None
-            eligible = None
-            if len(names) == 1 and self.contract.field(names[0]).unique:
-                eligible = codes[names[0]][present] == _OK
-            at = np.flatnonzero(present)
-            if len(at) == len(present):  # nothing missing: no copy
-                values = [columns[n] for n in names]
-            else:
-                values = [_take(columns[n], at) for n in names]
-            keys.add(values, at + offset, eligible)
+        waiting = dict(self.keys)
+        for plan, (outcome, values, distinct) in zip(plans, judged, strict=True):
+            col = columns[plan.field.name]
+            self._record_column(plan, col, offset, outcome, values, distinct)
+            codes[plan.field.name] = outcome
+            for names in [n for n in waiting if all(name in codes for name in n)]:
+                keys = waiting.pop(names)
+                self._gather(keys, codes, columns, offset)
+                if last:  # sort the keys while the other columns are still being judged
+                    keys.future = self.pool.submit(keys.compute)
         self.rows += table.num_rows
         if self.cut_row is None and self.max_errors is not None and self.stored >= self.max_errors:
             self.cut_row = self.rows + 1  # spreadsheet row of the last record seen
 
-    def _check_column(self, plan: _Plan, col: pa.ChunkedArray, offset: int) -> np.ndarray:
-        """Run the field's cell checks on one slice; return each row's outcome code.
+    def _gather(
+        self,
+        keys: _Keys,
+        codes: dict[str, np.ndarray],
+        columns: dict[str, pa.ChunkedArray],
+        offset: int,
+    ) -> None:
+        present = None
+        for name in keys.names:
+            outcome = codes[name]
+            here = (outcome == _OK) | (outcome > _REQUIRED)
+            present = here if present is None else present & here
+        assert present is not None
+        eligible = None
+        if len(keys.names) == 1 and self.contract.field(keys.names[0]).unique:
+            eligible = codes[keys.names[0]][present] == _OK
+        at = np.flatnonzero(present)
+        if len(at) == len(present):  # nothing missing: no copy
+            values = [columns[n] for n in keys.names]
+        else:
+            values = [_take(columns[n], at) for n in keys.names]
+        keys.add(values, at + offset, eligible)
 
-        A column with few distinct values (codes, dates, categories: most columns) is checked
-        once per distinct value, then the outcome is spread back to the rows.
-        """
-        values, indices = _distinct(col, plan)
-        outcome = _evaluate(plan, values, self.contract.decimal_separator)
-        if indices is not None:
-            outcome = outcome[indices]
+    def _record_column(
+        self,
+        plan: _Plan,
+        col: pa.ChunkedArray,
+        offset: int,
+        outcome: np.ndarray,
+        values: Any,
+        distinct: bool,
+    ) -> None:
         failed = np.flatnonzero(outcome >= _FIRST_CHECK)  # usually few: count only those
         if len(failed):
             codes = outcome[failed]
@@ -476,8 +545,7 @@ class _Engine:
                 at = failed[codes == code]
                 self._record(plan, check, len(at), at, col, offset)
         if self.contract.time_field == plan.field.name:
-            self._note_newest(plan, values, outcome if indices is None else None)
-        return outcome
+            self._note_newest(plan, values, None if distinct else outcome)
 
     def _note_newest(self, plan: _Plan, values: Any, outcome: np.ndarray | None) -> None:
         """Keep the newest date of the time field: first 10 characters of cells that passed."""
@@ -644,26 +712,24 @@ class _Engine:
         if self.max_errors is not None:
             order = order[: self.max_errors]
         texts = {n: self.groups[n].values.to_pylist() for n in set(group_of[order].tolist())}
-        errors = []
-        for at in order.tolist():
-            n = int(group_of[at])
+        entries = []
+        for at, n, i in zip(order.tolist(), group_of[order].tolist(), within[order].tolist(), strict=True):
             group = self.groups[n]
-            i = int(within[at])
             params = dict(group.params)
             for name, values in group.per_row.items():
                 params[name] = int(values[i])
             plan = self.plans[group.index]
-            errors.append(
-                CellError(
-                    row=int(rows[at]),
-                    column=plan.field.name,
-                    check=group.check,
-                    value=_cut(texts[n][i]),
-                    params=params,
-                    level=plan.field.level,
-                )
+            entries.append(
+                {
+                    "row": int(rows[at]),
+                    "column": plan.field.name,
+                    "check": group.check,
+                    "value": _cut(texts[n][i]),
+                    "params": params,
+                    "level": plan.field.level,
+                }
             )
-        return errors
+        return _CELL_ERRORS.validate_python(entries)  # one validation call for all entries
 
 
 # --- vectorised helpers --------------------------------------------------------------------------
@@ -745,6 +811,19 @@ _FIRST_CHECK = 2
 _REQUIRED = _FIRST_CHECK + CELL_CHECKS.index("required")
 _TYPE = _FIRST_CHECK + CELL_CHECKS.index("type")
 _DISTINCT_SAMPLE = 1 << 16
+
+
+def _judge(plan: _Plan, col: pa.ChunkedArray, decimal: str) -> tuple[np.ndarray, Any, bool]:
+    """Each row's outcome code for one field, with the values judged and whether distinct.
+
+    A column with few distinct values (codes, dates, categories: most columns) is judged once
+    per distinct value, then the outcome is spread back to the rows.
+    """
+    values, indices = _distinct(col, plan)
+    outcome = _evaluate(plan, values, decimal)
+    if indices is not None:
+        outcome = outcome[indices]
+    return outcome, values, indices is not None
 
 
 def _distinct(col: pa.ChunkedArray, plan: _Plan) -> tuple[Any, np.ndarray | None]:

@@ -7,6 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 from ocenter.authority import Role
 from ocenter.bootstrap import DEMO_PASSWORD
+from ocenter.i18n import t
 from ocenter.navigation import PAGES, pages_for
 
 TIMEOUT = 120
@@ -109,3 +110,61 @@ def test_each_role_gets_only_its_pages():
         assert {p.key for p in pages_for(role)} == keys, role
     # Every step of the procedure that is a page has exactly one page.
     assert sorted(p.step for p in PAGES if p.step) == [1, 2, 3, 4, 5, 6, 7, 8, 8, 9, 10]
+
+
+_USER_FOR_ROLE = {
+    Role.ANALIS: "analis", Role.VERIFIKATOR: "verifikator", Role.DIREKTUR: "direktur",
+    Role.UNIT: "unit", Role.UPT: "upt", Role.ADMIN: "admin", Role.KEPALA: "kepala",
+    Role.LAYAR: "layar",
+}
+
+
+@pytest.mark.parametrize("entry", PAGES, ids=lambda p: p.key)
+def test_every_page_opens_for_a_role_that_may_use_it(app, entry):
+    username = next(u for r, u in _USER_FOR_ROLE.items() if r in entry.roles)
+    at = _login(app, username)
+    at.switch_page(entry.path).run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    assert t(entry.title_key, "id") in [title.value for title in at.title]
+
+
+def test_the_interface_switches_to_english(app):
+    at = _login(app, "verifikator")
+    at.session_state["ocenter_lang"] = "en"
+    at.switch_page("pages/terima_data.py").run()
+    assert not at.exception
+    assert at.title[-1].value == "Receive data"
+
+
+def _button(at: AppTest, label: str):  # noqa: ANN202
+    return next(b for b in at.button if b.label == label)
+
+
+def test_the_unit_approves_the_demo_mockup_with_the_merge_button(app, demo_home):
+    from ocenter.context import open_context
+    from tests.conftest import settings_for
+
+    ctx = open_context(settings_for(demo_home))
+    before = ctx.store.head("main")
+    at = _login(app, "unit")
+    at.switch_page("pages/tinjau_mockup.py").run()
+    _button(at, "Setujui mock-up (merge)").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert any("Mock-up disetujui" in s.value for s in at.success)
+    after = ctx.store.head("main")
+    assert after != before
+    assert "tren-temuan-kosmetik" in " ".join(ctx.store.snapshot("main").specs)
+    ctx.engine.dispose()
+
+
+def test_a_malformed_upload_is_a_message_and_nothing_is_stored(app):
+    at = _login(app, "upt")
+    at.switch_page("pages/kirim_data.py").run()
+    at.file_uploader[0].set_value(("rusak.xlsx", b"bukan berkas excel", "application/zip"))
+    _button(at, "Kirim data").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert at.error, "the sender must be told why the file was refused"
+    assert not any("terkirim" in s.value for s in at.success)

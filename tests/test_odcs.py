@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import jsonschema
 import pyarrow as pa
 import pytest
 import yaml
@@ -245,6 +244,7 @@ def test_infer_contract_drafts_types_requirements_and_values(
 
 
 def test_json_schema_describes_a_typed_record() -> None:
+    jsonschema = pytest.importorskip("jsonschema")  # installed with altair
     schema = json_schema(FULL)
     jsonschema.Draft202012Validator.check_schema(schema)
     validator = jsonschema.Draft202012Validator(schema)

@@ -23,7 +23,27 @@ def _csv(frame) -> bytes:  # noqa: ANN001 - pandas.DataFrame
 
 
 def test_the_whole_procedure_from_request_to_receipt(demo_ctx, as_user):
-    ctx = demo_ctx
+    walk_the_procedure(demo_ctx, as_user)
+
+
+@pytest.mark.postgres
+def test_the_whole_procedure_on_postgresql(postgres_url, tmp_path):
+    """The same walk on PostgreSQL, the production database, from a first start."""
+    from ocenter.accounts import authority_of
+    from ocenter.bootstrap import initialise
+    from tests.conftest import settings_for
+
+    ctx = initialise(settings_for(tmp_path / "home", postgres_url), demo=True,
+                     progress=lambda _message: None)
+    try:
+        walk_the_procedure(ctx, lambda username: authority_of(ctx.engine, username,
+                                                              production=False))
+    finally:
+        ctx.engine.dispose()
+
+
+def walk_the_procedure(ctx, as_user) -> None:  # noqa: ANN001
+    """Steps 1 to 10 for one new request, with the refusals a user relies on along the way."""
     direktur, upt, verifier = as_user("direktur"), as_user("upt"), as_user("verifikator")
     analyst, unit_of_other_unit = as_user("analis"), as_user("unit")
 

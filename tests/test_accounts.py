@@ -1,0 +1,72 @@
+"""Login rules: passwords, production mode, and authority re-read from the database."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import Session
+
+from ocenter.accounts import (
+    authority_of,
+    check_password,
+    hash_password,
+    login_credentials,
+)
+from ocenter.authority import Level
+from ocenter.bootstrap import DEMO_PASSWORD
+from ocenter.config import load_settings
+from ocenter.errors import UserError
+from ocenter.models import User
+
+
+def test_passwords_are_bcrypt_hashes_and_long_ones_are_refused_not_crashed():
+    stored = hash_password("kata-sandi-kuat")
+    assert stored.startswith("$2b$") and "kata-sandi-kuat" not in stored
+    assert check_password("kata-sandi-kuat", stored)
+    assert not check_password("kata-sandi-salah", stored)
+    with pytest.raises(UserError) as too_long:
+        hash_password("x" * 73)
+    assert "72" in too_long.value.text("id")
+    assert not check_password("x" * 100, stored)
+
+
+def test_production_refuses_a_missing_or_weak_cookie_key(tmp_path):
+    base = {"OCENTER_HOME": str(tmp_path), "OCENTER_MODE": "production"}
+    for key in ("", "some_key", "short"):
+        with pytest.raises(UserError) as weak:
+            load_settings({**base, "OCENTER_COOKIE_KEY": key})
+        assert "OCENTER_COOKIE_KEY" in weak.value.text("en")
+    assert load_settings({**base, "OCENTER_COOKIE_KEY": "k" * 40}).cookie_key == "k" * 40
+
+
+def test_demo_mode_makes_its_own_random_cookie_key_once(tmp_path):
+    first = load_settings({"OCENTER_HOME": str(tmp_path)}).cookie_key
+    again = load_settings({"OCENTER_HOME": str(tmp_path)}).cookie_key
+    other = load_settings({"OCENTER_HOME": str(tmp_path / "other")}).cookie_key
+    assert first == again and first != other and len(first) >= 32
+
+
+def test_production_refuses_demo_users(demo_ctx):
+    assert "kepala" in login_credentials(demo_ctx.engine, production=False)["usernames"]
+    assert login_credentials(demo_ctx.engine, production=True)["usernames"] == {}
+    assert authority_of(demo_ctx.engine, "kepala", production=True) is None
+
+
+def test_authority_changes_take_effect_on_the_next_page_run(demo_ctx):
+    assert authority_of(demo_ctx.engine, "deputi", production=False).clearance == Level.RAHASIA
+    with Session(demo_ctx.engine) as session:
+        user = session.get(User, "deputi")
+        user.clearance = Level.TERBATAS
+        session.commit()
+    assert authority_of(demo_ctx.engine, "deputi", production=False).clearance == Level.TERBATAS
+    with Session(demo_ctx.engine) as session:
+        session.get(User, "deputi").active = False
+        session.commit()
+    assert authority_of(demo_ctx.engine, "deputi", production=False) is None
+
+
+def test_demo_users_share_the_documented_password(demo_ctx):
+    credentials = login_credentials(demo_ctx.engine, production=False)["usernames"]
+    expected = {"kepala", "deputi", "direktur", "kabalai", "tamu", "analis", "verifikator",
+                "unit", "upt", "admin", "layar"}
+    assert expected <= set(credentials)
+    assert check_password(DEMO_PASSWORD, credentials["layar"]["password"])

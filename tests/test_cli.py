@@ -1,0 +1,101 @@
+"""``python -m ocenter``: the command line scripts and reviewers use."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _ocenter(*args: str, home: Path | None = None, stdin: str | None = None):  # noqa: ANN202
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("DATABASE_URL", None)
+    if home is not None:
+        env["OCENTER_HOME"] = str(home)
+    return subprocess.run([sys.executable, "-m", "ocenter", *args], capture_output=True,
+                          text=True, env=env, cwd=ROOT, input=stdin, timeout=300)
+
+
+def _git(*args: str, cwd: Path | None = None) -> str:
+    return subprocess.run(["git", *args], capture_output=True, text=True, check=True,
+                          cwd=cwd).stdout
+
+
+def test_init_is_idempotent(tmp_path):
+    home = tmp_path / "home"
+    first = _ocenter("init", "--demo", home=home)
+    assert first.returncode == 0, first.stderr
+    main_before = _git("--git-dir", str(home / "store.git"), "rev-parse", "main")
+    second = _ocenter("init", "--demo", home=home)
+    assert second.returncode == 0, second.stderr
+    assert _git("--git-dir", str(home / "store.git"), "rev-parse", "main") == main_before
+    assert len(list((home / "datasets" / "sampling-pengujian").glob("*.parquet"))) == 1
+
+
+def test_validate_store_names_each_broken_file(demo_home, tmp_path):
+    store = demo_home / "store.git"
+    assert _ocenter("validate-store", str(store)).returncode == 0
+    clone = tmp_path / "clone"
+    _git("clone", "-q", str(store), str(clone))
+    (clone / "specs" / "pantauan-sampling-pengujian.yaml").write_text("id: [rusak\n")
+    contract = clone / "data_contracts" / "sampling-pengujian.yaml"
+    contract.write_text(contract.read_text().replace("type: integer", "type: bilangan"))
+    _git("-c", "user.name=Dev", "-c", "user.email=dev@example.org", "commit", "-qam", "rusak",
+         cwd=clone)
+    result = _ocenter("validate-store", str(clone))
+    assert result.returncode == 1
+    assert "specs/pantauan-sampling-pengujian.yaml" in result.stdout
+    assert "data_contracts/sampling-pengujian.yaml" in result.stdout
+    # The bare store itself is untouched and still valid.
+    assert _ocenter("validate-store", str(store)).returncode == 0
+
+
+def test_verify_exit_codes_and_report(demo_home, tmp_path):
+    contract = tmp_path / "kontrak.yaml"
+    contract.write_text(
+        _git("--git-dir", str(demo_home / "store.git"), "show",
+             "main:data_contracts/sampling-pengujian.yaml")
+    )
+    from ocenter.bootstrap import demo_sampling_frame
+    from ocenter.workdays import today_in_jakarta
+
+    frame = demo_sampling_frame(today_in_jakarta(), months=2).tail(40).reset_index(drop=True)
+    good = tmp_path / "baik.csv"
+    frame.to_csv(good, index=False)
+    report = tmp_path / "laporan.json"
+    ok = _ocenter("verify", str(contract), str(good), "--report", str(report))
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert json.loads(report.read_text())["valid"] is True
+
+    frame.loc[2, "hasil_uji"] = "NA"  # text, not a missing value, and not an allowed one
+    bad = tmp_path / "buruk.csv"
+    frame.to_csv(bad, index=False)
+    failed = _ocenter("verify", str(contract), str(bad), "--report", str(report))
+    assert failed.returncode == 1
+    errors = json.loads(report.read_text())["errors"]
+    assert [(e["row"], e["column"], e["check"], e["value"]) for e in errors] == [
+        (4, "hasil_uji", "allowed_values", "NA")
+    ]
+
+    unreadable = tmp_path / "kosong.csv"
+    unreadable.write_bytes(b"")
+    broken = _ocenter("verify", str(contract), str(unreadable), "--report", str(report))
+    assert broken.returncode == 2
+    assert "Traceback" not in broken.stderr + broken.stdout
+
+
+def test_user_add_takes_the_password_from_stdin_never_an_option(tmp_path):
+    home = tmp_path / "home"
+    assert _ocenter("init", home=home).returncode == 0
+    added = _ocenter("user-add", "pimpinan", "--name", "Pimpinan", "--role", "kepala",
+                     "--clearance", "sangat-rahasia", "--scope", "bpom", "--password-stdin",
+                     home=home, stdin="kata-sandi-panjang\n")
+    assert added.returncode == 0, added.stderr
+    again = _ocenter("user-add", "pimpinan", "--name", "Pimpinan", "--role", "kepala",
+                     "--clearance", "sangat-rahasia", "--scope", "bpom", "--password-stdin",
+                     home=home, stdin="kata-sandi-panjang\n")
+    assert again.returncode == 2 and "already exists" in again.stderr
