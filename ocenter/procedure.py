@@ -33,7 +33,7 @@ from ocenter.models import (
     utcnow,
 )
 from ocenter.specs import Aggregation, DashboardSpec, DefaultView, Panel, PanelKind, spec_to_yaml
-from ocenter.store import Author
+from ocenter.store import Author, CommitInfo, MergePreview, spec_path
 from ocenter.workdays import StepClock, step_clock, today_in_jakarta
 
 #: Upload types we accept, by lower-case suffix. The stored name is built from this table, never
@@ -723,3 +723,76 @@ def parse_spec(text: str) -> DashboardSpec:
         raise UserError("spec.invalid", detail=details) from None
     except ValueError as error:
         raise UserError("spec.invalid", detail=str(error)) from None
+
+
+# --- step 4: history, restore, and bringing main's newer changes into a mock-up --------------
+
+
+def spec_history(ctx: AppContext, request_id: int) -> list[CommitInfo]:
+    """Every revision of the request's dashboard spec up to its mock-up's head, newest first:
+    who changed it, when and why (approvals and earlier versions on main included)."""
+    with Session(ctx.engine) as session:
+        request = _request(session, request_id)
+    branch = ctx.store.mockup_branch(request_id)
+    if ctx.store.head(branch) is None:
+        raise NotFound("store.mockup_not_found", request=request_id)
+    return ctx.store.history(spec_path(request.dashboard_id), branch)
+
+
+def dashboard_history(ctx: AppContext, dashboard_id: str) -> list[CommitInfo]:
+    """Every approved change of a dashboard's spec on main, newest first."""
+    return ctx.store.history(spec_path(dashboard_id), "main")
+
+
+def restore_mockup_version(
+    ctx: AppContext, actor: Authority, request_id: int, commit: str, expected_head: str
+) -> str:
+    """Step 4: bring back an earlier revision of the mock-up's spec as a NEW commit on its
+    branch (history is never rewritten). ``commit`` must be one of ``spec_history``'s."""
+    require_role(actor, Role.ANALIS)
+    with Session(ctx.engine) as session:
+        request = _request(session, request_id)
+        _expect_status(request, RequestStatus.MOCKUP, RequestStatus.CHANGES_REQUESTED)
+        path = spec_path(request.dashboard_id)
+        if commit not in {entry.sha for entry in spec_history(ctx, request_id)}:
+            raise NotFound("store.file_not_found", path=path, rev=str(commit)[:12])
+        old = parse_spec(ctx.store.read_file(commit, path) or "")
+        if old.id != request.dashboard_id or old.request_id != request_id:
+            raise UserError("procedure.spec_identity", dashboard=request.dashboard_id,
+                            request=request_id)
+        head = ctx.store.restore(request_id, path, commit, author_of(ctx, actor), expected_head)
+        record(session, actor.username, "mockup.restored", step=4, request_id=request_id,
+               detail=f"restored {commit} as {head}")
+        session.commit()
+        return head
+
+
+def mockup_merge_preview(ctx: AppContext, request_id: int) -> MergePreview:
+    """Whether main moved since the mock-up forked, and if so whether it merges cleanly or
+    which files conflict (with their base, main and mock-up versions)."""
+    return ctx.store.merge_preview(request_id)
+
+
+def update_mockup_from_main(
+    ctx: AppContext,
+    actor: Authority,
+    request_id: int,
+    resolved: dict[str, str | None],
+    expected_head: str,
+    expected_main: str | None = None,
+) -> str:
+    """Step 4: merge main's newer commits into the mock-up branch, with the analyst's
+    resolution of every conflicting file; nothing is resolved silently. The unit's approval
+    that follows is then a normal merge."""
+    require_role(actor, Role.ANALIS)
+    with Session(ctx.engine) as session:
+        request = _request(session, request_id)
+        _expect_status(request, RequestStatus.MOCKUP, RequestStatus.CHANGES_REQUESTED)
+        head = ctx.store.update_mockup_from_main(
+            request_id, resolved, author_of(ctx, actor), expected_head, expected_main
+        )
+        resolved_paths = ", ".join(sorted(resolved)) or "-"
+        record(session, actor.username, "mockup.updated_from_main", step=4,
+               request_id=request_id, detail=f"{head}; resolved: {resolved_paths}"[:500])
+        session.commit()
+        return head

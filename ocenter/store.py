@@ -178,6 +178,36 @@ class CommitInfo(BaseModel):
     )
 
 
+class ConflictVersions(BaseModel):
+    """One file that main and a mock-up both changed in ways git cannot combine, three ways."""
+
+    path: str = Field(description="File path inside the store.", examples=["specs/dasbor-0003.yaml"])
+    base: str | None = Field(
+        description="The file where the mock-up forked from main (None: it did not exist there)."
+    )
+    main: str | None = Field(description="The file on main now (None: main deleted it).")
+    mockup: str | None = Field(description="The file at the mock-up's head (None: deleted there).")
+
+
+class MergePreview(BaseModel):
+    """What merging main into a mock-up branch would give, computed without writing any ref."""
+
+    request_id: int = Field(description="Number of the dashboard request.")
+    head: str = Field(description="Commit id at the tip of the mock-up branch.")
+    main: str = Field(description="Commit id at the tip of main.")
+    base: str = Field(description="Merge base of the two.")
+    up_to_date: bool = Field(description="True when main has nothing the mock-up lacks (no update needed).")
+    clean: bool = Field(description="True when git merges the two without a conflict.")
+    conflicts: list[ConflictVersions] = Field(
+        description="Each conflicting file with its base, main and mock-up versions, by path."
+    )
+
+    @property
+    def conflict_paths(self) -> list[str]:
+        """The conflicting files, sorted."""
+        return [c.path for c in self.conflicts]
+
+
 class StoreProblem(BaseModel):
     """One broken file found by ``validate_store``."""
 
@@ -423,6 +453,14 @@ def _identity(name: str, email: str) -> str:
 
 def _short(oid: str | None) -> str:
     return (oid or "-")[:12]
+
+
+_CONFLICT_MARKER = re.compile(r"^(<{7}|>{7}|\|{7})( |$)|^={7}$", re.MULTILINE)
+
+
+def _has_conflict_markers(text: str) -> bool:
+    """True when ``text`` still holds a line git writes around a conflict."""
+    return _CONFLICT_MARKER.search(text) is not None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -755,6 +793,114 @@ class SpecStore:
         except _RefMovedError as exc:
             raise self._moved_error(branch, expected_head, exc.current, target) from None
 
+    def merge_preview(self, request_id: int) -> MergePreview:
+        """What bringing main's newer commits into the mock-up would give: up to date, a clean
+        three-way merge, or conflicts with the base, main and mock-up version of each file.
+
+        Nothing is written but unreachable objects (``git merge-tree --write-tree``).
+        """
+        head = self._mockup_head(request_id)
+        main, base = self._main_and_base(request_id, head)
+        if base == main:
+            return MergePreview(
+                request_id=request_id,
+                head=head,
+                main=main,
+                base=base,
+                up_to_date=True,
+                clean=True,
+                conflicts=[],
+            )
+        _, clean, stages = self._merge_stages(head, main)
+        blobs = self._cat_blobs({oid for by_stage in stages.values() for oid in by_stage.values()})
+
+        def text(oid: str | None) -> str | None:
+            return None if oid is None else blobs[oid].decode("utf-8", "replace")
+
+        conflicts = [
+            ConflictVersions(path=path, base=text(s.get(1)), mockup=text(s.get(2)), main=text(s.get(3)))
+            for path, s in sorted(stages.items())
+        ]
+        return MergePreview(
+            request_id=request_id,
+            head=head,
+            main=main,
+            base=base,
+            up_to_date=False,
+            clean=clean,
+            conflicts=conflicts,
+        )
+
+    def update_mockup_from_main(
+        self,
+        request_id: int,
+        resolved: dict[str, str | None],
+        author: Author,
+        expected_head: str,
+        expected_main: str | None = None,
+    ) -> str:
+        """Merge main into the mock-up branch: a merge commit ON THE BRANCH, parents (head, main).
+
+        Its tree is git's three-way merge with each conflicting file replaced by the analyst's
+        resolution in ``resolved`` (path -> text; None deletes). Every conflicting file must be
+        resolved, and only those; no conflict marker may be left; the result is validated like
+        any save and the branch ref moves by compare-and-swap from ``expected_head``. With
+        ``expected_main``, the merge is refused when main moved since the analyst looked, so a
+        resolution is never applied to versions nobody saw.
+        """
+        branch = mockup_branch(request_id)
+        _check_oid(expected_head)
+        head = self._mockup_head(request_id)
+        if head != expected_head:
+            raise self._moved_error(branch, expected_head, head, request_id)
+        main, base = self._main_and_base(request_id, head)
+        if expected_main is not None and main != _check_oid(expected_main):
+            raise self._moved_error(MAIN, expected_main, main)
+        if base == main:
+            raise UserError("history.already_current", request=request_id)
+        tree, clean, stages = self._merge_stages(head, main)
+        if not clean and not stages:  # a conflict git reports without a file to resolve
+            raise Conflict("store.merge_conflict", request=request_id, files="?")
+        unresolved = sorted(set(stages) - set(resolved))
+        if unresolved:
+            raise Conflict("history.unresolved", request=request_id, files=", ".join(unresolved))
+        unexpected = sorted(set(resolved) - set(stages))
+        if unexpected:
+            raise UserError("history.not_conflicting", files=", ".join(unexpected)[:400])
+        marked = sorted(p for p, t in resolved.items() if t is not None and _has_conflict_markers(t))
+        if marked:
+            raise UserError("history.markers_left", files=", ".join(marked))
+
+        head_snap = self.snapshot(head)
+        main_snap = self.snapshot(main)
+        entries = self._list_tree(tree)
+        merged = self._make_snapshot(tree, tree, entries, self._derive(head_snap, entries))
+        # The update may not add a problem that neither side had.
+        baseline = {
+            path: [*main_snap.problems.get(path, []), *head_snap.problems.get(path, [])]
+            for path in main_snap.problems.keys() | head_snap.problems.keys()
+        }
+        try:
+            return self._write_commit(
+                ref=f"refs/heads/{branch}",
+                old=head,
+                parents=[head, main],
+                base=merged,
+                baseline=baseline,
+                changes={p: (t.encode() if t is not None else None) for p, t in resolved.items()},
+                author=author,
+                message=f"Update mock-up of request {request_id} from main",
+                trailers={
+                    "Request": str(request_id),
+                    "Merged-main": main,
+                    **({"Resolved": ", ".join(sorted(resolved))} if resolved else {}),
+                    "Change-kind": "mockup-update",
+                },
+                allow_empty=True,
+            )
+        except _RefMovedError as exc:
+            raise self._moved_error(branch, expected_head, exc.current, request_id) from None
+
     def approve(self, request_id: int, reviewed_commit: str, approver: Author) -> str:
         """Merge the mock-up into main, bound to exactly the commit the approver reviewed.
 
@@ -865,11 +1011,13 @@ class SpecStore:
         message: str,
         trailers: dict[str, str],
         allow_empty: bool = False,
+        baseline: dict[str, list[str]] | None = None,
     ) -> str:
         """Validate, write objects, commit, then compare-and-swap ``ref`` from ``old``.
 
-        Nothing is visible until the final update-ref: a process killed earlier leaves only
-        unreachable objects behind, which git's gc removes.
+        A problem the result has and ``baseline`` (default: ``base``'s problems) lacks refuses
+        the commit. Nothing is visible until the final update-ref: a process killed earlier
+        leaves only unreachable objects behind, which git's gc removes.
         """
         text = self._message(message, trailers)  # refuses bad trailers before any work
         entries = dict(base._entries) if base is not None else {}
@@ -895,7 +1043,9 @@ class SpecStore:
                 self._parsed_put((kind, oid), _parse(kind, data))
 
         state = self._derive(base, entries)
-        new = self._new_problems(base.problems if base is not None else {}, state.problems)
+        if baseline is None:
+            baseline = base.problems if base is not None else {}
+        new = self._new_problems(baseline, state.problems)
         if new:
             raise UserError("store.invalid_content", reasons=new)
 
@@ -1115,6 +1265,29 @@ class SpecStore:
             or approver.email.lower() in identities
             or approver.name.casefold() in names
         )
+
+    def _main_and_base(self, request_id: int, head: str) -> tuple[str, str]:
+        """main's head and its merge base with a mock-up's ``head``."""
+        main = self._ref_oid(MAIN_REF)
+        if main is None:
+            raise NotFound("store.main_missing")
+        base = self._merge_base(main, head)
+        if base is None:
+            raise UserError("store.unrelated_history", request=request_id)
+        return main, base
+
+    def _merge_stages(self, ours: str, theirs: str) -> tuple[str, bool, dict[str, dict[int, str]]]:
+        """git's three-way merge of two commits: the merged tree (conflicting files hold
+        conflict markers), whether it is clean, and for each conflicting path the blob id of
+        each stage present (1 base, 2 ours, 3 theirs)."""
+        proc = self._git(["merge-tree", "--write-tree", "-z", "--no-messages", ours, theirs], ok_codes=(0, 1))
+        tree, *records = [f for f in proc.stdout.decode("utf-8", "surrogateescape").split("\0") if f]
+        stages: dict[str, dict[int, str]] = {}
+        for entry in records:
+            meta, _, path = entry.partition("\t")
+            _, oid, stage = meta.split(" ")
+            stages.setdefault(path, {})[int(stage)] = _check_oid(oid)
+        return _check_oid(tree), proc.returncode == 0, stages
 
     def _merge_tree(self, main: str, head: str, request_id: int) -> str:
         proc = self._git(

@@ -39,6 +39,51 @@ branch = ctx.store.mockup_branch(request.id)
 head = ctx.store.head(branch)
 path = f"specs/{request.dashboard_id}.yaml"
 saved_text = ctx.store.read_file(head, path) or ""
+
+# When main moved since the branch began, its changes come in by a merge the analyst makes here;
+# a conflict is shown side by side and resolved by hand, never silently.
+try:
+    merge = procedure.mockup_merge_preview(ctx, request.id)
+except UserError as error:
+    ui.show_error(error)
+    merge = None
+conflicting = merge is not None and not merge.clean
+if merge is not None and not merge.up_to_date and merge.clean:
+    st.info(ui.tr("history.main_moved_clean", main=merge.main[:8]))
+    if st.button(ui.tr("history.update"), key=f"update-{request.id}-{head}"):
+        with ui.guarded():
+            new_head = procedure.update_mockup_from_main(ctx, viewer, request.id, {}, head, merge.main)
+            ui.flash(ui.tr("history.updated", head=new_head[:8]))
+            st.rerun()
+elif merge is not None and conflicting:
+    st.warning(ui.tr("history.conflict_warning", files=", ".join(merge.conflict_paths) or "?"))
+    resolved: dict[str, str | None] = {}
+    labels = (ui.tr("history.version_base"), ui.tr("history.version_main"),
+              ui.tr("history.version_mockup"))
+    for conflict in merge.conflicts:
+        with st.container(border=True):
+            st.markdown(ui.tr("history.conflict_file", path=conflict.path))
+            versions = (conflict.base, conflict.main, conflict.mockup)
+            for column, label, version in zip(st.columns(3), labels, versions, strict=True):
+                with column:
+                    st.caption(label)
+                    st.code(ui.tr("history.absent") if version is None else version, language="yaml")
+            resolution = st.text_area(
+                ui.tr("history.resolution", path=conflict.path), value=conflict.mockup or "",
+                height=360, help=ui.tr("history.resolution_help"),
+                key=f"resolve-{request.id}-{head}-{merge.main}-{conflict.path}",
+            )
+            # An empty field deletes the file only where one side deleted it already.
+            deletable = conflict.main is None or conflict.mockup is None
+            resolved[conflict.path] = None if deletable and not resolution.strip() else resolution
+    if st.button(ui.tr("history.save_resolution"), type="primary",
+                 key=f"resolve-{request.id}-{head}-{merge.main}"):
+        with ui.guarded():
+            new_head = procedure.update_mockup_from_main(ctx, viewer, request.id, resolved, head,
+                                                         merge.main)
+            ui.flash(ui.tr("history.resolved", head=new_head[:8]))
+            st.rerun()
+
 editor, preview = st.columns(2)
 with editor:
     st.markdown(ui.tr("mockup.editor", branch=branch, head=head[:8]))
@@ -53,7 +98,7 @@ with editor:
             procedure.save_mockup(ctx, viewer, request.id, spec, head, message)
             ui.flash(ui.tr("mockup.saved"))
             st.rerun()
-    if send.button(ui.tr("mockup.send"), disabled=text != saved_text):
+    if send.button(ui.tr("mockup.send"), disabled=text != saved_text or conflicting):
         with ui.guarded():
             procedure.send_mockup(ctx, viewer, request.id)
             ui.flash(ui.tr("mockup.sent", request=request.id))
@@ -69,3 +114,34 @@ with preview:
         for problem in content_problems(spec, contracts):
             st.error(problem)
         ui.show_dashboard(ctx, spec, contracts, viewer)
+
+with st.expander(ui.tr("history.expander")):
+    history = procedure.spec_history(ctx, request.id)
+    if not history:
+        st.info(ui.tr("history.empty"))
+    else:
+        st.dataframe(
+            [{ui.tr("history.col_commit"): entry.sha[:8], ui.tr("history.col_author"): entry.author_name,
+              ui.tr("history.col_time"): ui.when(entry.date), ui.tr("history.col_subject"): entry.subject}
+             for entry in history],
+            hide_index=True, width="stretch",
+        )
+        by_sha = {entry.sha: entry for entry in history}
+        picked = st.selectbox(
+            ui.tr("history.choose"), options=list(by_sha), key=f"history-{request.id}-{head}",
+            format_func=lambda sha: f"{sha[:8]} · {by_sha[sha].author_name} · "
+            f"{ui.when(by_sha[sha].date)} · {by_sha[sha].subject}",
+        )
+        # Read as "what restoring would do": from the current head to the picked version.
+        changes = ctx.store.diff(head, picked, path)
+        if changes:
+            st.caption(ui.tr("history.diff_caption", head=head[:8], commit=picked[:8]))
+            st.code(changes, language="diff")
+        else:
+            st.caption(ui.tr("history.current"))
+        if st.button(ui.tr("history.restore"), disabled=not changes,
+                     key=f"restore-{request.id}-{head}"):
+            with ui.guarded():
+                new_head = procedure.restore_mockup_version(ctx, viewer, request.id, picked, head)
+                ui.flash(ui.tr("history.restored", commit=picked[:8], head=new_head[:8]))
+                st.rerun()

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from ocenter import procedure, ui
+from ocenter.errors import UserError
 from ocenter.models import RequestStatus
 
 ctx, viewer = ui.page("tinjau-mockup")
@@ -32,9 +33,21 @@ spec = mockup_snapshot.specs.get(request.dashboard_id)
 problems = procedure.mockup_problems(ctx, request.id)
 for problem in problems:
     st.error(problem)
+# Approved changes that arrived on main since the mock-up began and clash with it: the analyst
+# must resolve them first, so approving now would only fail.
+try:
+    preview = procedure.mockup_merge_preview(ctx, request.id)
+except UserError as error:
+    ui.show_error(error)
+    preview = None
+conflicting = preview is not None and not preview.clean
+if conflicting:
+    st.warning(ui.tr("history.review_conflict", files=", ".join(preview.conflict_paths) or "?"))
 
-tab_new, tab_main, tab_diff = st.tabs([ui.tr("review.tab_mockup"), ui.tr("review.tab_main"),
-                                       ui.tr("review.tab_diff")])
+tab_new, tab_main, tab_diff, tab_history = st.tabs(
+    [ui.tr("review.tab_mockup"), ui.tr("review.tab_main"), ui.tr("review.tab_diff"),
+     ui.tr("history.review_tab")]
+)
 with tab_new:
     if spec is not None:
         ui.show_dashboard(ctx, spec, mockup_snapshot.contracts, viewer)
@@ -47,11 +60,19 @@ with tab_main:
         ui.show_dashboard(ctx, current, main.contracts, viewer)
 with tab_diff:
     st.code(ctx.store.diff("main", reviewed) or ui.tr("review.no_diff"), language="diff")
+with tab_history:
+    st.caption(ui.tr("history.review_caption"))
+    st.dataframe(
+        [{ui.tr("history.col_commit"): entry.sha[:8], ui.tr("history.col_author"): entry.author_name,
+          ui.tr("history.col_time"): ui.when(entry.date), ui.tr("history.col_subject"): entry.subject}
+         for entry in procedure.spec_history(ctx, request.id)],
+        hide_index=True, width="stretch",
+    )
 
 st.caption(ui.tr("review.pinned", commit=reviewed[:8]))
 approve_col, changes_col = st.columns(2)
 with approve_col:
-    if st.button(ui.tr("review.approve"), type="primary", disabled=bool(problems)):
+    if st.button(ui.tr("review.approve"), type="primary", disabled=bool(problems) or conflicting):
         with ui.guarded():
             merge = procedure.approve_mockup(ctx, viewer, request.id, reviewed)
             st.session_state.pop(pin_key, None)

@@ -84,7 +84,7 @@ def _login(page, username: str) -> None:  # noqa: ANN001
     page.get_by_label("Nama pengguna").fill(username)
     page.get_by_label("Kata sandi").fill(DEMO_PASSWORD)
     page.get_by_role("button", name="Masuk").click()
-    page.get_by_role("heading", name="Beranda").wait_for()
+    page.get_by_role("heading", name="Beranda").first.wait_for()
     # The login cookie is set by a component after the page appears; a person would not type a
     # URL faster than that, so wait for it before opening pages by address.
     for _ in range(100):
@@ -110,6 +110,6 @@ def test_kepala_logs_in_and_sees_the_dashboard_drawn(page, server, tmp_path):
 def test_a_forbidden_page_cannot_be_reached_by_url(page, server):
     _login(page, "kabalai")
     page.goto(f"{server}/mockup")
-    page.get_by_text("Page not found").wait_for()
+    page.get_by_text("Page not found").first.wait_for()
     assert page.get_by_role("heading", name="Buat Mock-up").count() == 0
     assert page.get_by_text("YAML").count() == 0
