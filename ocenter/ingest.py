@@ -6,7 +6,6 @@ import codecs
 import csv
 import datetime as dt
 import io
-import mmap
 import re
 import zipfile
 from collections.abc import Iterator
@@ -32,6 +31,7 @@ DELIMITERS = (",", ";", "\t")
 _SAMPLE_BYTES = 64 * 1024
 _SNIFF_RECORDS = 50
 _CHECK_CHUNK = 16 * MB
+_SURVEY_CHUNK = 1 * MB
 #: Arrow decodes UTF-8 natively; other encodings go through Python's codecs while streaming.
 _ARROW_UTF8 = "utf8"
 _ZERO_PADDED = re.compile(r"^0{2,}$")
@@ -129,6 +129,8 @@ def iter_batches(
 
     Same rules as :func:`read_table`; an XLSX (small by its limits) is read whole and then
     batched. A problem found part way (a ragged row, too many rows) raises ``UserError`` then.
+    A UTF-8 CSV without quotes is cut at line ends into pieces of about ``block_size`` bytes,
+    each parsed by Arrow on every core; any other CSV goes through Arrow's streaming reader.
     """
     limits = limits or ReadLimits()
     path = Path(path)
@@ -142,22 +144,69 @@ def iter_batches(
     if size == 0:
         raise UserError("ingest.empty", filename=name)
     plan = _plan_csv(path, name, contract)
-    options = plan.arrow_options(block_size)
+    if plan.arrow_encoding == _ARROW_UTF8 and not plan.quoted and plan.has_line_feed:
+        raw = _pieces(path, plan, block_size)
+    else:
+        raw = _streamed(path, plan, block_size)
+    yield from _named_batches(raw, plan, limits)
+
+
+def _pieces(path: Path, plan: _CsvPlan, block_size: int) -> Iterator[pa.RecordBatch]:
+    """The file cut after its last line feed of every ``block_size`` bytes, each piece parsed.
+
+    Only for a file without quotes, where a line feed always ends a record. Memory holds one
+    piece and its table, not Arrow's streaming read-ahead of many blocks.
+    """
+    options = plan.arrow_options()
+    size = max(block_size, 1)
+    with path.open("rb") as handle:
+        while True:
+            block = handle.read(size)
+            if not block:
+                return
+            cut = len(block)
+            if len(block) == size:  # more may follow: end the piece after its last line feed
+                cut = block.rfind(b"\n") + 1
+                if cut == 0:  # a line longer than the block: read it again, twice as much
+                    handle.seek(-len(block), io.SEEK_CUR)
+                    size *= 2
+                    continue
+                if cut < len(block):
+                    handle.seek(cut - len(block), io.SEEK_CUR)
+            try:
+                table = pv.read_csv(pa.BufferReader(pa.py_buffer(block)[:cut]), **options)
+            except pa.ArrowInvalid as exc:
+                raise _csv_failure(path, plan, exc) from None
+            del block
+            yield from table.to_batches()
+            size = max(block_size, 1)
+
+
+def _streamed(path: Path, plan: _CsvPlan, block_size: int) -> Iterator[pa.RecordBatch]:
+    """The file through Arrow's streaming reader (quotes, or an encoding Arrow transcodes)."""
     try:
-        reader = pv.open_csv(str(path), **options)
+        reader = pv.open_csv(str(path), **plan.arrow_options(block_size))
     except pa.ArrowInvalid as exc:
         raise _csv_failure(path, plan, exc) from None
-    header: list[str] | None = None
-    pending: list[pa.RecordBatch] = []  # blank rows that may turn out to be trailing
-    rows = 0
-    empty: pa.RecordBatch | None = None
     while True:
         try:
             batch = reader.read_next_batch()
         except StopIteration:
-            break
+            return
         except pa.ArrowInvalid as exc:
             raise _csv_failure(path, plan, exc) from None
+        yield batch
+
+
+def _named_batches(
+    raw: Iterator[pa.RecordBatch], plan: _CsvPlan, limits: ReadLimits
+) -> Iterator[pa.RecordBatch]:
+    """Batches named by the file's first row, without trailing blank rows, counted."""
+    header: list[str] | None = None
+    pending: list[pa.RecordBatch] = []  # blank rows that may turn out to be trailing
+    rows = 0
+    empty: pa.RecordBatch | None = None
+    for batch in raw:
         if header is None:
             if batch.num_rows == 0:
                 continue
@@ -178,7 +227,7 @@ def iter_batches(
                 yield out
         pending = [batch.slice(keep)] if keep < batch.num_rows else []
     if header is None or empty is None:
-        raise UserError("ingest.no_header", filename=name)
+        raise UserError("ingest.no_header", filename=plan.filename)
     if rows == 0:
         yield empty  # a header without data: the header still has to be checked
 
@@ -195,6 +244,7 @@ class _CsvPlan:
     delimiter: str
     ncols: int
     quoted: bool  # any quote at all: only then can a value hold a line break
+    has_line_feed: bool = True  # records end with "\n" (or "\r\n"), not a lone "\r"
 
     @property
     def arrow_encoding(self) -> str:
@@ -241,8 +291,9 @@ class _CsvPlan:
 def _plan_csv(
     source: bytes | Path, filename: str, contract: DataContract | None, *, whole: bool = True
 ) -> _CsvPlan:
-    encoding = _detect_encoding(source, whole=whole)
     sample = _head(source, _SAMPLE_BYTES)
+    decodes, quoted = _survey(source, utf8=whole)
+    encoding = _detect_encoding(source, sample, decodes if whole else None)
     truncated = len(sample) == _SAMPLE_BYTES and _size_of(source) > _SAMPLE_BYTES
     text = sample.decode(encoding, errors="ignore").lstrip("\ufeff")
     if not text.strip():
@@ -256,34 +307,67 @@ def _plan_csv(
         encoding=encoding,
         delimiter=delimiter,
         ncols=len(header),
-        quoted=_contains(source, b'"'),
+        quoted=quoted,
+        has_line_feed="\n" in text,
     )
 
 
-def _detect_encoding(source: bytes | Path, *, whole: bool = True) -> str:
+def _detect_encoding(source: bytes | Path, head: bytes, whole_utf8: bool | None) -> str:
     """UTF-8 (with or without BOM) when every byte decodes so, else Windows-1252.
 
-    With ``whole``, the entire input is checked in chunks (pure ASCII chunks are skipped at
-    memory speed), so a late accented letter cannot make Arrow fail half way through a stream;
-    without, only the first 64 KB decide UTF-8 (the caller lets Arrow check the rest).
+    ``whole_utf8`` says whether the entire input decodes as UTF-8 (from :func:`_survey`), so
+    a late accented letter cannot make Arrow fail half way through a stream; ``None`` lets the
+    first 64 KB decide UTF-8 (the caller lets Arrow check the rest).
     """
-    head = _head(source, _SAMPLE_BYTES)
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"  # Excel's "Unicode text" export
     if b"\x00" in head:
         raise UserError("ingest.not_text")
-    if _decodes_as(source if whole else head, "utf-8", final=whole or len(head) < _SAMPLE_BYTES):
+    if whole_utf8 is None:
+        whole_utf8 = _decodes_as(head, "utf-8", final=len(head) < _SAMPLE_BYTES)
+    if whole_utf8:
         return "utf-8-sig" if head.startswith(codecs.BOM_UTF8) else "utf-8"
     if _decodes_as(source, "cp1252"):
         return "cp1252"
     raise UserError("ingest.encoding")
 
 
+def _survey(source: bytes | Path, *, utf8: bool) -> tuple[bool, bool]:
+    """(the whole input decodes as UTF-8, it holds a quote character), in one pass.
+
+    Read through one reused buffer (no mapping: mapped pages would count as the process's
+    memory); pure ASCII chunks skip the decoder. Without ``utf8`` the first element is False.
+    """
+    if isinstance(source, bytes | bytearray | memoryview):
+        data = bytes(source) if isinstance(source, memoryview) else source
+        return utf8 and (data.isascii() or _decodes_as(data, "utf-8")), b'"' in data
+    decoder = codecs.getincrementaldecoder("utf-8")() if utf8 else None
+    quoted = False
+    buffer = bytearray(_SURVEY_CHUNK)
+    with Path(source).open("rb", buffering=0) as handle:
+        while count := handle.readinto(buffer):
+            chunk = buffer if count == len(buffer) else buffer[:count]
+            quoted = quoted or chunk.find(b'"') != -1
+            if decoder is not None and not (chunk.isascii() and not decoder.getstate()[0]):
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError:
+                    decoder = None
+            if quoted and decoder is None:
+                break
+    if decoder is not None:
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            decoder = None
+    return decoder is not None, quoted
+
+
 def _decodes_as(source: bytes | Path, encoding: str, *, final: bool = True) -> bool:
     decoder = codecs.getincrementaldecoder(encoding)()
     try:
         for chunk in _chunks(source, _CHECK_CHUNK):
-            if encoding == "utf-8" and chunk.isascii():
+            if encoding == "utf-8" and chunk.isascii() and not decoder.getstate()[0]:
                 continue
             decoder.decode(chunk)
         if final:  # a sample may end inside a character: only a whole input must end cleanly
@@ -379,6 +463,9 @@ def _last_non_blank(data: pa.Table | pa.RecordBatch) -> int:
     """Number of rows up to and including the last row with at least one non-empty cell."""
     if data.num_rows == 0 or data.num_columns == 0:
         return 0
+    last = data.num_rows - 1
+    if any(column[last].as_py() for column in data.columns):
+        return data.num_rows  # the usual case, found without looking at every row
     filled = None
     for column in data.columns:
         # Lengths cast to booleans (non-zero is true): no Python scalar, so pandas is not
@@ -546,13 +633,6 @@ def _arrow_input(source: bytes | Path) -> Any:
     if isinstance(source, bytes | bytearray | memoryview):
         return pa.BufferReader(pa.py_buffer(source))
     return str(source)
-
-
-def _contains(source: bytes | Path, needle: bytes) -> bool:
-    if isinstance(source, bytes | bytearray | memoryview):
-        return needle in source
-    with Path(source).open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as view:
-        return view.find(needle) != -1
 
 
 def _head(source: bytes | Path, size: int) -> bytes:

@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 from ocenter import datasets, ingest, verification
 from ocenter.authority import Authority, Level, Role, ScopeKind
 from ocenter.context import AppContext
-from ocenter.contracts import DataContract
+from ocenter.contracts import ContractField, DataContract
 from ocenter.errors import Conflict, NotFound, PermissionDenied, UserError
 from ocenter.models import (
     DashboardRequest,
@@ -398,7 +398,7 @@ def starter_spec(request: DashboardRequest, contracts: dict[str, DataContract]) 
         contract = contracts[dataset_id]
         panels.append(Panel(id=f"{dataset_id}-jumlah"[:64], title=contract.title,
                             kind=PanelKind.KPI, dataset=dataset_id))
-        category = next((f for f in contract.fields if f.allowed_values or f.reference), None)
+        category = _best_category(contract)
         if category is not None:
             panels.append(Panel(id=f"{dataset_id}-per-kategori"[:64], title=category.label
                                 or category.name, kind=PanelKind.BAR, dataset=dataset_id,
@@ -415,6 +415,21 @@ def starter_spec(request: DashboardRequest, contracts: dict[str, DataContract]) 
         datasets=list(request.datasets),
         panels=panels,
     )
+
+
+def _best_category(contract: DataContract) -> ContractField | None:
+    """The field a first bar chart reads best by: a coded field with few categories (product
+    category rather than 76 UPT codes), but more than a yes/no."""
+    from ocenter.reference import reference_codes
+
+    def options(field: ContractField) -> int:
+        if field.allowed_values:
+            return len(field.allowed_values)
+        return len(reference_codes(field.reference)) if field.reference else 0
+
+    coded = [f for f in contract.fields if options(f) > 0]
+    readable = [f for f in coded if options(f) > 2] or coded
+    return min(readable, key=options, default=None)
 
 
 def start_mockup(ctx: AppContext, actor: Authority, request_id: int) -> str:

@@ -250,30 +250,43 @@ def verify_table(
     first check it fails in :data:`CELL_CHECKS` order; missing cells (empty or a
     ``missing_values`` marker) fail only ``required``. ``max_errors`` caps the detailed entries
     (the summary counts all); ``progress`` is called with the number of rows done so far.
+
+    Parts of the input are judged on worker threads while the next part is read (Arrow and
+    numpy release the GIL); their results are recorded in order on the calling thread, which
+    alone waits for the workers (a worker never waits for anything), so nothing can deadlock.
     """
     engine = _Engine(contract, today or dt.date.today(), max_errors)
+    pool = _Pool()
     try:
-        single = isinstance(table_or_batches, pa.Table | pa.RecordBatch) and (
-            table_or_batches.num_rows <= _SLICE_ROWS
-        )
+        pending: deque[Future[_Judged]] = deque()
         for part in _parts(table_or_batches):
-            engine.feed(part, last=single)
+            if not engine.started:
+                engine.start(part)
+            pending.append(pool.submit(engine.judge, part, engine.cut_row is None))
+            part = None  # the worker holds it now; the next part may be read meanwhile
+            while len(pending) > pool.window:
+                engine.record(pending.popleft().result())
+                if progress is not None:
+                    progress(engine.rows)
+        while pending:
+            engine.record(pending.popleft().result())
             if progress is not None:
                 progress(engine.rows)
-        return engine.finish()
     finally:
-        engine.pool.close()
+        pool.close()
+    return engine.finish()
 
 
 def _parts(source: pa.Table | pa.RecordBatch | Iterable[pa.RecordBatch]) -> Iterator[pa.Table]:
-    """The input as tables of a good size: big enough that per-call overhead vanishes."""
+    """The input as tables of a good size: big enough that per-call overhead vanishes, small
+    enough that a few of them in flight stay a small share of memory."""
     if isinstance(source, pa.RecordBatch):
         source = pa.Table.from_batches([source])
     if isinstance(source, pa.Table):
         if source.num_rows == 0:
             yield source
-        for start in range(0, source.num_rows, _SLICE_ROWS):
-            yield source.slice(start, _SLICE_ROWS)
+        for start in range(0, source.num_rows, _PART_ROWS):
+            yield source.slice(start, _PART_ROWS)
         return
     group: list[pa.RecordBatch] = []
     rows = 0
@@ -283,7 +296,7 @@ def _parts(source: pa.Table | pa.RecordBatch | Iterable[pa.RecordBatch]) -> Iter
             schema = batch.schema
         group.append(batch)
         rows += batch.num_rows
-        if rows >= _REBATCH_ROWS:
+        if rows >= _PART_ROWS:
             yield pa.Table.from_batches(group, schema=schema)
             group, rows = [], 0
     if group or schema is None:
@@ -291,28 +304,29 @@ def _parts(source: pa.Table | pa.RecordBatch | Iterable[pa.RecordBatch]) -> Iter
 
 
 class _Pool:
-    """Worker threads for per-column work, or none on a single processor."""
+    """Worker threads judging parts, or none on a single processor (then work runs inline)."""
 
     def __init__(self) -> None:
         usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
         workers = min(usable or 1, _MAX_WORKERS)
         self.executor = ThreadPoolExecutor(workers, "ocenter-verify") if workers > 1 else None
+        #: Parts submitted but not yet recorded: bounds the memory of work in flight.
+        self.window = workers
 
-    def map(self, function: Callable[..., Any], *arguments: Iterable[Any]) -> Iterable[Any]:
-        if self.executor is None:
-            return map(function, *arguments)
-        return self.executor.map(function, *arguments)
-
-    def submit(self, function: Callable[[], Any]) -> Future[Any]:
+    def submit(self, function: Callable[..., Any], *arguments: Any) -> Future[Any]:
         if self.executor is not None:
-            return self.executor.submit(function)
+            return self.executor.submit(function, *arguments)
         done: Future[Any] = Future()
-        done.set_result(function())
+        try:
+            done.set_result(function(*arguments))
+        except BaseException as exc:  # re-raised by result(), as from a worker
+            done.set_exception(exc)
         return done
 
     def close(self) -> None:
         if self.executor is not None:
-            self.executor.shutdown(wait=True)
+            # Tasks never wait on one another, so waiting here always ends.
+            self.executor.shutdown(wait=True, cancel_futures=True)
 
 
 @dataclass
@@ -327,11 +341,12 @@ class _Plan:
     codes: list[str] | None
     pattern: str | None
     params: dict[str, dict[str, Any]]  # message values of each check
+    distinct: bool = False  # judged once per distinct value (values repeat a lot)
 
 
 @dataclass
 class _Group:
-    """Failing cells of one field and check, found in one slice."""
+    """Failing cells of one field and check, found in one part."""
 
     index: int
     check: str
@@ -342,8 +357,38 @@ class _Group:
 
 
 @dataclass
+class _Failures:
+    """Failing cells of one field and check in one part, as a worker found them."""
+
+    index: int
+    check: str
+    at: np.ndarray  # positions within the part
+    values: Any  # their text, or None when the detail is no longer kept
+    lengths: np.ndarray | None = None
+
+
+@dataclass
+class _KeyPart:
+    """The cells of one part that take part in a uniqueness check."""
+
+    values: list[Any]
+    at: np.ndarray | None  # positions within the part, None for every row
+    eligible: np.ndarray | None
+
+
+@dataclass
+class _Judged:
+    """What a worker found in one part."""
+
+    rows: int
+    failures: list[_Failures]
+    keys: dict[tuple[str, ...], _KeyPart]
+    newest: str | None
+
+
+@dataclass
 class _Keys:
-    """Values that must not repeat (a unique field or the primary key), gathered slice by slice.
+    """Values that must not repeat (a unique field or the primary key), gathered part by part.
 
     Only rows where every key cell is present take part. ``eligible`` (unique fields only) says
     which of those cells passed every other check and may therefore report ``unique``.
@@ -351,39 +396,42 @@ class _Keys:
 
     names: tuple[str, ...]
     columns: list[list[pa.Array]] = field(default_factory=list)
-    positions: list[np.ndarray] = field(default_factory=list)
+    parts: list[tuple[int, int, np.ndarray | None]] = field(default_factory=list)
     eligible: list[np.ndarray] = field(default_factory=list)
     types: list[pa.DataType] = field(default_factory=list)
     result: tuple[np.ndarray, np.ndarray] | None = None
-    future: Future[tuple[np.ndarray, np.ndarray]] | None = None
 
     def column(self, i: int) -> pa.ChunkedArray:
         return pa.chunked_array(self.columns[i], self.types[i] if self.types else pa.string())
 
-    def add(self, columns: list[Any], positions: np.ndarray, eligible: np.ndarray | None = None) -> None:
+    def add(self, part: _KeyPart, offset: int) -> None:
         if not self.columns:
-            self.columns = [[] for _ in columns]
-            self.types = [col.type for col in columns]
-        for store, col in zip(self.columns, columns, strict=True):
+            self.columns = [[] for _ in part.values]
+            self.types = [col.type for col in part.values]
+        for store, col in zip(self.columns, part.values, strict=True):
             store.extend(col.chunks if isinstance(col, pa.ChunkedArray) else [col])
-        self.positions.append(positions)
-        if eligible is not None:
-            self.eligible.append(eligible)
+        self.parts.append((offset, len(part.values[0]), part.at))
+        if part.eligible is not None:
+            self.eligible.append(part.eligible)
+
+    def positions(self) -> np.ndarray:
+        """Row (0-based record) of each gathered cell, increasing."""
+        pieces = [
+            np.arange(offset, offset + count, dtype=np.int64) if at is None else at + offset
+            for offset, count, at in self.parts
+        ]
+        return np.concatenate(pieces) if pieces else np.empty(0, np.int64)
 
     def duplicates(self) -> tuple[np.ndarray, np.ndarray]:
         """(position of each repeat, position of the first row with the same key)."""
-        if self.future is not None:
-            future, self.future = self.future, None
-            self.result = future.result()
         if self.result is None:
-            self.result = self.compute()
+            count = sum(count for _, count, _ in self.parts)
+            repeat, first = _repeats([self.column(i) for i in range(len(self.columns))], count)
+            if len(repeat):
+                positions = self.positions()
+                repeat, first = positions[repeat], positions[first]
+            self.result = repeat, first
         return self.result
-
-    def compute(self) -> tuple[np.ndarray, np.ndarray]:
-        positions = np.concatenate(self.positions) if self.positions else np.empty(0, np.int64)
-        columns = [self.column(i) for i in range(len(self.columns))]
-        repeat, first = _repeats(columns, len(positions))
-        return positions[repeat], positions[first]
 
 
 def _check_params(f: ContractField, contract: DataContract) -> dict[str, dict[str, Any]]:
@@ -407,7 +455,7 @@ def _check_params(f: ContractField, contract: DataContract) -> dict[str, dict[st
 
 
 class _Engine:
-    """State of one verification: fed slice by slice, then finished."""
+    """State of one verification: parts judged (on any thread), recorded in order, finished."""
 
     def __init__(self, contract: DataContract, today: dt.date, max_errors: int | None) -> None:
         self.contract = contract
@@ -423,12 +471,14 @@ class _Engine:
         self.cut_row: int | None = None  # detail is complete up to this row only
         self.keys: dict[tuple[str, ...], _Keys] = {}
         self.newest: str | None = None
-        self.pool = _Pool()
 
     # header -------------------------------------------------------------------------------------
 
-    def start(self, names: list[str]) -> None:
+    def start(self, first_part: pa.Table | None) -> None:
+        """Check the header; prepare every field's checks, judging from ``first_part`` which
+        fields are worth judging once per distinct value."""
         self.started = True
+        names = first_part.column_names if first_part is not None else []
         contract = self.contract
         first: dict[str, int] = {}
         for position, name in enumerate(names):
@@ -457,144 +507,100 @@ class _Engine:
                 DatasetIssue(check="header", params={"kind": "reordered", "expected": ", ".join(expected)})
             )
         for index, f in enumerate(contract.fields):
-            self.plans.append(
-                _Plan(
-                    field=f,
-                    index=index,
-                    position=first.get(f.name),
-                    markers=[m for m in contract.missing_values if m != ""],
-                    allowed=f.allowed_values,
-                    codes=sorted(reference.reference_codes(f.reference)) if f.reference else None,
-                    pattern=anchored(f.pattern) if f.pattern is not None else None,
-                    params=_check_params(f, contract),
-                )
+            plan = _Plan(
+                field=f,
+                index=index,
+                position=first.get(f.name),
+                markers=[m for m in contract.missing_values if m != ""],
+                allowed=f.allowed_values,
+                codes=sorted(reference.reference_codes(f.reference)) if f.reference else None,
+                pattern=anchored(f.pattern) if f.pattern is not None else None,
+                params=_check_params(f, contract),
             )
+            if plan.position is not None and first_part is not None:
+                plan.distinct = _worth_distinct(plan, first_part.column(plan.position))
+            self.plans.append(plan)
             if f.unique and first.get(f.name) is not None:
                 self.keys[(f.name,)] = _Keys(names=(f.name,))
         key = tuple(contract.primary_key)
         if key and all(n in first for n in key) and key not in self.keys:
             self.keys[key] = _Keys(names=key)
 
-    # cells --------------------------------------------------------------------------------------
+    # cells: judged on a worker thread, reading only what start() prepared -----------------------
 
-    def feed(self, table: pa.Table, *, last: bool = False) -> None:
-        """Check one slice; ``last`` says no slice follows (key repeats may then start early)."""
-        if not self.started:
-            self.start(table.column_names)
-        offset = self.rows
+    def judge(self, part: pa.Table, detail: bool) -> _Judged:
+        """Every check of every field on one part; ``detail`` keeps failing values."""
         decimal = self.contract.decimal_separator
-        plans = [p for p in self.plans if p.position is not None]
-        columns = {p.field.name: _text_column(table.column(p.position)) for p in plans}
-        # Arrow and numpy release the GIL: the columns are judged side by side, then recorded
-        # one after the other.
-        jobs = [(p, columns[p.field.name], decimal) for p in plans]
-        judged = self.pool.map(_judge, *zip(*jobs, strict=True)) if jobs else []
+        failures: list[_Failures] = []
         codes: dict[str, np.ndarray] = {}
-        waiting = dict(self.keys)
-        for plan, (outcome, values, distinct) in zip(plans, judged, strict=True):
-            col = columns[plan.field.name]
-            self._record_column(plan, col, offset, outcome, values, distinct)
-            codes[plan.field.name] = outcome
-            for names in [n for n in waiting if all(name in codes for name in n)]:
-                keys = waiting.pop(names)
-                self._gather(keys, codes, columns, offset)
-                if last:  # sort the keys while the other columns are still being judged
-                    keys.future = self.pool.submit(keys.compute)
-        self.rows += table.num_rows
-        if self.cut_row is None and self.max_errors is not None and self.stored >= self.max_errors:
-            self.cut_row = self.rows + 1  # spreadsheet row of the last record seen
+        columns: dict[str, pa.ChunkedArray] = {}
+        newest = None
+        for plan in self.plans:
+            if plan.position is None:
+                continue
+            col = _text_column(part.column(plan.position))
+            outcome, values, distinct = _judge(plan, col, decimal)
+            name = plan.field.name
+            columns[name] = col
+            codes[name] = outcome
+            failures.extend(_failures(plan, col, outcome, detail))
+            if self.contract.time_field == name:
+                newest = _newest(plan, values, None if distinct else outcome, decimal)
+        keys = {names: self._key_part(names, codes, columns) for names in self.keys}
+        return _Judged(rows=part.num_rows, failures=failures, keys=keys, newest=newest)
 
-    def _gather(
-        self,
-        keys: _Keys,
-        codes: dict[str, np.ndarray],
-        columns: dict[str, pa.ChunkedArray],
-        offset: int,
-    ) -> None:
+    def _key_part(
+        self, names: tuple[str, ...], codes: dict[str, np.ndarray], columns: dict[str, pa.ChunkedArray]
+    ) -> _KeyPart:
         present = None
-        for name in keys.names:
+        for name in names:
             outcome = codes[name]
             here = (outcome == _OK) | (outcome > _REQUIRED)
             present = here if present is None else present & here
         assert present is not None
         eligible = None
-        if len(keys.names) == 1 and self.contract.field(keys.names[0]).unique:
-            eligible = codes[keys.names[0]][present] == _OK
+        if len(names) == 1 and self.contract.field(names[0]).unique:
+            eligible = codes[names[0]][present] == _OK
+        if present.all():  # nothing missing: no copy
+            return _KeyPart(values=[columns[n] for n in names], at=None, eligible=eligible)
         at = np.flatnonzero(present)
-        if len(at) == len(present):  # nothing missing: no copy
-            values = [columns[n] for n in keys.names]
-        else:
-            values = [_take(columns[n], at) for n in keys.names]
-        keys.add(values, at + offset, eligible)
+        return _KeyPart(values=[_take(columns[n], at) for n in names], at=at, eligible=eligible)
 
-    def _record_column(
-        self,
-        plan: _Plan,
-        col: pa.ChunkedArray,
-        offset: int,
-        outcome: np.ndarray,
-        values: Any,
-        distinct: bool,
-    ) -> None:
-        failed = np.flatnonzero(outcome >= _FIRST_CHECK)  # usually few: count only those
-        if len(failed):
-            codes = outcome[failed]
-            counts = np.bincount(codes, minlength=_FIRST_CHECK + len(CELL_CHECKS))
-            for code in np.flatnonzero(counts[_FIRST_CHECK:]) + _FIRST_CHECK:
-                check = CELL_CHECKS[code - _FIRST_CHECK]
-                at = failed[codes == code]
-                self._record(plan, check, len(at), at, col, offset)
-        if self.contract.time_field == plan.field.name:
-            self._note_newest(plan, values, None if distinct else outcome)
+    # recording: on the calling thread, part after part in order -------------------------------
 
-    def _note_newest(self, plan: _Plan, values: Any, outcome: np.ndarray | None) -> None:
-        """Keep the newest date of the time field: first 10 characters of cells that passed."""
-        if outcome is None:  # ``values`` are the distinct values: all occur, evaluate again
-            outcome = _evaluate(plan, values, self.contract.decimal_separator)
-        passed = (outcome == _OK) | (outcome > _TYPE)  # present, and of the right type
-        if not passed.any():
-            return
-        head = pc.utf8_slice_codeunits(_take(values, np.flatnonzero(passed)), 0, 10)
-        dated = pc.filter(head, pc.match_substring_regex(head, pattern=DATE_RE))
-        if len(dated):
-            newest = pc.max(dated).as_py()
-            if self.newest is None or newest > self.newest:
-                self.newest = newest
-
-    def _record(
-        self,
-        plan: _Plan,
-        check: str,
-        count: int,
-        at: np.ndarray,
-        col: pa.ChunkedArray,
-        offset: int,
-    ) -> None:
-        key = (plan.index, check)
-        self.counts[key] = self.counts.get(key, 0) + count
-        if self.cut_row is not None:
-            return
-        values = _take(col, at)
-        per_row = {}
-        if check in ("min_length", "max_length"):
-            per_row["length"] = _np(pc.utf8_length(values))
-        self.groups.append(
-            _Group(
-                index=plan.index,
-                check=check,
-                rows=at.astype(np.int64) + offset + 2,
-                values=values,
-                params=plan.params[check],
-                per_row=per_row,
+    def record(self, judged: _Judged) -> None:
+        offset = self.rows
+        for found in judged.failures:
+            plan = self.plans[found.index]
+            key = (found.index, found.check)
+            self.counts[key] = self.counts.get(key, 0) + len(found.at)
+            if self.cut_row is not None or found.values is None:
+                continue
+            per_row = {} if found.lengths is None else {"length": found.lengths}
+            self.groups.append(
+                _Group(
+                    index=found.index,
+                    check=found.check,
+                    rows=found.at.astype(np.int64) + offset + 2,
+                    values=found.values,
+                    params=plan.params[found.check],
+                    per_row=per_row,
+                )
             )
-        )
-        self.stored += count
+            self.stored += len(found.at)
+        for names, part in judged.keys.items():
+            self.keys[names].add(part, offset)
+        if judged.newest is not None and (self.newest is None or judged.newest > self.newest):
+            self.newest = judged.newest
+        self.rows += judged.rows
+        if self.cut_row is None and self.max_errors is not None and self.stored >= self.max_errors:
+            self.cut_row = self.rows + 1  # spreadsheet row of the last record seen
 
     # end ----------------------------------------------------------------------------------------
 
     def finish(self) -> VerificationReport:
         if not self.started:
-            self.start([])
+            self.start(None)
         contract = self.contract
         for plan in self.plans:
             keys = self.keys.get((plan.field.name,))
@@ -631,7 +637,7 @@ class _Engine:
         repeat, first = keys.duplicates()
         if not len(repeat):
             return
-        positions = np.concatenate(keys.positions)
+        positions = keys.positions()
         eligible = np.concatenate(keys.eligible)
         # Positions are increasing, so a repeat's index among the gathered cells is a search.
         at = np.searchsorted(positions, repeat)

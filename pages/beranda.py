@@ -2,8 +2,9 @@
 
 import streamlit as st
 
-from ocenter import procedure, ui
+from ocenter import overview, procedure, ui
 from ocenter.models import SubmissionStatus
+from ocenter.workdays import today_in_jakarta
 
 ctx, viewer = ui.page("beranda")
 st.write(ui.tr("beranda.intro"))
@@ -11,6 +12,10 @@ st.write(ui.tr("beranda.intro"))
 requests = procedure.list_requests(ctx, viewer)
 if not requests:
     st.info(ui.tr("beranda.no_requests"))
+counts = overview.step_counts(requests, today_in_jakarta(), ui.lang())
+if counts:
+    st.subheader(ui.tr("overview.title"))
+    st.altair_chart(overview.step_chart(counts, ui.lang()), width="stretch")
 for request in requests:
     clock = procedure.request_clock(request)
     step = procedure.STATUS_STEP[request.status]

@@ -67,7 +67,8 @@ elif merge is not None and conflicting:
             for column, label, version in zip(st.columns(3), labels, versions, strict=True):
                 with column:
                     st.caption(label)
-                    st.code(ui.tr("history.absent") if version is None else version, language="yaml")
+                    st.code(ui.tr("history.absent") if version is None else version, language="yaml",
+                            wrap_lines=True)
             resolution = st.text_area(
                 ui.tr("history.resolution", path=conflict.path), value=conflict.mockup or "",
                 height=360, help=ui.tr("history.resolution_help"),
