@@ -9,6 +9,7 @@ import json
 import math
 import os
 import sys
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -49,10 +50,15 @@ DEFAULT_MAX_ERRORS = 100_000
 VALUE_MAX_CHARS = 200
 BOOLEAN_TEXTS = ("true", "false", "1", "0", "ya", "tidak")
 TRUE_TEXTS = ("true", "1", "ya")
-_SLICE_ROWS = 1 << 20
-_REBATCH_ROWS = 1 << 18
+#: Rows judged together by one worker: large enough that per-call overhead vanishes, small
+#: enough that the parts in flight are a small share of memory.
+_PART_ROWS = 1 << 16
 _PK_EXAMPLES = 10
 _MAX_WORKERS = 4
+#: Keys set aside as out of order before sorting them all instead (see _repeats).
+_STRAY_MIN = 64
+_STRAY_SHARE = 64
+_STRAY_ROUNDS = 8
 
 # ISO 8601 texts as RE2 patterns, exact to the calendar: month lengths and leap years are in the
 # pattern itself (Arrow's strptime would roll 2024-02-30 over to March instead of refusing it).
@@ -816,7 +822,7 @@ _MISSING = 1
 _FIRST_CHECK = 2
 _REQUIRED = _FIRST_CHECK + CELL_CHECKS.index("required")
 _TYPE = _FIRST_CHECK + CELL_CHECKS.index("type")
-_DISTINCT_SAMPLE = 1 << 16
+_DISTINCT_SAMPLE = 1 << 12
 
 
 def _judge(plan: _Plan, col: pa.ChunkedArray, decimal: str) -> tuple[np.ndarray, Any, bool]:
@@ -825,33 +831,77 @@ def _judge(plan: _Plan, col: pa.ChunkedArray, decimal: str) -> tuple[np.ndarray,
     A column with few distinct values (codes, dates, categories: most columns) is judged once
     per distinct value, then the outcome is spread back to the rows.
     """
-    values, indices = _distinct(col, plan)
-    outcome = _evaluate(plan, values, decimal)
-    if indices is not None:
-        outcome = outcome[indices]
-    return outcome, values, indices is not None
+    if plan.distinct and len(col):
+        values, indices = _distinct(col)
+        return _evaluate(plan, values, decimal)[indices], values, True
+    return _evaluate(plan, col, decimal), col, False
 
 
-def _distinct(col: pa.ChunkedArray, plan: _Plan) -> tuple[Any, np.ndarray | None]:
-    """(distinct values, each row's index into them), or (the column, None).
+def _worth_distinct(plan: _Plan, col: pa.ChunkedArray | pa.Array) -> bool:
+    """Whether to judge a field once per distinct value, from the first rows of the file.
 
     Worth it only when values repeat a lot and a check costs more than a hash lookup (a type,
-    a pattern, a length); plain set lookups cost per row about what the encoding costs. The
-    first rows tell whether values repeat: an identifier column is left as it is.
+    a pattern); set lookups and lengths cost per row less than the encoding. An identifier
+    column, whose first rows do not repeat, is judged as it is.
     """
     f = plan.field
-    costly = f.type != FieldType.STRING or plan.pattern is not None
-    costly = costly or f.min_length is not None or f.max_length is not None
+    costly = f.type not in (FieldType.STRING, FieldType.BOOLEAN) or plan.pattern is not None
     if not costly or len(col) < 2 * _DISTINCT_SAMPLE:
-        return col, None
-    if pc.count_distinct(col.slice(0, _DISTINCT_SAMPLE)).as_py() * 2 > _DISTINCT_SAMPLE:
-        return col, None
+        return False
+    return pc.count_distinct(col.slice(0, _DISTINCT_SAMPLE)).as_py() * 2 <= _DISTINCT_SAMPLE
+
+
+def _distinct(col: pa.ChunkedArray) -> tuple[Any, np.ndarray]:
+    """(distinct values, each row's index into them)."""
     encoded = pc.dictionary_encode(col)
     if isinstance(encoded, pa.Array):
         return encoded.dictionary, _np(encoded.indices)
     # Chunks share one dictionary, complete in the last chunk.
     indices = [_np(chunk.indices) for chunk in encoded.chunks]
     return encoded.chunk(encoded.num_chunks - 1).dictionary, np.concatenate(indices)
+
+
+def _failures(plan: _Plan, col: pa.ChunkedArray, outcome: np.ndarray, detail: bool) -> list[_Failures]:
+    """The failing cells of one field in one part, by check; their text only with ``detail``."""
+    failed = np.flatnonzero(outcome >= _FIRST_CHECK)  # usually few: look only at those
+    if not len(failed):
+        return []
+    codes = outcome[failed]
+    counts = np.bincount(codes, minlength=_FIRST_CHECK + len(CELL_CHECKS))
+    found = []
+    present = (np.flatnonzero(counts[_FIRST_CHECK:]) + _FIRST_CHECK).tolist()
+    for code in present:
+        check = CELL_CHECKS[code - _FIRST_CHECK]
+        at = failed if len(present) == 1 else failed[codes == code]
+        values = lengths = None
+        if detail:
+            values = _take(col, at)
+            if check in ("min_length", "max_length"):
+                lengths = _np(pc.utf8_length(values))
+        found.append(_Failures(index=plan.index, check=check, at=at, values=values, lengths=lengths))
+    return found
+
+
+def _newest(plan: _Plan, values: Any, outcome: np.ndarray | None, decimal: str) -> str | None:
+    """The newest date of the time field among ``values``: first 10 characters of cells that
+    passed (are present and of the right type). ``outcome`` None: ``values`` are distinct."""
+    if outcome is None:  # the distinct values all occur: evaluate them again
+        outcome = _evaluate(plan, values, decimal)
+    passed = (outcome == _OK) | (outcome > _TYPE)
+    if not passed.any():
+        return None
+    if not passed.all():
+        values = _take(values, np.flatnonzero(passed))
+    if plan.field.type in (FieldType.DATE, FieldType.DATETIME):
+        dated = values  # their type check passed: each starts with a valid date
+        if plan.field.type == FieldType.DATETIME:
+            dated = pc.utf8_slice_codeunits(values, 0, 10)
+    else:
+        head = pc.utf8_slice_codeunits(values, 0, 10)
+        dated = pc.filter(head, pc.match_substring_regex(head, pattern=DATE_RE))
+    if not len(dated):
+        return None
+    return pc.max(dated).as_py()
 
 
 def _evaluate(plan: _Plan, values: Any, decimal: str) -> np.ndarray:
@@ -989,15 +1039,77 @@ def _beyond(numbers: Any, bound: float, *, below: bool) -> Any:
 def _repeats(columns: list[pa.ChunkedArray], count: int) -> tuple[np.ndarray, np.ndarray]:
     """Indices of rows whose key repeats an earlier row's, and of that earlier row.
 
-    A stable sort puts equal keys next to each other, earliest row first; a row equal to its
-    predecessor in that order is a repeat of the first row of its run.
+    Keys usually arrive almost sorted (sequential ids with a few stray ones): rows that break
+    the strictly increasing order are set aside until the rest increases, which holds no
+    repeat, so a repeat involves a row set aside. Only rows whose key cells all occur among
+    those are then sorted. Keys in any order are sorted whole.
     """
     none = np.empty(0, np.int64)
     if count < 2:
         return none, none
-    first = columns[0]
-    if _true_count(pc.less(first.slice(0, count - 1), first.slice(1))) == count - 1:
-        return none, none  # already strictly increasing (sequential ids): nothing repeats
+    stray = _stray_rows(columns, count)
+    if stray is None:
+        return _sorted_repeats(columns, count)
+    if not len(stray):
+        return none, none
+    candidates = None
+    for col in columns:
+        seen = pc.unique(_take(col, stray))
+        here = _np(pc.is_in(col, value_set=seen)).astype(bool)
+        candidates = here if candidates is None else candidates & here
+    assert candidates is not None
+    rows = np.flatnonzero(candidates)
+    repeat, first = _sorted_repeats([_take(col, rows) for col in columns], len(rows))
+    return rows[repeat], rows[first]
+
+
+def _stray_rows(columns: list[pa.ChunkedArray], count: int) -> np.ndarray | None:
+    """Rows whose removal leaves the keys strictly increasing, or None when too many."""
+    increasing = _increasing([c.slice(0, count - 1) for c in columns], [c.slice(1) for c in columns])
+    bad = np.flatnonzero(~increasing)
+    if not len(bad):
+        return bad
+    limit = max(_STRAY_MIN, count // _STRAY_SHARE)
+    stray = np.zeros(count, bool)
+    stray[bad] = True
+    stray[bad + 1] = True
+    for _ in range(_STRAY_ROUNDS):
+        if np.count_nonzero(stray) > limit:
+            return None
+        # The kept rows increase within each stretch between stray rows; check each pair of
+        # kept rows on either side of a run of stray ones.
+        edges = np.diff(stray.astype(np.int8))
+        before = np.flatnonzero(edges == 1)  # last kept row before a run
+        after = np.flatnonzero(edges == -1) + 1  # first kept row after a run
+        if stray[0]:
+            after = after[1:]  # a run at the very start has no kept row before it
+        before = before[: len(after)]  # nor one at the very end a kept row after it
+        if not len(before):
+            return np.flatnonzero(stray)
+        ok = _increasing([_take(c, before) for c in columns], [_take(c, after) for c in columns])
+        if ok.all():
+            return np.flatnonzero(stray)
+        stray[before[~ok]] = True
+        stray[after[~ok]] = True
+    return None
+
+
+def _increasing(left: list[Any], right: list[Any]) -> np.ndarray:
+    """Whether each left key is strictly below the right key (column by column, as text)."""
+    below = None
+    for a, b in zip(reversed(left), reversed(right), strict=True):
+        less = _np(pc.less(a, b)).astype(bool)
+        below = less if below is None else less | (_np(pc.equal(a, b)).astype(bool) & below)
+    assert below is not None
+    return below
+
+
+def _sorted_repeats(columns: list[Any], count: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_repeats` by sorting every row: a stable sort puts equal keys next to each other,
+    earliest row first; a row equal to its predecessor in that order repeats the run's first."""
+    none = np.empty(0, np.int64)
+    if count < 2:
+        return none, none
     if len(columns) == 1:
         order = pc.sort_indices(columns[0])
     else:
@@ -1238,8 +1350,8 @@ def run_verify(
     """Verify a data file against a contract and write the JSON report.
 
     Prints a short summary. Returns 0 when the data conforms, 1 when it does not, 2 when the
-    contract or the data cannot be read (the reason is printed, never a traceback). A CSV larger
-    than the in-memory limit is verified in batches, in bounded memory.
+    contract or the data cannot be read (the reason is printed, never a traceback). A CSV is
+    verified in batches, in bounded memory.
     """
     from ocenter.ingest import ReadLimits, file_kind, iter_batches, read_table
 
@@ -1249,7 +1361,9 @@ def run_verify(
         limits = ReadLimits()
         if not data_path.is_file():
             raise UserError("ingest.not_found", path=str(data_path))
-        if file_kind(data_path.name) == "csv" and data_path.stat().st_size > limits.max_bytes:
+        if file_kind(data_path.name) == "csv":
+            # Every CSV is streamed: a few parts in memory at a time, read while others are
+            # judged, whatever the file's size (up to limits.max_stream_bytes).
             report = verify_table(contract, iter_batches(data_path, contract, limits=limits))
         else:
             table = read_table(data_path, data_path.name, contract, limits=limits)

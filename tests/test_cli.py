@@ -99,3 +99,24 @@ def test_user_add_takes_the_password_from_stdin_never_an_option(tmp_path):
                      "--clearance", "sangat-rahasia", "--scope", "bpom", "--password-stdin",
                      home=home, stdin="kata-sandi-panjang\n")
     assert again.returncode == 2 and "already exists" in again.stderr
+
+
+def test_contract_infer_and_odcs_round_trip(demo_home, tmp_path):
+    from ocenter.contracts import contract_from_yaml
+
+    sample = tmp_path / "contoh.csv"
+    sample.write_text("kode_upt;jumlah;catatan\nUPT-3201;01;NA\nUPT-3101;12;\n", encoding="utf-8")
+    inferred = _ocenter("contract", "infer", str(sample), "--id", "contoh-data", "--owner", "PPPOMN")
+    assert inferred.returncode == 0, inferred.stderr
+    draft = contract_from_yaml(inferred.stdout)
+    assert draft.id == "contoh-data"
+    assert draft.field_names() == ["kode_upt", "jumlah", "catatan"]
+
+    source = tmp_path / "kontrak.yaml"
+    source.write_text(_git("--git-dir", str(demo_home / "store.git"), "show",
+                           "main:data_contracts/sampling-pengujian.yaml"))
+    odcs_file = tmp_path / "kontrak.odcs.yaml"
+    assert _ocenter("contract", "export-odcs", str(source), "-o", str(odcs_file)).returncode == 0
+    back = _ocenter("contract", "import-odcs", str(odcs_file))
+    assert back.returncode == 0, back.stderr
+    assert contract_from_yaml(back.stdout) == contract_from_yaml(source.read_text())
