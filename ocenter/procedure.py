@@ -442,11 +442,16 @@ def start_mockup(ctx: AppContext, actor: Authority, request_id: int) -> str:
         missing = [d for d in request.datasets if d not in versions]
         if missing:
             raise UserError("procedure.data_not_verified", datasets=", ".join(missing))
-        spec = starter_spec(request, ctx.store.snapshot("main").contracts)
-        head = ctx.store.start_mockup(request_id, spec, author_of(ctx, actor))
+        pushed = ctx.store.head(ctx.store.mockup_branch(request_id))
+        if pushed is not None:
+            # A developer already pushed this mock-up with plain Git: adopt it as it is.
+            head, action = pushed, "mockup.adopted"
+        else:
+            spec = starter_spec(request, ctx.store.snapshot("main").contracts)
+            head = ctx.store.start_mockup(request_id, spec, author_of(ctx, actor))
+            action = "mockup.started"
         _advance(request, RequestStatus.MOCKUP)
-        record(session, actor.username, "mockup.started", step=4, request_id=request_id,
-               detail=head)
+        record(session, actor.username, action, step=4, request_id=request_id, detail=head)
         session.commit()
         return head
 

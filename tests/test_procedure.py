@@ -200,3 +200,38 @@ def test_refusals_leave_everything_as_it_was(demo_ctx, as_user):
                               level=Level.TERBATAS, filename="a.csv", content=b"a\n1\n")
     assert procedure.list_submissions(demo_ctx, upt) == []
     assert demo_ctx.store.head("main") == before
+
+
+def test_a_mockup_pushed_with_plain_git_is_adopted_and_its_errors_block_approval(
+    demo_ctx, as_user, tmp_path
+):
+    """Developers may push `mockup/req-N` themselves; the app treats it like its own."""
+    direktur, analyst = as_user("direktur"), as_user("analis")
+    request = procedure.file_request(
+        demo_ctx, direktur, title="Dasbor dari pengembang", purpose="Dibuat lewat Git.",
+        datasets_wanted=["sampling-pengujian"], level=Level.RAHASIA, audience=["eselon2"],
+    )
+    clone = tmp_path / "clone"
+    store = str(demo_ctx.settings.store_path)
+    subprocess.run(["git", "clone", "-q", store, str(clone)], check=True)
+    spec_file = clone / "specs" / f"{request.dashboard_id}.yaml"
+    spec_file.write_text(
+        f"id: {request.dashboard_id}\ntitle: Dari Git\nowner_unit: DIT-WAS-EDAR-PANGAN\n"
+        f"request_id: {request.id}\nlevel: rahasia\ndatasets: [sampling-pengujian]\n"
+        "panels:\n- id: per-kolom-salah\n  title: Salah\n  kind: bar\n"
+        "  dataset: sampling-pengujian\n  dimension: kolom_tidak_ada\n",
+        encoding="utf-8",
+    )
+    branch = f"mockup/req-{request.id}"
+    git = ["git", "-C", str(clone), "-c", "user.name=Pengembang", "-c", "user.email=dev@pom.go.id"]
+    subprocess.run([*git, "checkout", "-qb", branch], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "Mock-up dari pengembang"], check=True)
+    subprocess.run([*git, "push", "-q", "origin", branch], check=True)
+
+    head = procedure.start_mockup(demo_ctx, analyst, request.id)
+    assert head == demo_ctx.store.head(branch)
+    problems = procedure.mockup_problems(demo_ctx, request.id)
+    assert any("kolom_tidak_ada" in p for p in problems)
+    with pytest.raises(UserError):
+        procedure.send_mockup(demo_ctx, analyst, request.id)
