@@ -802,18 +802,37 @@ def _bools(mask: np.ndarray) -> pa.Array:
 
 
 def _np(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    """A null-free numeric or boolean Arrow array as numpy."""
+    """A null-free numeric or boolean Arrow array as numpy (booleans unpacked from their bits)."""
     if isinstance(values, pa.ChunkedArray):
         parts = [_np(chunk) for chunk in values.chunks]
         if not parts:
-            return np.empty(0, np.dtype(str(values.type)) if values.type != pa.bool_() else bool)
+            return np.empty(0, bool if values.type == pa.bool_() else np.dtype(str(values.type)))
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
     if pa.types.is_boolean(values.type):
-        values = pc.cast(values, pa.uint8())
+        if not len(values):
+            return np.empty(0, bool)
+        bits = np.frombuffer(values.buffers()[1], np.uint8)
+        unpacked = np.unpackbits(bits, count=values.offset + len(values), bitorder="little")
+        return unpacked[values.offset :].view(bool)
     dtype = np.dtype(str(values.type))
     return np.frombuffer(
         values.buffers()[1], dtype=dtype, count=len(values), offset=values.offset * dtype.itemsize
     )
+
+
+def _byte_lengths(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Length in bytes of each text, from the array's offsets (no kernel, no copy of text)."""
+    if isinstance(values, pa.ChunkedArray):
+        parts = [_byte_lengths(chunk) for chunk in values.chunks]
+        return np.concatenate(parts) if parts else np.empty(0, np.int64)
+    if not len(values):
+        return np.empty(0, np.int64)
+    kind = np.int64 if pa.types.is_large_string(values.type) else np.int32
+    width = np.dtype(kind).itemsize
+    offsets = np.frombuffer(
+        values.buffers()[1], dtype=kind, count=len(values) + 1, offset=values.offset * width
+    )
+    return np.diff(offsets)
 
 
 # Outcome of one cell, one byte each: passed, missing (not required), or the first check failed.
@@ -908,7 +927,7 @@ def _evaluate(plan: _Plan, values: Any, decimal: str) -> np.ndarray:
     """Outcome code of each value: the first check it fails, in CELL_CHECKS order."""
     f = plan.field
     outcome = np.zeros(len(values), np.int8)
-    missing = _np(_missing_mask(values, plan.markers)).astype(bool)
+    missing = _missing_mask(values, plan.markers)
     outcome[missing] = _REQUIRED if f.required else _MISSING
     open_ = ~missing
 
@@ -1001,10 +1020,10 @@ def _text_column(col: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray:
     return col
 
 
-def _missing_mask(col: pa.ChunkedArray, markers: list[str]) -> Any:
-    missing = pc.equal(col, _text_scalar("", col.type))
+def _missing_mask(col: pa.ChunkedArray | pa.Array, markers: list[str]) -> np.ndarray:
+    missing = _byte_lengths(col) == 0
     if markers:
-        missing = pc.or_(missing, pc.is_in(col, value_set=_texts(markers, col.type)))
+        missing |= _np(pc.is_in(col, value_set=_texts(markers, col.type)))
     return missing
 
 
@@ -1188,7 +1207,7 @@ def typed_table(contract: DataContract, table: pa.Table) -> pa.Table:
 
 
 def _typed_column(col: pa.ChunkedArray, f: ContractField, contract: DataContract) -> Any:
-    missing = _np(_missing_mask(col, [m for m in contract.missing_values if m != ""]))
+    missing = _missing_mask(col, [m for m in contract.missing_values if m != ""])
     present = ~missing.astype(bool)
     if f.type == FieldType.STRING:
         return pc.if_else(_bools(present), col, pa.nulls(1, col.type)[0])

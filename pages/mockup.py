@@ -3,7 +3,7 @@
 import streamlit as st
 
 from ocenter import procedure, ui
-from ocenter.errors import UserError
+from ocenter.errors import Conflict, UserError
 from ocenter.models import RequestStatus
 from ocenter.specs import content_problems
 
@@ -36,9 +36,26 @@ for comment in procedure.review_comments(ctx, request.id):
                      text=comment.text))
 
 branch = ctx.store.mockup_branch(request.id)
-head = ctx.store.head(branch)
+newest = ctx.store.head(branch)
+# The page works on the revision the analyst loaded, not on whatever the branch holds now: a
+# save names it as the expected head, so a colleague's newer save is never overwritten and the
+# text being typed is never swapped for theirs behind the analyst's back.
+loaded_key, unsaved_key = f"loaded-{request.id}", f"unsaved-{request.id}"
+head = st.session_state.setdefault(loaded_key, newest)
 path = f"specs/{request.dashboard_id}.yaml"
 saved_text = ctx.store.read_file(head, path) or ""
+
+
+def reload_newest(keep_text: str | None = None) -> None:
+    """Load the branch's newest revision, keeping the analyst's unsaved text aside if any."""
+    if keep_text is not None and keep_text != saved_text:
+        st.session_state[unsaved_key] = keep_text
+    st.session_state.pop(loaded_key, None)
+    st.rerun()
+
+
+if head != newest:
+    st.warning(ui.tr("mockup.moved", head=newest[:8]))
 
 # When main moved since the branch began, its changes come in by a merge the analyst makes here;
 # a conflict is shown side by side and resolved by hand, never silently.
@@ -54,7 +71,7 @@ if merge is not None and not merge.up_to_date and merge.clean:
         with ui.guarded():
             new_head = procedure.update_mockup_from_main(ctx, viewer, request.id, {}, head, merge.main)
             ui.flash(ui.tr("history.updated", head=new_head[:8]))
-            st.rerun()
+            reload_newest()
 elif merge is not None and conflicting:
     st.warning(ui.tr("history.conflict_warning", files=", ".join(merge.conflict_paths) or "?"))
     resolved: dict[str, str | None] = {}
@@ -83,23 +100,43 @@ elif merge is not None and conflicting:
             new_head = procedure.update_mockup_from_main(ctx, viewer, request.id, resolved, head,
                                                          merge.main)
             ui.flash(ui.tr("history.resolved", head=new_head[:8]))
+            reload_newest()
+
+unsaved_key = f"unsaved-{request.id}"
+if st.session_state.get(unsaved_key):
+    # Someone else saved first: their revision is now loaded, and the text this analyst typed
+    # is kept here to copy back in, never silently dropped and never silently saved over theirs.
+    with st.expander(ui.tr("mockup.unsaved"), expanded=True):
+        st.warning(ui.tr("mockup.unsaved_help"))
+        st.code(st.session_state[unsaved_key], language="yaml")
+        if st.button(ui.tr("mockup.unsaved_discard")):
+            del st.session_state[unsaved_key]
             st.rerun()
 
 editor, preview = st.columns(2)
 with editor:
     st.markdown(ui.tr("mockup.editor", branch=branch, head=head[:8]))
-    # The widget key carries the head, so the text is reloaded whenever the branch moves.
+    # The widget key carries the loaded revision, so the text is reloaded only when it changes.
     text = st.text_area("YAML", value=saved_text, height=560, key=f"spec-{request.id}-{head}",
                         label_visibility="collapsed")
     message = st.text_input(ui.tr("mockup.message"), key=f"msg-{request.id}-{head}")
     save, send = st.columns(2)
     if save.button(ui.tr("mockup.save"), type="primary", disabled=text == saved_text):
-        with ui.guarded():
+        try:
             spec = procedure.parse_spec(text)
             procedure.save_mockup(ctx, viewer, request.id, spec, head, message)
+        except Conflict as error:
+            ui.flash(error.text(ui.lang()), "error")
+            reload_newest(keep_text=text)
+        except UserError as error:
+            ui.show_error(error)
+        else:
+            st.session_state.pop(unsaved_key, None)
             ui.flash(ui.tr("mockup.saved"))
-            st.rerun()
-    if send.button(ui.tr("mockup.send"), disabled=text != saved_text or conflicting):
+            reload_newest()
+    if head != newest and st.button(ui.tr("mockup.load_newest")):
+        reload_newest(keep_text=text)
+    if send.button(ui.tr("mockup.send"), disabled=text != saved_text or conflicting or head != newest):
         with ui.guarded():
             procedure.send_mockup(ctx, viewer, request.id)
             ui.flash(ui.tr("mockup.sent", request=request.id))
@@ -145,4 +182,4 @@ with st.expander(ui.tr("history.expander")):
             with ui.guarded():
                 new_head = procedure.restore_mockup_version(ctx, viewer, request.id, picked, head)
                 ui.flash(ui.tr("history.restored", commit=picked[:8], head=new_head[:8]))
-                st.rerun()
+                reload_newest()

@@ -168,3 +168,42 @@ def test_a_malformed_upload_is_a_message_and_nothing_is_stored(app):
     assert not at.exception, at.exception
     assert at.error, "the sender must be told why the file was refused"
     assert not any("terkirim" in s.value for s in at.success)
+
+
+def test_a_save_that_lost_the_race_keeps_the_analysts_text(app, demo_home):
+    """Two analysts edit one mock-up: the second save is refused and its text is kept."""
+    from ocenter import procedure
+    from ocenter.accounts import authority_of
+    from ocenter.authority import Level
+    from ocenter.context import open_context
+    from tests.conftest import settings_for
+
+    ctx = open_context(settings_for(demo_home))
+    analyst = authority_of(ctx.engine, "analis", production=False)
+    direktur = authority_of(ctx.engine, "direktur", production=False)
+    request = procedure.file_request(ctx, direktur, title="Balapan", purpose="Uji.",
+                                     datasets_wanted=["sampling-pengujian"], level=Level.RAHASIA,
+                                     audience=[])
+    head = procedure.start_mockup(ctx, analyst, request.id)
+
+    at = _login(app, "analis")
+    at.switch_page("pages/mockup.py").run()
+    at.selectbox[0].set_value(request.id).run()
+    mine = at.text_area[0].value.replace("title: Balapan", "title: Versi saya")
+    at.text_area[0].input(mine).run()
+
+    # Meanwhile a colleague saves first.
+    theirs = ctx.store.snapshot(head).specs[request.dashboard_id]
+    procedure.save_mockup(ctx, analyst, request.id,
+                          theirs.model_copy(update={"title": "Versi rekan"}), head, "rekan")
+
+    _button(at, "Simpan revisi").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert at.error, "the refused save must be explained"
+    kept = [c.value for c in at.code if "Versi saya" in c.value]
+    assert kept, "the analyst's own text must still be there to copy"
+    assert "Versi rekan" in at.text_area[0].value
+    assert ctx.store.snapshot(ctx.store.head(f"mockup/req-{request.id}")).specs[
+        request.dashboard_id].title == "Versi rekan"
+    ctx.engine.dispose()
