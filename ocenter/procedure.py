@@ -569,60 +569,63 @@ def _change_on_main(
     )
 
 
-def build_dashboard(ctx: AppContext, actor: Authority, request_id: int) -> str:
-    """Step 6: Pusdatin builds the approved dashboard for the Operational Center display."""
+def _step_on_main(
+    ctx: AppContext,
+    actor: Authority,
+    request_id: int,
+    *,
+    step: int,
+    allowed: tuple[RequestStatus, ...],
+    then: RequestStatus,
+    action: str,
+    message: str,
+    change: Callable[[DashboardSpec], DashboardSpec],
+) -> str:
+    """One of Pusdatin's steps 6-8: change the approved spec on main, then move the request on."""
     require_role(actor, Role.ANALIS)
     with Session(ctx.engine) as session:
         request = _request(session, request_id)
-        _expect_status(request, RequestStatus.APPROVED)
-        commit = _change_on_main(
-            ctx, actor, request, 6, f"Bangun dasbor {request.dashboard_id}",
-            lambda spec: spec.model_copy(update={"published": True}),
-        )
-        _advance(request, RequestStatus.BUILT)
-        record(session, actor.username, "dashboard.built", step=6, request_id=request_id,
-               detail=commit)
+        _expect_status(request, *allowed)
+        commit = _change_on_main(ctx, actor, request, step,
+                                 f"{message} {request.dashboard_id}", change)
+        if request.status != then:
+            _advance(request, then)
+        record(session, actor.username, action, step=step, request_id=request_id, detail=commit)
         session.commit()
         return commit
+
+
+def build_dashboard(ctx: AppContext, actor: Authority, request_id: int) -> str:
+    """Step 6: Pusdatin builds the approved dashboard for the Operational Center display."""
+    return _step_on_main(
+        ctx, actor, request_id, step=6, allowed=(RequestStatus.APPROVED,),
+        then=RequestStatus.BUILT, action="dashboard.built", message="Bangun dasbor",
+        change=lambda spec: spec.model_copy(update={"published": True}),
+    )
 
 
 def classify_defaults(
     ctx: AppContext, actor: Authority, request_id: int, defaults: list[DefaultView]
 ) -> str:
-    """Step 7: set the default data each kind of stakeholder sees, by their authority."""
-    require_role(actor, Role.ANALIS)
-    with Session(ctx.engine) as session:
-        request = _request(session, request_id)
-        _expect_status(request, RequestStatus.BUILT, RequestStatus.CLASSIFIED)
-        commit = _change_on_main(
-            ctx, actor, request, 7, f"Klasifikasi data bawaan {request.dashboard_id}",
-            lambda spec: DashboardSpec.model_validate(
-                {**spec.model_dump(), "defaults": [d.model_dump() for d in defaults]}
-            ),
-        )
-        if request.status == RequestStatus.BUILT:
-            _advance(request, RequestStatus.CLASSIFIED)
-        record(session, actor.username, "dashboard.classified", step=7, request_id=request_id,
-               detail=commit)
-        session.commit()
-        return commit
+    """Step 7: set the default data each kind of stakeholder sees, by their authority (may be
+    set again while the dashboard waits for display)."""
+    return _step_on_main(
+        ctx, actor, request_id, step=7,
+        allowed=(RequestStatus.BUILT, RequestStatus.CLASSIFIED), then=RequestStatus.CLASSIFIED,
+        action="dashboard.classified", message="Klasifikasi data bawaan",
+        change=lambda spec: DashboardSpec.model_validate(
+            {**spec.model_dump(), "defaults": [d.model_dump() for d in defaults]}
+        ),
+    )
 
 
 def put_on_display(ctx: AppContext, actor: Authority, request_id: int) -> str:
     """Step 8: show the dashboard on the Operational Center display, to each by their authority."""
-    require_role(actor, Role.ANALIS)
-    with Session(ctx.engine) as session:
-        request = _request(session, request_id)
-        _expect_status(request, RequestStatus.CLASSIFIED)
-        commit = _change_on_main(
-            ctx, actor, request, 8, f"Tayangkan dasbor {request.dashboard_id}",
-            lambda spec: spec.model_copy(update={"on_display": True}),
-        )
-        _advance(request, RequestStatus.DISPLAYED)
-        record(session, actor.username, "dashboard.displayed", step=8, request_id=request_id,
-               detail=commit)
-        session.commit()
-        return commit
+    return _step_on_main(
+        ctx, actor, request_id, step=8, allowed=(RequestStatus.CLASSIFIED,),
+        then=RequestStatus.DISPLAYED, action="dashboard.displayed", message="Tayangkan dasbor",
+        change=lambda spec: spec.model_copy(update={"on_display": True}),
+    )
 
 
 # --- steps 9-10: evaluation and the letter ------------------------------------------------------

@@ -312,3 +312,32 @@ def when(moment) -> str:  # noqa: ANN001 - datetime from the database
     from ocenter.workdays import local_time
 
     return local_time(moment).strftime("%Y-%m-%d %H:%M WIB")
+
+
+def choose_request(
+    ctx: AppContext,
+    viewer: Authority,
+    statuses: tuple,
+    *,
+    nothing_key: str,
+    choose_key: str,
+    own_unit_only: bool = False,
+):  # noqa: ANN201 - models.DashboardRequest
+    """The request a step's page works on: a picker over the requests waiting at that step;
+    says so and stops the page when none is waiting."""
+    from ocenter.procedure import list_requests
+
+    waiting = {
+        r.id: r for r in list_requests(ctx, viewer)
+        if r.status in statuses and (not own_unit_only or r.requesting_unit == viewer.unit_code)
+    }
+    if not waiting:
+        st.success(tr(nothing_key))
+        st.stop()
+    several_statuses = len(statuses) > 1
+    chosen = st.selectbox(
+        tr(choose_key), options=list(waiting),
+        format_func=lambda i: f"#{i} · {waiting[i].title}"
+        + (f" · {tr('status.' + waiting[i].status.value)}" if several_statuses else ""),
+    )
+    return waiting[chosen]

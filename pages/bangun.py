@@ -6,14 +6,8 @@ from ocenter import procedure, ui
 from ocenter.models import RequestStatus
 
 ctx, viewer = ui.page("bangun")
-requests = {r.id: r for r in procedure.list_requests(ctx, viewer)
-            if r.status == RequestStatus.APPROVED}
-if not requests:
-    st.success(ui.tr("build.nothing"))
-    st.stop()
-chosen = st.selectbox(ui.tr("build.choose"), options=list(requests),
-                      format_func=lambda i: f"#{i} · {requests[i].title}")
-request = requests[chosen]
+request = ui.choose_request(ctx, viewer, (RequestStatus.APPROVED,), nothing_key="build.nothing",
+                            choose_key="build.choose")
 clock = procedure.request_clock(request)
 (st.error if clock.overdue else st.info)(
     ui.tr("beranda.due", due=clock.due.isoformat(), used=clock.used_hk, standard=clock.standard_hk)

@@ -8,14 +8,8 @@ from ocenter.models import RequestStatus
 from ocenter.specs import DefaultView, PanelFilter
 
 ctx, viewer = ui.page("klasifikasi")
-requests = {r.id: r for r in procedure.list_requests(ctx, viewer)
-            if r.status in (RequestStatus.BUILT, RequestStatus.CLASSIFIED)}
-if not requests:
-    st.success(ui.tr("classify.nothing"))
-    st.stop()
-chosen = st.selectbox(ui.tr("classify.choose"), options=list(requests),
-                      format_func=lambda i: f"#{i} · {requests[i].title}")
-request = requests[chosen]
+request = ui.choose_request(ctx, viewer, (RequestStatus.BUILT, RequestStatus.CLASSIFIED),
+                            nothing_key="classify.nothing", choose_key="classify.choose")
 main = ctx.store.snapshot("main")
 spec = main.specs[request.dashboard_id]
 contracts = [main.contracts[d] for d in spec.datasets if d in main.contracts]

@@ -8,16 +8,10 @@ from ocenter.models import RequestStatus
 from ocenter.specs import content_problems
 
 ctx, viewer = ui.page("mockup")
-open_statuses = (RequestStatus.REQUESTED, RequestStatus.MOCKUP, RequestStatus.CHANGES_REQUESTED)
-requests = {r.id: r for r in procedure.list_requests(ctx, viewer) if r.status in open_statuses}
-if not requests:
-    st.success(ui.tr("mockup.nothing"))
-    st.stop()
-
-chosen = st.selectbox(ui.tr("mockup.choose"), options=list(requests),
-                      format_func=lambda i: f"#{i} · {requests[i].title} · "
-                      f"{ui.tr('status.' + requests[i].status.value)}")
-request = requests[chosen]
+request = ui.choose_request(
+    ctx, viewer, (RequestStatus.REQUESTED, RequestStatus.MOCKUP, RequestStatus.CHANGES_REQUESTED),
+    nothing_key="mockup.nothing", choose_key="mockup.choose",
+)
 clock = procedure.request_clock(request)
 st.caption(ui.tr("beranda.due", due=clock.due.isoformat() if clock.due else "-",
                  used=clock.used_hk, standard=clock.standard_hk or "-"))

@@ -8,14 +8,8 @@ from ocenter.models import RequestStatus
 from ocenter.reference import reference_rows
 
 ctx, viewer = ui.page("tayangkan")
-requests = {r.id: r for r in procedure.list_requests(ctx, viewer)
-            if r.status == RequestStatus.CLASSIFIED}
-if not requests:
-    st.success(ui.tr("show.nothing"))
-    st.stop()
-chosen = st.selectbox(ui.tr("show.choose"), options=list(requests),
-                      format_func=lambda i: f"#{i} · {requests[i].title}")
-request = requests[chosen]
+request = ui.choose_request(ctx, viewer, (RequestStatus.CLASSIFIED,), nothing_key="show.nothing",
+                            choose_key="show.choose")
 main = ctx.store.snapshot("main")
 spec = main.specs[request.dashboard_id]
 

@@ -7,15 +7,8 @@ from ocenter.errors import UserError
 from ocenter.models import RequestStatus
 
 ctx, viewer = ui.page("tinjau-mockup")
-requests = {r.id: r for r in procedure.list_requests(ctx, viewer)
-            if r.status == RequestStatus.IN_REVIEW and r.requesting_unit == viewer.unit_code}
-if not requests:
-    st.success(ui.tr("review.nothing"))
-    st.stop()
-
-chosen = st.selectbox(ui.tr("review.choose"), options=list(requests),
-                      format_func=lambda i: f"#{i} · {requests[i].title}")
-request = requests[chosen]
+request = ui.choose_request(ctx, viewer, (RequestStatus.IN_REVIEW,), nothing_key="review.nothing",
+                            choose_key="review.choose", own_unit_only=True)
 branch = ctx.store.mockup_branch(request.id)
 # What the reviewer sees is pinned at the commit they opened; the approval names that commit.
 pin_key = f"reviewed-{request.id}"
