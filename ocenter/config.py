@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from enum import StrEnum
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from ocenter.errors import UserError
 
 #: Cookie keys that must never protect a production login: the library's example and ours.
 KNOWN_WEAK_COOKIE_KEYS = frozenset({"", "some_key", "abcdef", "demo", "changeme", "secret"})
 MIN_COOKIE_KEY_LENGTH = 32
+#: URL schemes the store may be mirrored to (no transport helpers such as ext::).
+STORE_REMOTE_SCHEMES = frozenset({"https", "http", "ssh", "git", "file"})
+_URL_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
 
 
 class Mode(StrEnum):
@@ -35,6 +40,17 @@ class Settings(BaseModel):
         default=0.5, description="Lifetime of the login cookie; short, because logout cannot revoke it."
     )
     max_upload_mb: int = Field(default=200, description="Largest data file accepted, in MB.")
+    store_remote: str | None = Field(
+        default=None,
+        description="OCENTER_STORE_REMOTE: Git remote (URL or path) the store's main and mock-up "
+        "branches are pushed to after each change; None: off.",
+        examples=["https://gitlab.example.go.id/pusdatin/ocenter-specs.git", "/srv/git/specs.git"],
+    )
+
+    @field_validator("store_remote")
+    @classmethod
+    def _remote_is_safe(cls, value: str | None) -> str | None:
+        return check_store_remote(value)
 
     @property
     def store_path(self) -> Path:
@@ -77,7 +93,43 @@ def load_settings(
         mode=mode,
         cookie_key=cookie_key,
         max_upload_mb=int(env.get("OCENTER_MAX_UPLOAD_MB", "200")),
+        store_remote=check_store_remote(env.get("OCENTER_STORE_REMOTE")),
     )
+
+
+def check_store_remote(value: str | None) -> str | None:
+    """The store remote as git gets it, or None when empty; ``UserError`` when it is unsafe.
+
+    Accepted: an http(s)://, ssh://, git:// or file:// URL, ``user@host:path``, or a folder path
+    (made absolute). Refused: anything git could read as an option (a leading ``-``, also in
+    the user or host part), transport helpers (``ext::``, ``fd::``), control characters.
+    """
+    text = (value or "").strip()
+    if not text:
+        return None
+    bad = (
+        text.startswith("-")
+        or "::" in text
+        or len(text) > 2000
+        or any(ord(ch) < 32 or ord(ch) == 127 for ch in text)
+    )
+    scheme = _URL_SCHEME.match(text)
+    if scheme:
+        try:
+            parts = urlsplit(text)
+            names = [parts.username or "", parts.hostname or ""]
+        except ValueError:  # e.g. an unclosed [IPv6] host
+            names, bad = [], True
+        bad = bad or scheme.group(1).lower() not in STORE_REMOTE_SCHEMES
+    elif ":" in text.split("/", 1)[0]:  # user@host:path, which git reaches over ssh
+        names = text.split(":", 1)[0].rsplit("@", 1)
+    else:  # a folder on this machine
+        names = []
+        if not bad:
+            text = str(Path(text).resolve())
+    if bad or any(name.startswith("-") for name in names):
+        raise UserError("mirror.bad_remote")
+    return text
 
 
 def _demo_cookie_key(home: Path) -> str:

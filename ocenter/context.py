@@ -9,6 +9,7 @@ from sqlalchemy.engine import Engine
 
 from ocenter.config import Settings
 from ocenter.database import make_engine
+from ocenter.mirror import MirrorStatus, mirror_status, start_mirror, stop_mirror
 from ocenter.store import SpecStore
 
 
@@ -31,11 +32,24 @@ class AppContext:
         """Where uploads wait, unchanged, for verification."""
         return self.settings.home / "uploads"
 
+    @property
+    def mirror(self) -> MirrorStatus | None:
+        """How pushing the store to OCENTER_STORE_REMOTE stands; None when it is off."""
+        return mirror_status(self.settings.store_path)
+
 
 def open_context(settings: Settings) -> AppContext:
-    """Open (creating if needed) the folders, database and store of ``settings``."""
+    """Open (creating if needed) the folders, database and store of ``settings``.
+
+    With ``settings.store_remote``, a background thread pushes the store after every change
+    (and at once when an earlier run left a change unpushed); nothing here waits for it.
+    """
     settings.home.mkdir(parents=True, exist_ok=True)
     (settings.home / "uploads").mkdir(exist_ok=True)
     engine = make_engine(settings.database_url)
     store = SpecStore.open_or_init(settings.store_path)
+    if settings.store_remote:
+        start_mirror(settings.store_path, settings.store_remote)
+    else:
+        stop_mirror(settings.store_path)
     return AppContext(settings=settings, engine=engine, store=store)

@@ -8,6 +8,7 @@ import io
 import json
 import math
 import os
+import re
 import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -351,6 +352,7 @@ class _Plan:
     pattern: str | None
     params: dict[str, dict[str, Any]]  # message values of each check
     distinct: bool = False  # judged once per distinct value (values repeat a lot)
+    fixed: np.ndarray | None = None  # the pattern as fixed-width byte classes, if it is one
 
 
 @dataclass
@@ -525,6 +527,7 @@ class _Engine:
                 codes=sorted(reference.reference_codes(f.reference)) if f.reference else None,
                 pattern=anchored(f.pattern) if f.pattern is not None else None,
                 params=_check_params(f, contract),
+                fixed=fixed_width_classes(f.pattern) if f.pattern is not None else None,
             )
             if plan.position is not None and first_part is not None:
                 plan.distinct = _worth_distinct(plan, first_part.column(plan.position))
@@ -823,19 +826,180 @@ def _np(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
     )
 
 
-def _byte_lengths(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    """Length in bytes of each text, from the array's offsets (no kernel, no copy of text)."""
-    if isinstance(values, pa.ChunkedArray):
-        parts = [_byte_lengths(chunk) for chunk in values.chunks]
-        return np.concatenate(parts) if parts else np.empty(0, np.int64)
-    if not len(values):
-        return np.empty(0, np.int64)
+def _text_bytes(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """(offsets from the first text's start, the texts' bytes) of a string array, no copy."""
     kind = np.int64 if pa.types.is_large_string(values.type) else np.int32
     width = np.dtype(kind).itemsize
-    offsets = np.frombuffer(
-        values.buffers()[1], dtype=kind, count=len(values) + 1, offset=values.offset * width
-    )
-    return np.diff(offsets)
+    buffers = values.buffers()
+    offsets = np.frombuffer(buffers[1], dtype=kind, count=len(values) + 1, offset=values.offset * width)
+    start, size = int(offsets[0]), int(offsets[-1] - offsets[0])
+    data = np.frombuffer(buffers[2], np.uint8, count=size, offset=start) if size else np.empty(0, np.uint8)
+    return offsets - offsets[0], data
+
+
+def _per_text(values: Any, function: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> np.ndarray:
+    """``function(offsets, bytes)`` of each chunk of a string array, joined."""
+    chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
+    parts = [function(*_text_bytes(chunk)) for chunk in chunks if len(chunk)]
+    if not parts:
+        return function(np.zeros(1, np.int64), np.empty(0, np.uint8))
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+def _byte_lengths(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Length in bytes of each text, from the array's offsets (no kernel, no copy of text)."""
+    return _per_text(values, lambda offsets, _: np.diff(offsets))
+
+
+def _char_lengths(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Length in characters of each text: its length in bytes when every byte is ASCII."""
+
+    def lengths(offsets: np.ndarray, data: np.ndarray) -> np.ndarray:
+        if not len(data) or data.max() < 0x80:
+            return np.diff(offsets)
+        # A UTF-8 character is one byte that is not a continuation byte (10xxxxxx).
+        return _segment_sums((data & 0xC0) != 0x80, offsets)
+
+    return _per_text(values, lengths)
+
+
+def _segment_sums(flags: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Number of true ``flags`` within each text (``offsets`` from the first text's start)."""
+    sums = np.zeros(len(flags) + 1, np.int64)
+    np.cumsum(flags, dtype=np.int64, out=sums[1:])
+    return sums[offsets[1:]] - sums[offsets[:-1]]
+
+
+def _decimal_shape(values: Any, mark: int) -> np.ndarray:
+    """Texts of one or more ASCII digits with at most one ``mark`` byte among them: the
+    common numbers, recognised byte by byte without building new texts."""
+
+    def shape(offsets: np.ndarray, data: np.ndarray) -> np.ndarray:
+        digit = (data - 48) < 10  # unsigned: bytes below "0" wrap round to large values
+        marks = data == mark
+        others = _segment_sums(~(digit | marks), offsets)
+        dots = _segment_sums(marks, offsets)
+        return (others == 0) & (dots <= 1) & (np.diff(offsets) - dots >= 1)
+
+    return _per_text(values, shape)
+
+
+#: Bytes a character class of a fixed-width pattern may match, by escape.
+_DIGIT_BYTES = frozenset(range(ord("0"), ord("9") + 1))
+_REGEX_META = frozenset(".^$*+?()[]{}|\\")
+_FIXED_REPEAT = re.compile(r"\{(\d{1,3})\}")
+_FIXED_MAX = 256
+
+
+def fixed_width_classes(pattern: str) -> np.ndarray | None:
+    """For a pattern that is a fixed sequence of ASCII characters and classes, e.g.
+    ``^S\\d{8}$`` or ``[A-Z]{2}-\\d{4}``, a table: row *k* says which bytes the *k*-th
+    character may be. None for any other pattern (alternatives, open repeats, ``.``, other
+    escapes, non-ASCII), which RE2 then runs. A text matches the whole pattern exactly when it
+    has as many bytes as the table has rows and each byte is allowed by its row: the same
+    answer as RE2's, found with a few array operations instead of a regex per text.
+    """
+    body = pattern[1:] if pattern.startswith("^") else pattern
+    if body.endswith("$") and (len(body) - len(body.rstrip("\\")[:-0 or None])) >= 0:
+        trailing = len(body[:-1]) - len(body[:-1].rstrip("\\"))
+        if trailing % 2 == 0:  # not an escaped "$"
+            body = body[:-1]
+    classes: list[frozenset[int]] = []
+    i = 0
+    while i < len(body):
+        char = body[i]
+        if char == "\\":
+            if i + 1 >= len(body):
+                return None
+            allowed = _escaped(body[i + 1])
+            i += 2
+        elif char == "[":
+            found = _bracket(body, i)
+            if found is None:
+                return None
+            allowed, i = found
+        elif char in _REGEX_META or not " " <= char <= "~":
+            return None
+        else:
+            allowed = frozenset({ord(char)})
+            i += 1
+        if allowed is None:
+            return None
+        count = 1
+        if i < len(body) and body[i] in "{*+?":
+            repeat = _FIXED_REPEAT.match(body, i)
+            if repeat is None:
+                return None
+            count = int(repeat.group(1))
+            i = repeat.end()
+        classes.extend([allowed] * count)
+        if len(classes) > _FIXED_MAX:
+            return None
+    if not classes:
+        return None
+    table = np.zeros((len(classes), 256), bool)
+    for row, allowed in enumerate(classes):
+        table[row, sorted(allowed)] = True
+    return table
+
+
+def _escaped(char: str) -> frozenset[int] | None:
+    if char == "d":
+        return _DIGIT_BYTES
+    if " " <= char <= "~" and not char.isalnum():  # an escaped punctuation mark is itself
+        return frozenset({ord(char)})
+    return None
+
+
+def _bracket(body: str, start: int) -> tuple[frozenset[int], int] | None:
+    """The bytes of the class ``[...]`` opening at ``start``, and the index after it."""
+    i = start + 1
+    if i >= len(body) or body[i] in "^]":
+        return None  # negated (would match non-ASCII) or a literal "]": left to RE2
+    allowed: set[int] = set()
+    while i < len(body) and body[i] != "]":
+        char = body[i]
+        if char == "\\":
+            escaped = _escaped(body[i + 1]) if i + 1 < len(body) else None
+            if escaped is None or body[i + 2 : i + 3] == "-":
+                return None
+            allowed |= escaped
+            i += 2
+        elif char == "[" or not " " <= char <= "~":
+            return None
+        elif body[i + 1 : i + 2] == "-" and body[i + 2 : i + 3] not in ("", "]"):
+            high = body[i + 2]
+            if high in "\\[" or not " " <= high <= "~" or ord(high) < ord(char):
+                return None
+            allowed |= set(range(ord(char), ord(high) + 1))
+            i += 3
+        else:
+            allowed.add(ord(char))
+            i += 1
+    if i >= len(body):
+        return None
+    return frozenset(allowed), i + 1
+
+
+def _fixed_match(values: Any, table: np.ndarray) -> np.ndarray:
+    """Which texts match the fixed-width pattern of ``table`` (see fixed_width_classes)."""
+    width = table.shape[0]
+    flat = table.ravel()
+    steps = np.arange(width, dtype=np.intp) * 256
+
+    def match(offsets: np.ndarray, data: np.ndarray) -> np.ndarray:
+        ok = np.diff(offsets) == width
+        at = np.flatnonzero(ok)
+        if not len(at):
+            return ok
+        if len(at) == len(ok):  # every text has the width: the bytes form a matrix
+            rows = data.reshape(len(ok), width)
+        else:
+            rows = data[offsets[at][:, None] + np.arange(width)]
+        ok[at] = flat[rows + steps].all(axis=1)
+        return ok
+
+    return _per_text(values, match)
 
 
 # Outcome of one cell, one byte each: passed, missing (not required), or the first check failed.
@@ -946,7 +1110,7 @@ def _evaluate(plan: _Plan, values: Any, decimal: str) -> np.ndarray:
         valid, numbers = _type_valid(values, f.type, decimal, open_)
         fail("type", ~valid)
         if f.type == FieldType.INTEGER and (f.minimum is not None or f.maximum is not None):
-            numbers = _numbers(values, f.type, decimal, valid)
+            numbers = _number_array(values, f.type, decimal, valid)
     if plan.allowed is not None:
         fail("allowed_values", pc.invert(pc.is_in(values, value_set=_texts(plan.allowed, values.type))))
     if numbers is not None:
@@ -954,14 +1118,16 @@ def _evaluate(plan: _Plan, values: Any, decimal: str) -> np.ndarray:
             fail("minimum", _beyond(numbers, f.minimum, below=True))
         if f.maximum is not None:
             fail("maximum", _beyond(numbers, f.maximum, below=False))
-    if plan.pattern is not None:
+    if plan.fixed is not None:
+        fail("pattern", ~_fixed_match(values, plan.fixed))
+    elif plan.pattern is not None:
         fail("pattern", pc.invert(pc.match_substring_regex(values, pattern=plan.pattern)))
     if f.min_length is not None or f.max_length is not None:
-        lengths = pc.utf8_length(values)
+        lengths = _char_lengths(values)
         if f.min_length is not None:
-            fail("min_length", pc.less(lengths, _int_scalar(f.min_length, lengths.type)))
+            fail("min_length", lengths < f.min_length)
         if f.max_length is not None:
-            fail("max_length", pc.greater(lengths, _int_scalar(f.max_length, lengths.type)))
+            fail("max_length", lengths > f.max_length)
     if plan.codes is not None:
         fail("reference", pc.invert(pc.is_in(values, value_set=_texts(plan.codes, values.type))))
     return outcome
@@ -980,14 +1146,15 @@ def _type_valid(values: Any, ftype: FieldType, decimal: str, open_: np.ndarray) 
     if ftype == FieldType.INTEGER:
         quick, pattern = pc.ascii_is_decimal(values), INTEGER_RE
     elif ftype == FieldType.NUMBER:
-        mark = "." if decimal == "." else ","
-        quick = pc.ascii_is_decimal(pc.replace_substring(values, mark, "", max_replacements=1))
-        pattern = number_re(decimal)
+        quick, pattern = _decimal_shape(values, ord(decimal)), number_re(decimal)
     elif ftype == FieldType.DATE:
         quick, pattern = None, DATE_RE
     else:
         quick, pattern = None, DATETIME_RE
-    valid = np.zeros(len(values), bool) if quick is None else _np(quick).astype(bool)
+    if quick is None:
+        valid = np.zeros(len(values), bool)
+    else:
+        valid = quick if isinstance(quick, np.ndarray) else _np(quick).astype(bool)
     rest = np.flatnonzero(open_ & ~valid)
     if len(rest):
         subset = values if len(rest) == len(values) else _take(values, rest)
@@ -998,9 +1165,28 @@ def _type_valid(values: Any, ftype: FieldType, decimal: str, open_: np.ndarray) 
         if len(long):
             valid[long] = _np(_fits_int64(_take(values, long))).astype(bool)
     if ftype == FieldType.NUMBER:
-        numbers = _numbers(values, ftype, decimal, valid)
-        valid &= np.isfinite(_np(numbers))  # 1e999 has the shape of a number but is infinite
+        numbers = _number_array(values, ftype, decimal, valid)
+        valid &= np.isfinite(numbers)  # 1e999 has the shape of a number but is infinite
     return valid, numbers
+
+
+def _number_array(values: Any, ftype: FieldType, decimal: str, valid: np.ndarray) -> np.ndarray:
+    """The ``valid`` values as int64 or float64 in numpy (0 elsewhere), for bound checks."""
+    at = None if valid.all() else np.flatnonzero(valid)
+    subset = values if at is None else _take(values, at)
+    if ftype == FieldType.INTEGER:
+        if _true_count(pc.starts_with(subset, "+")):
+            subset = pc.utf8_ltrim(subset, "+")
+        numbers = _np(pc.cast(subset, pa.int64()))
+    else:
+        if decimal == ",":
+            subset = pc.replace_substring(subset, ",", ".")
+        numbers = _np(pc.cast(subset, pa.float64()))
+    if at is None:
+        return numbers
+    out = np.zeros(len(values), numbers.dtype)
+    out[at] = numbers
+    return out
 
 
 def _numbers(values: Any, ftype: FieldType, decimal: str, valid: np.ndarray) -> Any:
@@ -1042,20 +1228,20 @@ def _fits_int64(col: pa.ChunkedArray) -> Any:
     return pc.or_(pc.less(length, nineteen), same)
 
 
-def _beyond(numbers: Any, bound: float, *, below: bool) -> Any:
+def _beyond(numbers: np.ndarray, bound: float, *, below: bool) -> np.ndarray:
     """Which numbers are below (or above) ``bound``, exactly, whatever their size.
 
     Integers are compared with the bound rounded inwards (x >= 2.5 is x >= 3 for integers), in
     the integer domain, so values beyond 2**53 compare exactly and never pass through a double.
     """
-    if not pa.types.is_integer(numbers.type):
-        return (pc.less if below else pc.greater)(numbers, _float_scalar(float(bound)))
+    if numbers.dtype.kind == "f":
+        return numbers < float(bound) if below else numbers > float(bound)
     edge = math.ceil(bound) if below else math.floor(bound)
     if below and edge > _INT64_MAX or not below and edge < -_INT64_MAX - 1:
         return np.ones(len(numbers), bool)  # no int64 gets that far
     if below and edge <= -_INT64_MAX - 1 or not below and edge >= _INT64_MAX:
         return np.zeros(len(numbers), bool)
-    return (pc.less if below else pc.greater)(numbers, _int_scalar(edge))
+    return numbers < edge if below else numbers > edge
 
 
 def _repeats(columns: list[pa.ChunkedArray], count: int) -> tuple[np.ndarray, np.ndarray]:

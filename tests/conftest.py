@@ -17,6 +17,7 @@ from ocenter.config import Settings, load_settings
 from ocenter.context import AppContext, open_context
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+APPTEST_TIMEOUT = 120
 POSTGRES_ADMIN_URL = os.environ.get(
     "OCENTER_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
@@ -91,3 +92,16 @@ def postgres_url() -> Iterator[str]:
         )
         connection.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}"'))
     admin.dispose()
+
+
+@pytest.fixture
+def app(demo_home: Path, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201 - AppTest
+    """The app through Streamlit's AppTest, on a private demo installation, at its login page."""
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("OCENTER_HOME", str(demo_home))
+    monkeypatch.setenv("OCENTER_MODE", "demo")
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    at = AppTest.from_file(str(PROJECT_ROOT / "Home.py"), default_timeout=APPTEST_TIMEOUT)
+    at.run()
+    return at

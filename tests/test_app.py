@@ -9,18 +9,7 @@ from ocenter.authority import Role
 from ocenter.bootstrap import DEMO_PASSWORD
 from ocenter.i18n import t
 from ocenter.navigation import PAGES, pages_for
-
-TIMEOUT = 120
-
-
-@pytest.fixture
-def app(demo_home, monkeypatch) -> AppTest:  # noqa: ANN001
-    monkeypatch.setenv("OCENTER_HOME", str(demo_home))
-    monkeypatch.setenv("OCENTER_MODE", "demo")
-    monkeypatch.delenv("DATABASE_URL", raising=False)
-    at = AppTest.from_file("../Home.py", default_timeout=TIMEOUT)
-    at.run()
-    return at
+from tests.conftest import APPTEST_TIMEOUT as TIMEOUT
 
 
 def _login(at: AppTest, username: str, password: str = DEMO_PASSWORD, settle: bool = True) -> AppTest:
@@ -141,11 +130,8 @@ def _button(at: AppTest, label: str):  # noqa: ANN202
     return next(b for b in at.button if b.label == label)
 
 
-def test_the_unit_approves_the_demo_mockup_with_the_merge_button(app, demo_home):
-    from ocenter.context import open_context
-    from tests.conftest import settings_for
-
-    ctx = open_context(settings_for(demo_home))
+def test_the_unit_approves_the_demo_mockup_with_the_merge_button(app, demo_ctx):
+    ctx = demo_ctx
     before = ctx.store.head("main")
     at = _login(app, "unit")
     at.switch_page("pages/tinjau_mockup.py").run()
@@ -156,7 +142,6 @@ def test_the_unit_approves_the_demo_mockup_with_the_merge_button(app, demo_home)
     after = ctx.store.head("main")
     assert after != before
     assert "tren-temuan-kosmetik" in " ".join(ctx.store.snapshot("main").specs)
-    ctx.engine.dispose()
 
 
 def test_a_malformed_upload_is_a_message_and_nothing_is_stored(app):
@@ -170,15 +155,12 @@ def test_a_malformed_upload_is_a_message_and_nothing_is_stored(app):
     assert not any("terkirim" in s.value for s in at.success)
 
 
-def test_a_save_that_lost_the_race_keeps_the_analysts_text(app, demo_home):
+def test_a_save_that_lost_the_race_keeps_the_analysts_text(app, demo_ctx):
     """Two analysts edit one mock-up: the second save is refused and its text is kept."""
     from ocenter import procedure
     from ocenter.accounts import authority_of
     from ocenter.authority import Level
-    from ocenter.context import open_context
-    from tests.conftest import settings_for
-
-    ctx = open_context(settings_for(demo_home))
+    ctx = demo_ctx
     analyst = authority_of(ctx.engine, "analis", production=False)
     direktur = authority_of(ctx.engine, "direktur", production=False)
     request = procedure.file_request(ctx, direktur, title="Balapan", purpose="Uji.",
@@ -206,4 +188,3 @@ def test_a_save_that_lost_the_race_keeps_the_analysts_text(app, demo_home):
     assert "Versi rekan" in at.text_area[0].value
     assert ctx.store.snapshot(ctx.store.head(f"mockup/req-{request.id}")).specs[
         request.dashboard_id].title == "Versi rekan"
-    ctx.engine.dispose()

@@ -3,38 +3,23 @@
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from ocenter import procedure
 from ocenter.accounts import authority_of
-from ocenter.context import AppContext, open_context
+from ocenter.context import AppContext
 from ocenter.specs import spec_to_yaml
-from tests.conftest import settings_for
-from tests.test_app import TIMEOUT, _button, _login, _texts
+from tests.test_app import _button, _login, _texts
 
 DASHBOARD = "tren-temuan-kosmetik"  # the demo mock-up of request 2, reviewed by `unit`
 PATH = f"specs/{DASHBOARD}.yaml"
 
 
 @pytest.fixture
-def app(demo_home, monkeypatch) -> AppTest:  # noqa: ANN001
-    monkeypatch.setenv("OCENTER_HOME", str(demo_home))
-    monkeypatch.setenv("OCENTER_MODE", "demo")
-    monkeypatch.delenv("DATABASE_URL", raising=False)
-    at = AppTest.from_file("../Home.py", default_timeout=TIMEOUT)
-    at.run()
-    return at
-
-
-@pytest.fixture
-def ctx(demo_home) -> Iterator[AppContext]:  # noqa: ANN001
+def ctx(demo_ctx: AppContext) -> AppContext:
     """The same installation the app runs on, to set the scene and check the store."""
-    context = open_context(settings_for(demo_home))
-    yield context
-    context.engine.dispose()
+    return demo_ctx
 
 
 def _as(ctx: AppContext, username: str):  # noqa: ANN202
