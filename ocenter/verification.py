@@ -21,6 +21,7 @@ from typing import Any, Literal
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from numpy.lib.stride_tricks import sliding_window_view
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from ocenter import reference
@@ -729,24 +730,33 @@ class _Engine:
             order = order[rows[order] <= self.cut_row]
         if self.max_errors is not None:
             order = order[: self.max_errors]
-        texts = {n: self.groups[n].values.to_pylist() for n in set(group_of[order].tolist())}
-        entries = []
-        for at, n, i in zip(order.tolist(), group_of[order].tolist(), within[order].tolist(), strict=True):
+        chosen = group_of[order].tolist()
+        texts: dict[int, list[str | None]] = {}
+        extras: dict[int, list[dict[str, int]]] = {}
+        for n in set(chosen):
             group = self.groups[n]
-            params = dict(group.params)
-            for name, values in group.per_row.items():
-                params[name] = int(values[i])
-            plan = self.plans[group.index]
-            entries.append(
-                {
-                    "row": int(rows[at]),
-                    "column": plan.field.name,
-                    "check": group.check,
-                    "value": _cut(texts[n][i]),
-                    "params": params,
-                    "level": plan.field.level,
-                }
-            )
+            texts[n] = [_cut(text) for text in group.values.to_pylist()]
+            if group.per_row:
+                columns = {name: values.tolist() for name, values in group.per_row.items()}
+                extras[n] = [
+                    {**group.params, **dict(zip(columns, numbers, strict=True))}
+                    for numbers in zip(*columns.values(), strict=True)
+                ]
+        names = [plan.field.name for plan in self.plans]
+        levels = [plan.field.level for plan in self.plans]
+        groups = self.groups
+        # Validation copies each params dict, so entries may share their group's.
+        entries = [
+            {
+                "row": row,
+                "column": names[groups[n].index],
+                "check": groups[n].check,
+                "value": texts[n][i],
+                "params": extras[n][i] if n in extras else groups[n].params,
+                "level": levels[groups[n].index],
+            }
+            for row, n, i in zip(rows[order].tolist(), chosen, within[order].tolist(), strict=True)
+        ]
         return _CELL_ERRORS.validate_python(entries)  # one validation call for all entries
 
 
@@ -865,8 +875,8 @@ def _char_lengths(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
 
 def _segment_sums(flags: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     """Number of true ``flags`` within each text (``offsets`` from the first text's start)."""
-    sums = np.zeros(len(flags) + 1, np.int64)
-    np.cumsum(flags, dtype=np.int64, out=sums[1:])
+    sums = np.zeros(len(flags) + 1, np.int64 if len(flags) >= 2**30 else np.int32)
+    np.cumsum(flags, dtype=sums.dtype, out=sums[1:])
     return sums[offsets[1:]] - sums[offsets[:-1]]
 
 
@@ -877,9 +887,10 @@ def _decimal_shape(values: Any, mark: int) -> np.ndarray:
     def shape(offsets: np.ndarray, data: np.ndarray) -> np.ndarray:
         digit = (data - 48) < 10  # unsigned: bytes below "0" wrap round to large values
         marks = data == mark
-        others = _segment_sums(~(digit | marks), offsets)
-        dots = _segment_sums(marks, offsets)
-        return (others == 0) & (dots <= 1) & (np.diff(offsets) - dots >= 1)
+        # Each mark weighs 1, any other non-digit 2: a text passes with a total of 0 or 1.
+        weight = marks.view(np.uint8) + ((~(digit | marks)).view(np.uint8) << 1)
+        total = _segment_sums(weight, offsets)
+        return (total <= 1) & (np.diff(offsets) > total)
 
     return _per_text(values, shape)
 
@@ -900,9 +911,9 @@ def fixed_width_classes(pattern: str) -> np.ndarray | None:
     answer as RE2's, found with a few array operations instead of a regex per text.
     """
     body = pattern[1:] if pattern.startswith("^") else pattern
-    if body.endswith("$") and (len(body) - len(body.rstrip("\\")[:-0 or None])) >= 0:
-        trailing = len(body[:-1]) - len(body[:-1].rstrip("\\"))
-        if trailing % 2 == 0:  # not an escaped "$"
+    if body.endswith("$"):
+        backslashes = len(body) - 1 - len(body[:-1].rstrip("\\"))
+        if backslashes % 2 == 0:  # an anchor, not an escaped "$"
             body = body[:-1]
     classes: list[frozenset[int]] = []
     i = 0
@@ -941,6 +952,13 @@ def fixed_width_classes(pattern: str) -> np.ndarray | None:
     for row, allowed in enumerate(classes):
         table[row, sorted(allowed)] = True
     return table
+
+
+def _byte_ranges(allowed: np.ndarray) -> list[tuple[int, int]]:
+    """The allowed bytes (a row of a fixed-width table) as inclusive ranges."""
+    edges = np.diff(np.concatenate([[0], allowed.view(np.int8), [0]]))
+    lows, highs = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) - 1
+    return list(zip(lows.tolist(), highs.tolist(), strict=True))
 
 
 def _escaped(char: str) -> frozenset[int] | None:
@@ -982,21 +1000,32 @@ def _bracket(body: str, start: int) -> tuple[frozenset[int], int] | None:
 
 
 def _fixed_match(values: Any, table: np.ndarray) -> np.ndarray:
-    """Which texts match the fixed-width pattern of ``table`` (see fixed_width_classes)."""
+    """Which texts match the fixed-width pattern of ``table`` (see fixed_width_classes).
+
+    The texts of the right length form a matrix of bytes, checked position by position, each
+    against its class's ranges of bytes.
+    """
     width = table.shape[0]
-    flat = table.ravel()
-    steps = np.arange(width, dtype=np.intp) * 256
+    ranges = [_byte_ranges(row) for row in table]
 
     def match(offsets: np.ndarray, data: np.ndarray) -> np.ndarray:
         ok = np.diff(offsets) == width
         at = np.flatnonzero(ok)
         if not len(at):
             return ok
-        if len(at) == len(ok):  # every text has the width: the bytes form a matrix
+        if len(at) == len(ok):  # every text has the width: the bytes already form a matrix
             rows = data.reshape(len(ok), width)
-        else:
-            rows = data[offsets[at][:, None] + np.arange(width)]
-        ok[at] = flat[rows + steps].all(axis=1)
+        else:  # the texts of that width, each a window of the bytes
+            rows = sliding_window_view(data, width)[offsets[at]]
+        good = np.ones(len(at), bool)
+        for position, spans in enumerate(ranges):
+            column = rows[:, position]
+            inside = None
+            for low, high in spans:
+                here = (column - low) <= (high - low)  # unsigned: below ``low`` wraps round
+                inside = here if inside is None else inside | here
+            good &= inside
+        ok[at] = good
         return ok
 
     return _per_text(values, match)
@@ -1008,7 +1037,8 @@ _MISSING = 1
 _FIRST_CHECK = 2
 _REQUIRED = _FIRST_CHECK + CELL_CHECKS.index("required")
 _TYPE = _FIRST_CHECK + CELL_CHECKS.index("type")
-_DISTINCT_SAMPLE = 1 << 12
+_DISTINCT_SAMPLE = 1 << 15
+_DISTINCT_SHARE = 4  # judged by distinct value when at most a quarter are distinct
 
 
 def _judge(plan: _Plan, col: pa.ChunkedArray, decimal: str) -> tuple[np.ndarray, Any, bool]:
@@ -1027,14 +1057,16 @@ def _worth_distinct(plan: _Plan, col: pa.ChunkedArray | pa.Array) -> bool:
     """Whether to judge a field once per distinct value, from the first rows of the file.
 
     Worth it only when values repeat a lot and a check costs more than a hash lookup (a type,
-    a pattern); set lookups and lengths cost per row less than the encoding. An identifier
-    column, whose first rows do not repeat, is judged as it is.
+    a pattern RE2 must run); set lookups, lengths and fixed-width patterns cost per row less
+    than the encoding. An identifier column, whose first rows do not repeat, is judged as it is.
     """
     f = plan.field
-    costly = f.type not in (FieldType.STRING, FieldType.BOOLEAN) or plan.pattern is not None
-    if not costly or len(col) < 2 * _DISTINCT_SAMPLE:
+    costly = f.type not in (FieldType.STRING, FieldType.BOOLEAN)
+    costly = costly or (plan.pattern is not None and plan.fixed is None)
+    if not costly or len(col) < _DISTINCT_SAMPLE:
         return False
-    return pc.count_distinct(col.slice(0, _DISTINCT_SAMPLE)).as_py() * 2 <= _DISTINCT_SAMPLE
+    distinct = len(pc.unique(col.slice(0, _DISTINCT_SAMPLE)))
+    return distinct * _DISTINCT_SHARE <= _DISTINCT_SAMPLE
 
 
 def _distinct(col: pa.ChunkedArray) -> tuple[Any, np.ndarray]:

@@ -319,6 +319,7 @@ def test_random_tables_match_the_reference_verifier(seed: int, monkeypatch: pyte
     # A tiny sample makes the engine take its distinct-values path on small tables too.
     if seed % 2:
         monkeypatch.setattr(verification, "_DISTINCT_SAMPLE", 2)
+        monkeypatch.setattr(verification, "_DISTINCT_SHARE", 1)
     table = pa.table({n: pa.array([r[i] for r in rows], pa.string()) for i, n in enumerate(header)})
     if seed % 3 == 0:  # many small chunks, as a CSV read or a stream gives
         table = pa.Table.from_batches(table.to_batches(max_chunksize=7), table.schema)
