@@ -9,7 +9,7 @@ import io
 import re
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -32,6 +32,8 @@ _SAMPLE_BYTES = 64 * 1024
 _SNIFF_RECORDS = 50
 _CHECK_CHUNK = 16 * MB
 _SURVEY_CHUNK = 1 * MB
+#: Whether Arrow parses a piece on several threads (verification runs beside it anyway).
+_PIECE_THREADS = True
 #: Arrow decodes UTF-8 natively; other encodings go through Python's codecs while streaming.
 _ARROW_UTF8 = "utf8"
 _ZERO_PADDED = re.compile(r"^0{2,}$")
@@ -143,10 +145,12 @@ def iter_batches(
         raise UserError("ingest.too_large", size_mb=_mb(size), limit_mb=_mb(limits.max_stream_bytes))
     if size == 0:
         raise UserError("ingest.empty", filename=name)
-    plan = _plan_csv(path, name, contract)
-    if plan.arrow_encoding == _ARROW_UTF8 and not plan.quoted and plan.has_line_feed:
+    # The first 64 KB decide; the rest of the file is checked only where it needs to be.
+    plan = _plan_csv(path, name, contract, whole=False, survey=False)
+    if plan.arrow_encoding == _ARROW_UTF8 and plan.has_line_feed:
         raw = _pieces(path, plan, block_size)
     else:
+        plan = _plan_csv(path, name, contract)
         raw = _streamed(path, plan, block_size)
     yield from _named_batches(raw, plan, limits)
 
@@ -154,12 +158,19 @@ def iter_batches(
 def _pieces(path: Path, plan: _CsvPlan, block_size: int) -> Iterator[pa.RecordBatch]:
     """The file cut after its last line feed of every ``block_size`` bytes, each piece parsed.
 
-    Only for a file without quotes, where a line feed always ends a record. Memory holds one
-    piece and its table, not Arrow's streaming read-ahead of many blocks.
+    A line feed ends a record while the file has no quote (only a quoted value can hold a line
+    break). Memory holds one piece and its table, not Arrow's read-ahead of many blocks, and a
+    file of plain ASCII is read once. At the first piece holding a quote or a byte beyond
+    ASCII, the rest of the file is surveyed once: if it holds a quote, or is not UTF-8 (then
+    the whole file is Windows-1252, every earlier piece being ASCII), the rest is read by
+    Arrow's streaming reader from that piece on, exactly as if the whole file had been
+    surveyed first.
     """
     size = max(block_size, 1)
+    surveyed = False
     with path.open("rb") as handle:
         while True:
+            start = handle.tell()
             block = handle.read(size)
             if not block:
                 return
@@ -167,14 +178,25 @@ def _pieces(path: Path, plan: _CsvPlan, block_size: int) -> Iterator[pa.RecordBa
             if len(block) == size:  # more may follow: end the piece after its last line feed
                 cut = block.rfind(b"\n") + 1
                 if cut == 0:  # a line longer than the block: read it again, twice as much
-                    handle.seek(-len(block), io.SEEK_CUR)
+                    handle.seek(start)
                     size *= 2
                     continue
                 if cut < len(block):
-                    handle.seek(cut - len(block), io.SEEK_CUR)
-            # One Arrow block per piece: one chunk per column, converted column by column on
-            # every core, which costs less than many small chunks later on.
-            options = plan.arrow_options(cut + 1)
+                    handle.seek(start + cut)
+            if not surveyed and (not block.isascii() or block.find(b'"', 0, cut) != -1):
+                decodes, quoted = _survey(path, utf8=True, start=start)
+                if quoted or not decodes:
+                    rest = replace(
+                        plan,
+                        encoding=plan.encoding if decodes else _detect_encoding(path, b"", False),
+                        quoted=quoted,
+                    )
+                    yield from _streamed(path, rest, block_size, start=start)
+                    return
+                surveyed = True  # the rest is UTF-8 without quotes: pieces all the way
+            # One Arrow block per piece: one chunk per column, which costs less than many small
+            # chunks later on. The piece is known to be UTF-8 (ASCII, or surveyed): no check.
+            options = plan.arrow_options(cut + 1, check_utf8=False, threads=_PIECE_THREADS)
             try:
                 table = pv.read_csv(pa.BufferReader(pa.py_buffer(block)[:cut]), **options)
             except pa.ArrowInvalid as exc:
@@ -184,20 +206,23 @@ def _pieces(path: Path, plan: _CsvPlan, block_size: int) -> Iterator[pa.RecordBa
             size = max(block_size, 1)
 
 
-def _streamed(path: Path, plan: _CsvPlan, block_size: int) -> Iterator[pa.RecordBatch]:
-    """The file through Arrow's streaming reader (quotes, or an encoding Arrow transcodes)."""
-    try:
-        reader = pv.open_csv(str(path), **plan.arrow_options(block_size))
-    except pa.ArrowInvalid as exc:
-        raise _csv_failure(path, plan, exc) from None
-    while True:
+def _streamed(path: Path, plan: _CsvPlan, block_size: int, start: int = 0) -> Iterator[pa.RecordBatch]:
+    """The file from byte ``start`` through Arrow's streaming reader (quotes, or an encoding
+    Arrow transcodes)."""
+    with pa.OSFile(str(path)) as source:
+        source.seek(start)
         try:
-            batch = reader.read_next_batch()
-        except StopIteration:
-            return
+            reader = pv.open_csv(source, **plan.arrow_options(block_size))
         except pa.ArrowInvalid as exc:
             raise _csv_failure(path, plan, exc) from None
-        yield batch
+        while True:
+            try:
+                batch = reader.read_next_batch()
+            except StopIteration:
+                return
+            except pa.ArrowInvalid as exc:
+                raise _csv_failure(path, plan, exc) from None
+            yield batch
 
 
 def _named_batches(
@@ -253,9 +278,11 @@ class _CsvPlan:
         # UTF-8 (with or without BOM: Arrow skips it) is decoded natively, much faster.
         return _ARROW_UTF8 if self.encoding in ("utf-8", "utf-8-sig") else self.encoding
 
-    def arrow_options(self, block_size: int | None = None) -> dict[str, Any]:
+    def arrow_options(
+        self, block_size: int | None = None, *, check_utf8: bool = True, threads: bool = True
+    ) -> dict[str, Any]:
         names = [f"c{i}" for i in range(self.ncols)]
-        read = {"column_names": names, "encoding": self.arrow_encoding, "use_threads": True}
+        read = {"column_names": names, "encoding": self.arrow_encoding, "use_threads": threads}
         if block_size:
             read["block_size"] = block_size
         return {
@@ -279,7 +306,7 @@ class _CsvPlan:
                 false_values=[],
                 strings_can_be_null=False,
                 quoted_strings_can_be_null=False,
-                check_utf8=True,
+                check_utf8=check_utf8,
             ),
         }
 
@@ -291,10 +318,18 @@ class _CsvPlan:
 
 
 def _plan_csv(
-    source: bytes | Path, filename: str, contract: DataContract | None, *, whole: bool = True
+    source: bytes | Path,
+    filename: str,
+    contract: DataContract | None,
+    *,
+    whole: bool = True,
+    survey: bool = True,
 ) -> _CsvPlan:
+    """Encoding, delimiter and columns of a CSV. ``whole``: the encoding is judged on the whole
+    input, else on its first 64 KB. Without ``survey`` nothing beyond the sample is read and
+    ``quoted`` is False: the caller looks for quotes itself (see :func:`_pieces`)."""
     sample = _head(source, _SAMPLE_BYTES)
-    decodes, quoted = _survey(source, utf8=whole)
+    decodes, quoted = _survey(source, utf8=whole) if survey else (False, False)
     encoding = _detect_encoding(source, sample, decodes if whole else None)
     truncated = len(sample) == _SAMPLE_BYTES and _size_of(source) > _SAMPLE_BYTES
     text = sample.decode(encoding, errors="ignore").lstrip("\ufeff")
@@ -334,19 +369,20 @@ def _detect_encoding(source: bytes | Path, head: bytes, whole_utf8: bool | None)
     raise UserError("ingest.encoding")
 
 
-def _survey(source: bytes | Path, *, utf8: bool) -> tuple[bool, bool]:
-    """(the whole input decodes as UTF-8, it holds a quote character), in one pass.
+def _survey(source: bytes | Path, *, utf8: bool, start: int = 0) -> tuple[bool, bool]:
+    """(the input from byte ``start`` decodes as UTF-8, it holds a quote character), in one pass.
 
     Read through one reused buffer (no mapping: mapped pages would count as the process's
     memory); pure ASCII chunks skip the decoder. Without ``utf8`` the first element is False.
     """
     if isinstance(source, bytes | bytearray | memoryview):
-        data = bytes(source) if isinstance(source, memoryview) else source
+        data = bytes(source[start:]) if isinstance(source, memoryview) or start else source
         return utf8 and (data.isascii() or _decodes_as(data, "utf-8")), b'"' in data
     decoder = codecs.getincrementaldecoder("utf-8")() if utf8 else None
     quoted = False
     buffer = bytearray(_SURVEY_CHUNK)
     with Path(source).open("rb", buffering=0) as handle:
+        handle.seek(start)
         while count := handle.readinto(buffer):
             chunk = buffer if count == len(buffer) else buffer[:count]
             quoted = quoted or chunk.find(b'"') != -1

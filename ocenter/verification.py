@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import gc
 import io
 import json
 import math
@@ -58,6 +59,8 @@ TRUE_TEXTS = ("true", "1", "ya")
 _PART_ROWS = 1 << 16
 #: Bytes of CSV read and parsed at a time by the command (about 56,000 rows of 9 columns).
 _STREAM_BLOCK = 4 * 1024 * 1024
+#: How long jemalloc keeps freed pages before returning them (see _lean_memory).
+_DECAY_MS = 0
 _PK_EXAMPLES = 10
 _MAX_WORKERS = 4
 #: Keys set aside as out of order before sorting them all instead (see _repeats).
@@ -802,13 +805,15 @@ def _take(col: Any, at: np.ndarray) -> Any:
     """
     if not isinstance(col, pa.ChunkedArray) or col.num_chunks <= 1:
         return pc.take(col, _ints(at))
-    ends = np.cumsum([len(chunk) for chunk in col.chunks])
-    which = np.searchsorted(ends, at, side="right")
+    lengths = np.array([len(chunk) for chunk in col.chunks], np.int64)
+    starts = np.cumsum(lengths) - lengths
+    stops = np.searchsorted(at, starts + lengths).tolist()  # at[stops[k-1]:stops[k]] in chunk k
     parts = []
-    for index in np.unique(which).tolist():
-        start = ends[index] - len(col.chunk(index))
-        local = at[which == index] - start
-        parts.append(pc.take(col.chunk(index), _ints(local)))
+    begin = 0
+    for index, stop in enumerate(stops):
+        if stop > begin:
+            parts.append(pc.take(col.chunk(index), _ints(at[begin:stop] - starts[index])))
+        begin = stop
     return pa.chunked_array(parts, col.type)
 
 
@@ -893,6 +898,41 @@ def _decimal_shape(values: Any, mark: int) -> np.ndarray:
         return (total <= 1) & (np.diff(offsets) > total)
 
     return _per_text(values, shape)
+
+
+def _rows_of_width(offsets: np.ndarray, data: np.ndarray, at: np.ndarray, width: int) -> np.ndarray:
+    """The bytes of the texts ``at`` (each ``width`` bytes long) as a matrix, one row a text."""
+    if len(at) == len(offsets) - 1:  # every text has the width: the bytes already form one
+        return data.reshape(len(at), width)
+    return sliding_window_view(data, width)[offsets[at]]
+
+
+_MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31, 0], np.int32)
+
+
+def _iso_dates(values: Any) -> np.ndarray:
+    """Which texts are ISO dates ``YYYY-MM-DD`` of the calendar (years 0001 to 9999): the
+    answer of DATE_RE, computed on the bytes, digit by digit."""
+
+    def dates(offsets: np.ndarray, data: np.ndarray) -> np.ndarray:
+        ok = np.diff(offsets) == 10
+        at = np.flatnonzero(ok)
+        if not len(at):
+            return ok
+        rows = _rows_of_width(offsets, data, at, 10)
+        digits = [(rows[:, k] - 48).astype(np.int32) for k in range(10)]  # "0" is 48
+        good = (rows[:, 4] == 45) & (rows[:, 7] == 45)  # "-" is 45
+        for k in (0, 1, 2, 3, 5, 6, 8, 9):
+            good &= (digits[k] >= 0) & (digits[k] <= 9)
+        year = digits[0] * 1000 + digits[1] * 100 + digits[2] * 10 + digits[3]
+        month = np.clip(digits[5] * 10 + digits[6], 0, 13)
+        day = digits[8] * 10 + digits[9]
+        leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+        last = _MONTH_DAYS[month] + (leap & (month == 2))
+        ok[at] = good & (year >= 1) & (day >= 1) & (day <= last)
+        return ok
+
+    return _per_text(values, dates)
 
 
 #: Bytes a character class of a fixed-width pattern may match, by escape.
@@ -1013,10 +1053,7 @@ def _fixed_match(values: Any, table: np.ndarray) -> np.ndarray:
         at = np.flatnonzero(ok)
         if not len(at):
             return ok
-        if len(at) == len(ok):  # every text has the width: the bytes already form a matrix
-            rows = data.reshape(len(ok), width)
-        else:  # the texts of that width, each a window of the bytes
-            rows = sliding_window_view(data, width)[offsets[at]]
+        rows = _rows_of_width(offsets, data, at, width)
         good = np.ones(len(at), bool)
         for position, spans in enumerate(ranges):
             column = rows[:, position]
@@ -1061,7 +1098,7 @@ def _worth_distinct(plan: _Plan, col: pa.ChunkedArray | pa.Array) -> bool:
     than the encoding. An identifier column, whose first rows do not repeat, is judged as it is.
     """
     f = plan.field
-    costly = f.type not in (FieldType.STRING, FieldType.BOOLEAN)
+    costly = f.type in (FieldType.NUMBER, FieldType.DATETIME)
     costly = costly or (plan.pattern is not None and plan.fixed is None)
     if not costly or len(col) < _DISTINCT_SAMPLE:
         return False
@@ -1180,7 +1217,7 @@ def _type_valid(values: Any, ftype: FieldType, decimal: str, open_: np.ndarray) 
     elif ftype == FieldType.NUMBER:
         quick, pattern = _decimal_shape(values, ord(decimal)), number_re(decimal)
     elif ftype == FieldType.DATE:
-        quick, pattern = None, DATE_RE
+        return _iso_dates(values), None  # exactly DATE_RE's answer
     else:
         quick, pattern = None, DATETIME_RE
     if quick is None:
@@ -1591,7 +1628,7 @@ def _lean_memory() -> Iterator[None]:
     """
     try:
         pool = pa.jemalloc_memory_pool()
-        pa.jemalloc_set_decay_ms(0)
+        pa.jemalloc_set_decay_ms(_DECAY_MS)
     except (pa.ArrowNotImplementedError, NotImplementedError):  # pragma: no cover - platform
         yield
         return
@@ -1615,9 +1652,21 @@ def run_verify(
     contract or the data cannot be read (the reason is printed, never a traceback). A CSV is
     verified in batches, in bounded memory.
     """
+    data_path = Path(data_path)
+    collecting = gc.isenabled()
+    # Nothing built here forms reference cycles worth collecting, and each pass of the cyclic
+    # collector would walk every object the imports made: pause it for the command.
+    gc.disable()
+    try:
+        return _run_verify(contract_path, data_path, report_path, lang)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _run_verify(contract_path: Path | str, data_path: Path, report_path: Path | str | None, lang: str) -> int:
     from ocenter.ingest import ReadLimits, file_kind, iter_batches, read_table
 
-    data_path = Path(data_path)
     try:
         contract = load_contract(Path(contract_path))
         limits = ReadLimits()

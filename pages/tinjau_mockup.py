@@ -37,20 +37,38 @@ conflicting = preview is not None and not preview.clean
 if conflicting:
     st.warning(ui.tr("history.review_conflict", files=", ".join(preview.conflict_paths) or "?"))
 
-tab_new, tab_main, tab_diff, tab_history = st.tabs(
-    [ui.tr("review.tab_mockup"), ui.tr("review.tab_main"), ui.tr("review.tab_diff"),
-     ui.tr("history.review_tab")]
+tab_side, tab_new, tab_main, tab_diff, tab_history = st.tabs(
+    [ui.tr("review.tab_side"), ui.tr("review.tab_mockup"), ui.tr("review.tab_main"),
+     ui.tr("review.tab_diff"), ui.tr("history.review_tab")]
 )
-with tab_new:
-    if spec is not None:
-        ui.show_dashboard(ctx, spec, mockup_snapshot.contracts, viewer)
-with tab_main:
-    main = ctx.store.snapshot("main")
-    current = main.specs.get(request.dashboard_id)
+main = ctx.store.snapshot("main")
+current = main.specs.get(request.dashboard_id)
+
+
+def _show_current() -> None:
     if current is None:
         st.info(ui.tr("review.new_dashboard"))
     else:
         ui.show_dashboard(ctx, current, main.contracts, viewer)
+
+
+def _show_mockup() -> None:
+    if spec is not None:
+        ui.show_dashboard(ctx, spec, mockup_snapshot.contracts, viewer)
+
+
+with tab_side:
+    left, right = st.columns(2, border=True)
+    with left:
+        st.subheader(ui.tr("review.tab_mockup"))
+        _show_mockup()
+    with right:
+        st.subheader(ui.tr("review.tab_main"))
+        _show_current()
+with tab_new:
+    _show_mockup()
+with tab_main:
+    _show_current()
 with tab_diff:
     st.code(ctx.store.diff("main", reviewed) or ui.tr("review.no_diff"), language="diff")
 with tab_history:
