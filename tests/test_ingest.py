@@ -192,6 +192,53 @@ def test_streaming_refuses_too_many_rows(tmp_path: Path) -> None:
     assert caught.value.key == "ingest.too_many_rows"
 
 
+ROWS = b"01,2,abc\n"
+STREAM_CASES = {
+    "plain": b"kode,nilai,catatan\n" + ROWS * 3000,
+    "crlf_and_blank_rows": b"kode,nilai,catatan\r\n" + b"01,2,abc\r\n\r\n" * 2000 + b"\r\n\r\n",
+    "bom": b"\xef\xbb\xbfkode,nilai,catatan\n" + ROWS * 3000,
+    "late_quote_with_line_break": b"kode,nilai,catatan\n" + ROWS * 3000 + b'02,3,"x\ny"\n' + ROWS * 99,
+    "late_windows_1252": b"kode,nilai,catatan\n" + ROWS * 3000 + b"02,3,caf\xe9\n" + ROWS * 99,
+    "late_utf8": b"kode,nilai,catatan\n" + ROWS * 3000 + "02,3,café\n".encode() + ROWS * 99,
+    # Valid UTF-8 early, a byte that is not later: the whole file is Windows-1252.
+    "utf8_then_not": b"kode,nilai,catatan\n"
+    + ROWS * 3000
+    + "02,3,café\n".encode()
+    + ROWS * 3000
+    + b"02,3,caf\xe9\n",
+    "a_line_longer_than_a_block": b"kode,nilai,catatan\n01,2," + b"x" * 5000 + b"\n" + ROWS * 10,
+    "no_final_line_feed": b"kode,nilai,catatan\n" + ROWS * 300 + b"9,9,9",
+    "lone_carriage_returns": b"kode,nilai,catatan\r" + b"01,2,abc\r" * 300,
+    "quoted_header": b'"kode","nilai","catatan"\n' + ROWS * 300,
+}
+
+
+@pytest.mark.parametrize("case", sorted(STREAM_CASES))
+@pytest.mark.parametrize("block_size", [64, 1000, 8 * 1024 * 1024])
+def test_streamed_pieces_give_exactly_the_whole_read(tmp_path: Path, case: str, block_size: int) -> None:
+    # Pieces cut at line feeds, switching to Arrow's quote-aware reader (or Windows-1252) at
+    # the first quote (or byte that is not UTF-8): the same table as one whole read.
+    path = tmp_path / "data.csv"
+    path.write_bytes(STREAM_CASES[case])
+    whole = read_table(path, "data.csv", CONTRACT)
+    batches = list(iter_batches(path, CONTRACT, block_size=block_size))
+    assert pa.Table.from_batches(batches).equals(whole)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"kode\n\x81\x8d\x8f\n", b"\n\nkode\n1\n", b"kode,nilai\n1,2\n" * 50 + b"3\n", b"\n\n"],
+)
+def test_streaming_refuses_what_a_whole_read_refuses(tmp_path: Path, data: bytes) -> None:
+    path = tmp_path / "data.csv"
+    path.write_bytes(data)
+    with pytest.raises(UserError) as whole:
+        read_table(path, "data.csv", CONTRACT)
+    with pytest.raises(UserError) as streamed:
+        list(iter_batches(path, CONTRACT, block_size=64))
+    assert (streamed.value.key, streamed.value.params) == (whole.value.key, whole.value.params)
+
+
 # --- XLSX ----------------------------------------------------------------------------------------------
 
 

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import gc
 import io
 import json
 import random
+import re
+import threading
 from pathlib import Path
 
 import openpyxl
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 import yaml
 
@@ -284,7 +288,8 @@ def random_case(seed: int) -> tuple[DataContract, list[str], list[list[str]]]:
                 spec["maximum"] = rng.choice([2.5, 99, 100, 9223372036854775807])
         if kind == "string":
             if rng.random() < 0.4:
-                spec["pattern"] = rng.choice([r"^S\d+$", r"[a-z]+", r"^.{2}$"])
+                # Fixed-width ones are checked byte by byte, the others by RE2.
+                spec["pattern"] = rng.choice([r"^S\d+$", r"[a-z]+", r"^.{2}$", r"^S\d{4}$", r"[a-z]{2}"])
             if rng.random() < 0.4:
                 spec["min_length"] = rng.choice([0, 1, 2])
             if rng.random() < 0.4:
@@ -320,6 +325,8 @@ def test_random_tables_match_the_reference_verifier(seed: int, monkeypatch: pyte
     if seed % 2:
         monkeypatch.setattr(verification, "_DISTINCT_SAMPLE", 2)
         monkeypatch.setattr(verification, "_DISTINCT_SHARE", 1)
+    if seed % 5 == 0:  # parts of a few rows, judged side by side by the worker threads
+        monkeypatch.setattr(verification, "_PART_ROWS", 8)
     table = pa.table({n: pa.array([r[i] for r in rows], pa.string()) for i, n in enumerate(header)})
     if seed % 3 == 0:  # many small chunks, as a CSV read or a stream gives
         table = pa.Table.from_batches(table.to_batches(max_chunksize=7), table.schema)
@@ -361,6 +368,121 @@ def test_a_large_table_takes_the_distinct_values_path_and_still_agrees() -> None
     assert cells(report) == want_cells
     got = [i.model_dump(include={"check", "params", "severity"}) for i in report.dataset_issues]
     assert got == want_issues
+
+
+# --- the vectorised shortcuts against what they stand for --------------------------------------
+
+FIXED_PATTERNS = [
+    r"^S\d{8}$",
+    r"S\d{4}",
+    r"[A-Z]{2}-\d{4}",
+    r"^UPT-\d{4}$",
+    r"[a-c0-2_]{3}",
+    r"\$\d",
+    r"a\$",
+    r"[-a]{2}",
+    r"[a-]x",
+    r"\.\d{0}x",
+    r"^[A-Za-z0-9]{5}$",
+    r"[\d.]{3}",
+    r"[ -~]{2}",
+]
+NOT_FIXED = [r"^S\d+$", r"[a-z]+", r"^.{2}$", r"a|b", r"(ab)", r"[^a]", r"\w{2}", "é", r"a{2,3}", r"[]a]"]
+
+
+def test_fixed_width_patterns_match_exactly_as_re2_and_python_do() -> None:
+    rng = random.Random(3)
+    alphabet = list("S0123456789AZaz-_.$xé ]\n~")
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 10))) for _ in range(5000)]
+    texts += [f"S{i:08d}" for i in range(50)]
+    texts += ["S0001", "AB-1234", "UPT-0001", "a_2", "$5", "a$", "S12345678\n"]
+    values = pa.chunked_array([pa.array(texts[:2000]), pa.array(texts[2000:]).slice(1)])
+    for pattern in FIXED_PATTERNS:
+        got = verification._fixed_match(values, verification._fixed_ranges(pattern))
+        python = [re.fullmatch(pattern, text, flags=re.ASCII) is not None for text in values.to_pylist()]
+        arrow = pc.match_substring_regex(values, pattern=verification.anchored(pattern)).to_pylist()
+        assert got.tolist() == python == arrow, pattern
+    for pattern in NOT_FIXED:
+        assert verification.fixed_width_classes(pattern) is None, pattern
+
+
+def test_dates_and_numbers_are_recognised_exactly_as_their_patterns_say() -> None:
+    rng = random.Random(4)
+    texts = POOLS["date"] + ["2024-02-30", "0400-02-29", "0100-02-29", "2024/02/10", " 2024-01-01"]
+    for _ in range(20000):
+        texts.append(f"{rng.randint(0, 9999):04d}-{rng.randint(0, 14):02d}-{rng.randint(0, 33):02d}")
+    values = pa.array(texts)
+    want = pc.match_substring_regex(values, pattern=verification.DATE_RE).to_pylist()
+    assert verification._iso_dates(values).tolist() == want
+    numbers = pa.array(POOLS["number"] + ["1..2", "1.2.3", "00.00", ",5", "5,", "١", "+1"])
+    for mark in (".", ","):
+        old_quick = pc.ascii_is_decimal(pc.replace_substring(numbers, mark, "", max_replacements=1))
+        assert verification._decimal_shape(numbers, ord(mark)).tolist() == old_quick.to_pylist()
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_repeated_keys_are_found_as_a_full_sort_finds_them(seed: int) -> None:
+    rng = random.Random(seed)
+    count = rng.randint(2, 3000)
+    if seed % 4 == 0:  # keys in any order
+        keys = [f"K{rng.randint(0, count):05d}" for _ in range(count)]
+    else:  # sequential keys with a few strays: repeats, outliers, a block moved
+        keys = [f"K{i:05d}" for i in range(count)]
+        for _ in range(rng.randint(0, 12)):
+            at = rng.randrange(count)
+            keys[at] = rng.choice([keys[rng.randrange(count)], f"K{rng.randint(0, 99999):05d}", "Z", "A"])
+        if seed % 3 == 0 and count > 10:
+            start = rng.randrange(count - 5)
+            keys[start : start + 5] = keys[max(0, start - 40) : max(0, start - 40) + 5]
+    second = [rng.choice("ab") for _ in range(count)]
+    chunks = [pa.chunked_array([pa.array(keys[: count // 2]), pa.array(keys[count // 2 :])])]
+    for columns in (chunks, [*chunks, pa.chunked_array([pa.array(second)])]):
+        got = verification._repeats(columns, count)
+        want = verification._sorted_repeats(columns, count)
+        assert sorted(zip(*(a.tolist() for a in got), strict=True)) == sorted(
+            zip(*(a.tolist() for a in want), strict=True)
+        )
+
+
+# --- the worker threads -------------------------------------------------------------------------
+
+
+def test_a_stream_failing_part_way_stops_every_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    contract, _, data = load("sampling_valid")
+    table = read_table(data, data.name, contract)
+
+    def batches():  # noqa: ANN202
+        for _ in range(50):
+            yield from table.to_batches()
+        raise UserError("ingest.ragged_row", row=9, expected=8, found=7)
+
+    monkeypatch.setattr(verification, "_PART_ROWS", 4)
+    before = {t.ident for t in threading.enumerate()}
+    with pytest.raises(UserError):
+        verify_table(contract, batches())
+    left = [t for t in threading.enumerate() if t.ident not in before and t.name.startswith("ocenter")]
+    assert not left
+
+
+def test_parts_are_recorded_in_order_whatever_the_workers_do(monkeypatch: pytest.MonkeyPatch) -> None:
+    contract, expected, data = load("sampling_errors")
+    today = dt.date.fromisoformat(expected["today"])
+    whole = engine_report("sampling_errors")
+    monkeypatch.setattr(verification, "_PART_ROWS", 2)
+    seen: list[int] = []
+    table = read_table(data, data.name, contract)
+    assert verify_table(contract, table, today=today, progress=seen.append) == whole
+    assert seen == sorted(seen) and seen[-1] == whole.rows and len(seen) > 3
+    capped = verify_table(contract, table, today=today, max_errors=5)
+    assert capped.errors == whole.errors[:5] and capped.summary == whole.summary
+
+
+def test_the_command_restores_the_collector_and_the_memory_pool(tmp_path: Path) -> None:
+    folder = FIXTURES / "sampling_valid"
+    pool = pa.default_memory_pool().backend_name
+    assert gc.isenabled()
+    assert run_verify(folder / "contract.yaml", folder / "data.csv", tmp_path / "r.json") == 0
+    assert gc.isenabled() and pa.default_memory_pool().backend_name == pool
 
 
 # --- typed data, failing rows, export ---------------------------------------------------------
@@ -472,6 +594,30 @@ def test_run_verify_exit_codes_and_report(tmp_path: Path, capsys: pytest.Capture
     assert "does not conform" in out and "Row 3, column kode_upt" in out
     valid = FIXTURES / "sampling_valid"
     assert run_verify(valid / "contract.yaml", valid / "data.csv", tmp_path / "ok.json") == 0
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+@pytest.mark.parametrize("lang", ["id", "en"])
+def test_the_written_report_is_the_reports_json(scenario: str, lang: str, tmp_path: Path) -> None:
+    # The command writes the failing cells straight from the engine: the same JSON as
+    # verify_table's report gives, also when the detail is capped.
+    contract, _, data = load(scenario)
+    written = tmp_path / "r.json"
+    run_verify(FIXTURES / scenario / "contract.yaml", data, written, lang)
+    report = verify_table(contract, read_table(data, data.name, contract))
+    assert json.loads(written.read_text(encoding="utf-8")) == json.loads(
+        json.dumps(report.to_json_dict(lang))
+    )
+
+
+def test_the_written_report_keeps_the_cap() -> None:
+    contract, _, data = load("sampling_errors")
+    table = read_table(data, data.name, contract)
+    engine = verification._verified(contract, table, max_errors=4)
+    report = engine.finish(detail=2)
+    written = verification._report_json(engine, report, "en")
+    assert written == verify_table(contract, table, max_errors=4).to_json_dict("en")
+    assert len(report.errors) == 2 and len(written["errors"]) == 4 and report.error_count == 19
 
 
 def test_run_verify_reads_odcs_contracts(tmp_path: Path) -> None:
