@@ -840,32 +840,25 @@ class SpecStore:
         """
         head = self._mockup_head(request_id)
         main, base = self._main_and_base(request_id, head)
-        if base == main:
-            return MergePreview(
-                request_id=request_id,
-                head=head,
-                main=main,
-                base=base,
-                up_to_date=True,
-                clean=True,
-                conflicts=[],
-            )
-        _, clean, stages = self._merge_stages(head, main)
-        blobs = self._cat_blobs({oid for by_stage in stages.values() for oid in by_stage.values()})
+        up_to_date = base == main
+        clean, conflicts = True, []
+        if not up_to_date:
+            _, clean, stages = self._merge_stages(head, main)
+            blobs = self._cat_blobs({oid for by_stage in stages.values() for oid in by_stage.values()})
 
-        def text(oid: str | None) -> str | None:
-            return None if oid is None else blobs[oid].decode("utf-8", "replace")
+            def text(oid: str | None) -> str | None:
+                return None if oid is None else blobs[oid].decode("utf-8", "replace")
 
-        conflicts = [
-            ConflictVersions(path=path, base=text(s.get(1)), mockup=text(s.get(2)), main=text(s.get(3)))
-            for path, s in sorted(stages.items())
-        ]
+            conflicts = [
+                ConflictVersions(path=path, base=text(s.get(1)), mockup=text(s.get(2)), main=text(s.get(3)))
+                for path, s in sorted(stages.items())
+            ]
         return MergePreview(
             request_id=request_id,
             head=head,
             main=main,
             base=base,
-            up_to_date=False,
+            up_to_date=up_to_date,
             clean=clean,
             conflicts=conflicts,
         )
