@@ -950,12 +950,7 @@ class SpecStore:
                 current=_short(head),
             )
         for _ in range(_APPROVAL_ATTEMPTS):
-            main = self._ref_oid(MAIN_REF)
-            if main is None:
-                raise NotFound("store.main_missing")
-            base = self._merge_base(main, head)
-            if base is None:
-                raise UserError("store.unrelated_history", request=request_id)
+            main, base = self._main_and_base(request_id, head)
             if base == head:
                 raise UserError("store.nothing_to_approve", request=request_id)
             if self._is_participant(approver, self._participants(main, head)):
