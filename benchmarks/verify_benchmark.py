@@ -17,8 +17,9 @@ measures wall time and peak resident memory (``os.wait4`` of that child):
 
 Targets, printed after the table: the verify process within 2x the pyarrow-read process (the
 floor, ``read_csv (inferred)``), its peak memory under 3x the file size, and (``--stream`` with
-10,000,000 rows) bounded memory under 1.5 GB. Wall times are medians of ``--repeat`` runs; on a
-machine shared with other work they move by tens of percent from one run to the next.
+10,000,000 rows) bounded memory under 1.5 GB. Wall times are medians of ``--repeat`` runs in
+each of two passes over the contenders (see :func:`measure`); on a machine shared with other
+work a single run moves by tens of percent.
 """
 
 from __future__ import annotations
@@ -125,17 +126,35 @@ def generate(folder: Path, rows: int, seed: int = 7) -> tuple[Path, Path, int]:
     return contract, data, bad
 
 
-def measure(argv: list[str], repeat: int) -> tuple[float, float, int]:
-    """Median wall seconds, peak RSS in MB (largest run) and the exit code of ``argv``."""
-    walls, peaks, code = [], [], 0
-    for _ in range(repeat):
-        start = time.perf_counter()
-        child = subprocess.Popen(argv, cwd=REPO, stdout=subprocess.DEVNULL)
-        _, status, usage = os.wait4(child.pid, 0)
-        walls.append(time.perf_counter() - start)
-        peaks.append(usage.ru_maxrss / 1024)  # kilobytes on Linux
-        code = os.waitstatus_to_exitcode(status)
-    return statistics.median(walls), max(peaks), code
+def run_once(argv: list[str]) -> tuple[float, float, int]:
+    """Wall seconds, peak RSS in MB and exit code of one run of ``argv``."""
+    start = time.perf_counter()
+    child = subprocess.Popen(argv, cwd=REPO, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(child.pid, 0)
+    return time.perf_counter() - start, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
+
+
+def measure(runs: list[tuple[str, list[str]]], repeat: int) -> list[tuple[str, float, float, int]]:
+    """(name, median wall seconds, largest peak RSS in MB, exit code) of each contender.
+
+    Each contender runs in a block: one run to warm up, not counted, then ``repeat`` counted
+    runs, so every counted run follows a run of the same command and none pays for what
+    another contender left behind (a process that has just given back a few hundred MB slows
+    the next one by a fifth here). The blocks run twice, forwards then backwards, so that a load
+    that comes and goes on a shared machine weighs on all contenders alike.
+    """
+    walls: dict[str, list[float]] = {name: [] for name, _ in runs}
+    peaks: dict[str, list[float]] = {name: [] for name, _ in runs}
+    codes: dict[str, int] = {}
+    for order in (runs, runs[::-1]):
+        for name, argv in order:
+            run_once(argv)
+            for _ in range(repeat):
+                wall, peak, code = run_once(argv)
+                walls[name].append(wall)
+                peaks[name].append(peak)
+                codes[name] = code
+    return [(name, statistics.median(walls[name]), max(peaks[name]), codes[name]) for name, _ in runs]
 
 
 def contenders(contract: Path, data: Path, report: Path) -> list[tuple[str, list[str]]]:
@@ -205,7 +224,7 @@ def targets(
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("rows", nargs="?", type=int, default=1_000_000)
-    parser.add_argument("--repeat", type=int, default=3, help="runs per contender (median)")
+    parser.add_argument("--repeat", type=int, default=3, help="counted runs per contender and pass")
     parser.add_argument("--stream", action="store_true", help="only the streaming contender")
     parser.add_argument("--keep", action="store_true", help="keep the generated files")
     args = parser.parse_args()
@@ -223,10 +242,10 @@ def main() -> int:
         if args.stream:
             keep = ("read_csv (inferred)", "ocenter verify", "ocenter streaming")
             runs = [r for r in runs if r[0] in keep]
-        results = []
-        for name, argv in runs:
-            wall, peak, code = measure(argv, args.repeat)
-            results.append((name, wall, peak, code))
+        results = measure(runs, args.repeat)
+        if results[0][3] != 0:
+            print(f"the floor ({results[0][0]}) failed with exit code {results[0][3]}: nothing to compare")
+            return 2
         floor_wall, floor_peak = results[0][1], results[0][2]
         print(
             f"\n{'process':<22}{'wall s':>9}{'x floor':>9}{'peak MB':>10}{'x floor':>9}"

@@ -8,7 +8,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ocenter.authority import Level, highest
+from ocenter.levels import Level, highest
 from ocenter.reference import REFERENCE_LISTS
 
 #: Ids of datasets, dashboards and panels: lower-case letters, digits and dashes, so that they can

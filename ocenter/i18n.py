@@ -6,6 +6,7 @@ its own words, but it is loaded as one table and a key may be defined only once.
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from pathlib import Path
 
@@ -18,19 +19,19 @@ YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _MESSAGE_DIR = Path(__file__).with_name("messages")
 
 
+#: A top-level key's area: "verify" of "verify.summary.valid".
+_TOP_AREA = re.compile(r"^([A-Za-z0-9_-]+)\.", re.MULTILINE)
+
+
 @cache
 def catalogue() -> dict[str, dict[str, str]]:
     """Every message, by key; each value maps a language code to its text."""
     merged: dict[str, dict[str, str]] = {}
-    for path in sorted(_MESSAGE_DIR.glob("*.yaml")):
-        section = yaml.load(path.read_text(encoding="utf-8"), Loader=YAML_LOADER) or {}  # noqa: S506
-        for key, texts in section.items():
+    for path in _files():
+        for key, texts in _file_messages(path).items():
             if key in merged:
                 raise RuntimeError(f"message key {key!r} defined twice (again in {path.name})")
-            missing = [lang for lang in LANGUAGES if not texts.get(lang)]
-            if missing:
-                raise RuntimeError(f"message key {key!r} in {path.name} lacks {missing}")
-            merged[key] = {lang: str(texts[lang]) for lang in LANGUAGES}
+            merged[key] = texts
     return merged
 
 
@@ -39,6 +40,47 @@ def t(key: str, lang: str = DEFAULT_LANGUAGE, **params: object) -> str:
 
     An unknown key is a bug, not a user error, so it raises ``KeyError``.
     """
-    texts = catalogue()[key]
+    texts = _texts(key)
     text = texts.get(lang) or texts[DEFAULT_LANGUAGE]
     return text.format(**params) if params else text
+
+
+def _texts(key: str) -> dict[str, str]:
+    """The texts of ``key``, parsing only the files that define keys of its area until the whole
+    catalogue is loaded anyway: a short command (``verify``) reads one file, not all."""
+    if catalogue.cache_info().currsize:
+        return catalogue()[key]
+    for path in _files_by_area().get(key.split(".", 1)[0], ()):
+        texts = _file_messages(path).get(key)
+        if texts is not None:
+            return texts
+    return catalogue()[key]  # KeyError for a key no file defines
+
+
+@cache
+def _files() -> tuple[Path, ...]:
+    return tuple(sorted(_MESSAGE_DIR.glob("*.yaml")))
+
+
+@cache
+def _files_by_area() -> dict[str, tuple[Path, ...]]:
+    """The files defining keys of each area, from a scan of their top-level lines (every key
+    is one, unindented), which costs far less than parsing them."""
+    areas: dict[str, list[Path]] = {}
+    for path in _files():
+        for area in dict.fromkeys(_TOP_AREA.findall(path.read_text(encoding="utf-8"))):
+            areas.setdefault(area, []).append(path)
+    return {area: tuple(paths) for area, paths in areas.items()}
+
+
+@cache
+def _file_messages(path: Path) -> dict[str, dict[str, str]]:
+    """The messages of one catalogue file, each complete in every language."""
+    section = yaml.load(path.read_text(encoding="utf-8"), Loader=YAML_LOADER) or {}  # noqa: S506
+    messages: dict[str, dict[str, str]] = {}
+    for key, texts in section.items():
+        missing = [lang for lang in LANGUAGES if not texts.get(lang)]
+        if missing:
+            raise RuntimeError(f"message key {key!r} in {path.name} lacks {missing}")
+        messages[key] = {lang: str(texts[lang]) for lang in LANGUAGES}
+    return messages

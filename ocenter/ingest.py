@@ -2,41 +2,38 @@
 
 from __future__ import annotations
 
-import codecs
-import csv
 import datetime as dt
-import io
 import re
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.csv as pv
 from pydantic import BaseModel, ConfigDict, Field
 
 from ocenter.contracts import DataContract, FieldType
+from ocenter.csvfile import (
+    ARROW_UTF8,
+    MB,
+    CsvPlan,
+    ReadAhead,
+    arrow_input,
+    csv_failure,
+    mb,
+    open_source,
+    pieces,
+    plan_csv,
+    size_of,
+    streamed,
+)
 from ocenter.errors import UserError
 from ocenter.verification import pc  # Arrow kernels without importing pyarrow.compute
 
-MB = 1024 * 1024
 CSV_SUFFIXES = frozenset({".csv"})
 XLSX_SUFFIXES = frozenset({".xlsx"})
-#: Delimiters a CSV may use: Excel writes ";" where the decimal mark is a comma (Indonesian
-#: Windows settings), "," elsewhere, and a tab for "Unicode text".
-DELIMITERS = (",", ";", "\t")
-_SAMPLE_BYTES = 64 * 1024
-_SNIFF_RECORDS = 50
-_CHECK_CHUNK = 16 * MB
-_SURVEY_CHUNK = 1 * MB
-#: Whether Arrow parses a piece on several threads: not, as verification runs beside it and
-#: one thread per piece takes less time in all (fewer threads, fewer fresh pages).
-_PIECE_THREADS = False
-#: Arrow decodes UTF-8 natively; other encodings go through Python's codecs while streaming.
-_ARROW_UTF8 = "utf8"
 _ZERO_PADDED = re.compile(r"^0{2,}$")
 _TRAILING_CHECK_ROWS = 4096
 
@@ -92,26 +89,27 @@ def read_table(
     """
     limits = limits or ReadLimits()
     kind = file_kind(filename)
-    size = _size_of(source)
+    size = size_of(source)
     if size > limits.max_bytes:
-        raise UserError("ingest.too_large", size_mb=_mb(size), limit_mb=_mb(limits.max_bytes))
+        raise UserError("ingest.too_large", size_mb=mb(size), limit_mb=mb(limits.max_bytes))
     if size == 0:
         raise UserError("ingest.empty", filename=filename)
     if kind == "xlsx":
         return _read_xlsx(source, filename, contract, sheet, limits)
     # The encoding is judged on the first 64 KB only; Arrow checks the rest as it reads, and a
     # late byte that is not UTF-8 sends the whole file through the full check once more.
-    plan = _plan_csv(source, filename, contract, whole=False)
+    names = _field_names(contract)
+    plan = plan_csv(source, filename, names, whole=False)
     try:
-        raw = pv.read_csv(_arrow_input(source), **plan.arrow_options())
+        raw = pv.read_csv(arrow_input(source), **plan.arrow_options())
     except pa.ArrowInvalid as exc:
         if "UTF8" not in str(exc) or plan.encoding not in ("utf-8", "utf-8-sig"):
-            raise _csv_failure(source, plan, exc) from None
-        plan = _plan_csv(source, filename, contract, whole=True)
+            raise csv_failure(source, plan, exc) from None
+        plan = plan_csv(source, filename, names, whole=True)
         try:
-            raw = pv.read_csv(_arrow_input(source), **plan.arrow_options())
+            raw = pv.read_csv(arrow_input(source), **plan.arrow_options())
         except pa.ArrowInvalid as again:
-            raise _csv_failure(source, plan, again) from None
+            raise csv_failure(source, plan, again) from None
     table = _header_from_first_row(raw, plan)
     table = _drop_trailing_blank_rows(table)
     if table.num_rows > limits.max_rows:
@@ -127,123 +125,58 @@ def iter_batches(
     sheet: str | None = None,
     limits: ReadLimits | None = None,
     block_size: int = 4 * MB,
+    ahead: ReadAhead | None = None,
 ) -> Iterator[pa.RecordBatch]:
     """The file as record batches of text, so a very large CSV is verified in bounded memory.
 
     Same rules as :func:`read_table`; an XLSX (small by its limits) is read whole and then
     batched. A problem found part way (a ragged row, too many rows) raises ``UserError`` then.
     A UTF-8 CSV without quotes is cut at line ends into pieces of about ``block_size`` bytes,
-    each parsed by Arrow as one block (see :func:`_pieces`); from a first quote on, or for
-    another encoding, Arrow's streaming reader takes over.
+    each parsed by Arrow as one block (see :func:`pieces`); from a first quote on, or for
+    another encoding, Arrow's streaming reader takes over. ``ahead``: the same file already
+    being read on a thread (see :func:`ocenter.csvfile.read_ahead`); its pieces are used when
+    it read them as planned here, else it is stopped.
     """
-    limits = limits or ReadLimits()
+    try:
+        yield from _batches(path, contract, filename, sheet, limits or ReadLimits(), block_size, ahead)
+    finally:
+        if ahead is not None:
+            ahead.cancel()  # a no-op once its pieces are all taken
+
+
+def _batches(
+    path: Path,
+    contract: DataContract | None,
+    filename: str | None,
+    sheet: str | None,
+    limits: ReadLimits,
+    block_size: int,
+    ahead: ReadAhead | None,
+) -> Iterator[pa.RecordBatch]:
     path = Path(path)
     name = filename or path.name
     if file_kind(name) == "xlsx":
         yield from read_table(path, name, contract, sheet=sheet, limits=limits).to_batches()
         return
-    size = _size_of(path)
+    size = size_of(path)
     if size > limits.max_stream_bytes:
-        raise UserError("ingest.too_large", size_mb=_mb(size), limit_mb=_mb(limits.max_stream_bytes))
+        raise UserError("ingest.too_large", size_mb=mb(size), limit_mb=mb(limits.max_stream_bytes))
     if size == 0:
         raise UserError("ingest.empty", filename=name)
     # The first 64 KB decide; the rest of the file is checked only where it needs to be.
-    plan = _plan_csv(path, name, contract, whole=False, survey=False)
-    if plan.arrow_encoding == _ARROW_UTF8 and plan.has_line_feed:
-        raw = _pieces(path, plan, block_size)
+    plan = plan_csv(path, name, _field_names(contract), whole=False, survey=False)
+    if plan.arrow_encoding == ARROW_UTF8 and plan.has_line_feed:
+        early = ahead.batches_for(path, plan, block_size) if ahead is not None else None
+        raw = early if early is not None else pieces(path, plan, block_size)
     else:
-        plan = _plan_csv(path, name, contract)
-        raw = _streamed(path, plan, block_size)
+        plan = plan_csv(path, name, _field_names(contract))
+        raw = streamed(path, plan, block_size)
     yield from _named_batches(raw, plan, limits)
 
 
-def _pieces(path: Path, plan: _CsvPlan, block_size: int) -> Iterator[pa.RecordBatch]:
-    """The file cut after its last line feed of every ``block_size`` bytes, each piece parsed.
-
-    A line feed ends a record while the file has no quote (only a quoted value can hold a line
-    break). Memory holds one piece and its table, not Arrow's read-ahead of many blocks, and a
-    file of plain ASCII is read once. At the first piece holding a quote or a byte beyond
-    ASCII, the rest of the file is surveyed once: if it holds a quote, or is not UTF-8 (then
-    the whole file is Windows-1252, every earlier piece being ASCII), the rest is read by
-    Arrow's streaming reader from that piece on, exactly as if the whole file had been
-    surveyed first.
-    """
-    size = max(block_size, 1)
-    buffer = bytearray(size)  # reused: Arrow copies every cell out of it while parsing
-    surveyed = False
-    with path.open("rb", buffering=0) as handle:
-        while True:
-            start = handle.tell()
-            count = handle.readinto(buffer)
-            if count < len(buffer):
-                count += _fill(handle, buffer, count)
-            if not count:
-                return
-            cut = count
-            if count == len(buffer):  # more may follow: end the piece after its last line feed
-                cut = buffer.rfind(b"\n") + 1
-                if cut == 0:  # a line longer than the buffer: read it again into one twice as big
-                    handle.seek(start)
-                    buffer = bytearray(2 * len(buffer))
-                    continue
-                handle.seek(start + cut)
-            block = buffer if count == len(buffer) else buffer[:count]
-            if not surveyed and (not block.isascii() or block.find(b'"', 0, cut) != -1):
-                decodes, quoted = _survey(path, utf8=True, start=start)
-                if quoted or not decodes:
-                    rest = replace(
-                        plan,
-                        encoding=plan.encoding if decodes else _detect_encoding(path, b"", False),
-                        quoted=quoted,
-                    )
-                    yield from _streamed(path, rest, block_size, start=start)
-                    return
-                surveyed = True  # the rest is UTF-8 without quotes: pieces all the way
-            # One Arrow block per piece: one chunk per column, which costs less than many small
-            # chunks later on. The piece is known to be UTF-8 (ASCII, or surveyed): no check.
-            options = plan.arrow_options(cut + 1, check_utf8=False, threads=_PIECE_THREADS)
-            try:
-                table = pv.read_csv(pa.BufferReader(pa.py_buffer(buffer)[:cut]), **options)
-            except pa.ArrowInvalid as exc:
-                raise _csv_failure(path, plan, exc) from None
-            yield from table.to_batches()
-            if len(buffer) > size:
-                buffer = bytearray(size)
-
-
-def _fill(handle: BinaryIO, buffer: bytearray, count: int) -> int:
-    """Bytes added to a short read until ``buffer`` is full or the file ends."""
-    added = 0
-    view = memoryview(buffer)
-    while count + added < len(buffer):
-        more = handle.readinto(view[count + added :])
-        if not more:
-            break
-        added += more
-    return added
-
-
-def _streamed(path: Path, plan: _CsvPlan, block_size: int, start: int = 0) -> Iterator[pa.RecordBatch]:
-    """The file from byte ``start`` through Arrow's streaming reader (quotes, or an encoding
-    Arrow transcodes)."""
-    with pa.OSFile(str(path)) as source:
-        source.seek(start)
-        try:
-            reader = pv.open_csv(source, **plan.arrow_options(block_size))
-        except pa.ArrowInvalid as exc:
-            raise _csv_failure(path, plan, exc) from None
-        while True:
-            try:
-                batch = reader.read_next_batch()
-            except StopIteration:
-                return
-            except pa.ArrowInvalid as exc:
-                raise _csv_failure(path, plan, exc) from None
-            yield batch
-
 
 def _named_batches(
-    raw: Iterator[pa.RecordBatch], plan: _CsvPlan, limits: ReadLimits
+    raw: Iterator[pa.RecordBatch], plan: CsvPlan, limits: ReadLimits
 ) -> Iterator[pa.RecordBatch]:
     """Batches named by the file's first row, without trailing blank rows, counted."""
     header: list[str] | None = None
@@ -276,231 +209,15 @@ def _named_batches(
         yield empty  # a header without data: the header still has to be checked
 
 
-# --- CSV -------------------------------------------------------------------------------------
+def _field_names(contract: DataContract | None) -> frozenset[str]:
+    return frozenset(contract.field_names()) if contract is not None else frozenset()
 
 
-@dataclass(frozen=True)
-class _CsvPlan:
-    """What sniffing the start of a CSV decided: encoding, delimiter and column count."""
-
-    filename: str
-    encoding: str  # Python codec name, for our own decoding
-    delimiter: str
-    ncols: int
-    quoted: bool  # any quote at all: only then can a value hold a line break
-    has_line_feed: bool = True  # records end with "\n" (or "\r\n"), not a lone "\r"
-
-    @property
-    def arrow_encoding(self) -> str:
-        # UTF-8 (with or without BOM: Arrow skips it) is decoded natively, much faster.
-        return _ARROW_UTF8 if self.encoding in ("utf-8", "utf-8-sig") else self.encoding
-
-    def arrow_options(
-        self, block_size: int | None = None, *, check_utf8: bool = True, threads: bool = True
-    ) -> dict[str, Any]:
-        names = [f"c{i}" for i in range(self.ncols)]
-        read = {"column_names": names, "encoding": self.arrow_encoding, "use_threads": threads}
-        if block_size:
-            read["block_size"] = block_size
-        return {
-            # The header is read as the first data row, so Arrow's own parser (quotes, line
-            # breaks inside quotes) decides the names, and every column is text from the start.
-            "read_options": pv.ReadOptions(**read),
-            "parse_options": pv.ParseOptions(
-                delimiter=self.delimiter,
-                quote_char='"',
-                double_quote=True,
-                escape_char=False,
-                # Line breaks inside quoted values need a slower, quote-aware chunker.
-                newlines_in_values=self.quoted,
-                # Kept as rows of empty cells so row numbers match the spreadsheet.
-                ignore_empty_lines=False,
-            ),
-            "convert_options": pv.ConvertOptions(
-                column_types={name: pa.string() for name in names},
-                null_values=[],
-                true_values=[],
-                false_values=[],
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-                check_utf8=check_utf8,
-            ),
-        }
-
-    def clean_header(self, names: list[str | None]) -> list[str]:
-        cleaned = ["" if name is None else name for name in names]
-        if cleaned and cleaned[0].startswith("\ufeff"):
-            cleaned[0] = cleaned[0][1:]
-        return cleaned
-
-
-def _plan_csv(
-    source: bytes | Path,
-    filename: str,
-    contract: DataContract | None,
-    *,
-    whole: bool = True,
-    survey: bool = True,
-) -> _CsvPlan:
-    """Encoding, delimiter and columns of a CSV. ``whole``: the encoding is judged on the whole
-    input, else on its first 64 KB. Without ``survey`` nothing beyond the sample is read and
-    ``quoted`` is False: the caller looks for quotes itself (see :func:`_pieces`)."""
-    sample = _head(source, _SAMPLE_BYTES)
-    decodes, quoted = _survey(source, utf8=whole) if survey else (False, False)
-    encoding = _detect_encoding(source, sample, decodes if whole else None)
-    truncated = len(sample) == _SAMPLE_BYTES and _size_of(source) > _SAMPLE_BYTES
-    text = sample.decode(encoding, errors="ignore").lstrip("\ufeff")
-    if not text.strip():
-        raise UserError("ingest.empty", filename=filename)
-    names = set(contract.field_names()) if contract is not None else set()
-    delimiter, header = _sniff(text, truncated, names)
-    if not header or all(name == "" for name in header):
-        raise UserError("ingest.no_header", filename=filename)
-    return _CsvPlan(
-        filename=filename,
-        encoding=encoding,
-        delimiter=delimiter,
-        ncols=len(header),
-        quoted=quoted,
-        has_line_feed="\n" in text,
-    )
-
-
-def _detect_encoding(source: bytes | Path, head: bytes, whole_utf8: bool | None) -> str:
-    """UTF-8 (with or without BOM) when every byte decodes so, else Windows-1252.
-
-    ``whole_utf8`` says whether the entire input decodes as UTF-8 (from :func:`_survey`), so
-    a late accented letter cannot make Arrow fail half way through a stream; ``None`` lets the
-    first 64 KB decide UTF-8 (the caller lets Arrow check the rest).
-    """
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"  # Excel's "Unicode text" export
-    if b"\x00" in head:
-        raise UserError("ingest.not_text")
-    if whole_utf8 is None:
-        whole_utf8 = _decodes_as(head, "utf-8", final=len(head) < _SAMPLE_BYTES)
-    if whole_utf8:
-        return "utf-8-sig" if head.startswith(codecs.BOM_UTF8) else "utf-8"
-    if _decodes_as(source, "cp1252"):
-        return "cp1252"
-    raise UserError("ingest.encoding")
-
-
-def _survey(source: bytes | Path, *, utf8: bool, start: int = 0) -> tuple[bool, bool]:
-    """(the input from byte ``start`` decodes as UTF-8, it holds a quote character), in one pass.
-
-    Read through one reused buffer (no mapping: mapped pages would count as the process's
-    memory); pure ASCII chunks skip the decoder. Without ``utf8`` the first element is False.
-    """
-    if isinstance(source, bytes | bytearray | memoryview):
-        data = bytes(source[start:]) if isinstance(source, memoryview) or start else source
-        return utf8 and (data.isascii() or _decodes_as(data, "utf-8")), b'"' in data
-    decoder = codecs.getincrementaldecoder("utf-8")() if utf8 else None
-    quoted = False
-    buffer = bytearray(_SURVEY_CHUNK)
-    with Path(source).open("rb", buffering=0) as handle:
-        handle.seek(start)
-        while count := handle.readinto(buffer):
-            chunk = buffer if count == len(buffer) else buffer[:count]
-            quoted = quoted or chunk.find(b'"') != -1
-            if decoder is not None and not (chunk.isascii() and not decoder.getstate()[0]):
-                try:
-                    decoder.decode(chunk)
-                except UnicodeDecodeError:
-                    decoder = None
-            if quoted and decoder is None:
-                break
-    if decoder is not None:
-        try:
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            decoder = None
-    return decoder is not None, quoted
-
-
-def _decodes_as(source: bytes | Path, encoding: str, *, final: bool = True) -> bool:
-    decoder = codecs.getincrementaldecoder(encoding)()
-    try:
-        for chunk in _chunks(source, _CHECK_CHUNK):
-            if encoding == "utf-8" and chunk.isascii() and not decoder.getstate()[0]:
-                continue
-            decoder.decode(chunk)
-        if final:  # a sample may end inside a character: only a whole input must end cleanly
-            decoder.decode(b"", final=True)
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
-def _sniff(text: str, truncated: bool, field_names: set[str]) -> tuple[str, list[str]]:
-    """The delimiter among , ; tab that best splits the first records, and the header it gives.
-
-    Records are parsed with quotes respected. Preferred: the delimiter whose header names the
-    most contract fields, then the one giving the same field count on most records, then the
-    most columns. A file whose header has no delimiter at all is read as one column.
-    """
-    best: tuple[tuple[int, float, int], str, list[str]] | None = None
-    for delimiter in DELIMITERS:
-        records = _sample_records(text, delimiter, truncated)
-        if not records:
-            continue
-        header = records[0]
-        width = len(header)
-        body = [r for r in records[1:] if r]  # blank lines are not evidence either way
-        consistent = sum(len(r) == width for r in body) / len(body) if body else 1.0
-        known = sum(name.lstrip("\ufeff") in field_names for name in header)
-        score = (known, consistent if width > 1 else -1.0, width)
-        if best is None or score > best[0]:
-            best = (score, delimiter, header)
-    if best is None:
-        return ",", []
-    return best[1], best[2]
-
-
-def _sample_records(text: str, delimiter: str, truncated: bool) -> list[list[str]]:
-    records: list[list[str]] = []
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
-    try:
-        for record in reader:
-            records.append(record)
-            if len(records) > _SNIFF_RECORDS:
-                break
-    except csv.Error:
-        pass  # a quote left open at the sample's cut: the records so far are enough
-    if truncated and len(records) > 1 and len(records) <= _SNIFF_RECORDS:
-        records.pop()  # the last record may be cut in the middle
-    return records
-
-
-def _header_from_first_row(raw: pa.Table, plan: _CsvPlan) -> pa.Table:
+def _header_from_first_row(raw: pa.Table, plan: CsvPlan) -> pa.Table:
     if raw.num_rows == 0:
         raise UserError("ingest.no_header", filename=plan.filename)
     names = plan.clean_header([raw.column(i)[0].as_py() for i in range(raw.num_columns)])
     return raw.slice(1).rename_columns(names)
-
-
-def _csv_failure(source: bytes | Path, plan: _CsvPlan, exc: Exception) -> UserError:
-    """A user-facing reason for Arrow refusing a CSV: usually a row with the wrong cell count."""
-    found = _find_ragged_row(source, plan)
-    if found is not None:
-        row, count = found
-        return UserError("ingest.ragged_row", row=row, expected=plan.ncols, found=count)
-    detail = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
-    return UserError("ingest.unreadable_csv", filename=plan.filename, detail=detail)
-
-
-def _find_ragged_row(source: bytes | Path, plan: _CsvPlan) -> tuple[int, int] | None:
-    """Spreadsheet row number and cell count of the first record whose width is wrong."""
-    with _open(source) as raw:
-        text = io.TextIOWrapper(raw, encoding=plan.encoding, newline="", errors="replace")
-        reader = csv.reader(text, delimiter=plan.delimiter, strict=False)
-        try:
-            for number, record in enumerate(reader, start=1):
-                if record and len(record) != plan.ncols:
-                    return number, len(record)
-        except csv.Error:
-            return None
-    return None
 
 
 def _drop_trailing_blank_rows(table: pa.Table) -> pa.Table:
@@ -553,7 +270,7 @@ def _read_xlsx(
 
     if not DEFUSEDXML:  # pragma: no cover - defusedxml is a dependency
         raise RuntimeError("openpyxl does not see defusedxml; refusing to parse XLSX unsafely")
-    with _open(source) as handle:
+    with open_source(source) as handle:
         try:
             with zipfile.ZipFile(handle) as archive:
                 inflated = sum(info.file_size for info in archive.infolist())
@@ -562,8 +279,8 @@ def _read_xlsx(
         if inflated > limits.max_xlsx_uncompressed:
             raise UserError(
                 "ingest.xlsx_inflates",
-                size_mb=_mb(inflated),
-                limit_mb=_mb(limits.max_xlsx_uncompressed),
+                size_mb=mb(inflated),
+                limit_mb=mb(limits.max_xlsx_uncompressed),
             )
         handle.seek(0)
         try:
@@ -665,48 +382,3 @@ def _number_text(value: int | float) -> str:
     return text
 
 
-# --- bytes or path ---------------------------------------------------------------------------
-
-
-def _size_of(source: bytes | Path) -> int:
-    if isinstance(source, bytes | bytearray | memoryview):
-        return len(source)
-    try:
-        return Path(source).stat().st_size
-    except FileNotFoundError:
-        raise UserError("ingest.not_found", path=str(source)) from None
-
-
-def _open(source: bytes | Path) -> BinaryIO:
-    if isinstance(source, bytes | bytearray | memoryview):
-        return io.BytesIO(source)
-    return Path(source).open("rb")
-
-
-def _arrow_input(source: bytes | Path) -> Any:
-    # A path lets Arrow read natively without the GIL; bytes are wrapped without copying.
-    if isinstance(source, bytes | bytearray | memoryview):
-        return pa.BufferReader(pa.py_buffer(source))
-    return str(source)
-
-
-def _head(source: bytes | Path, size: int) -> bytes:
-    if isinstance(source, bytes | bytearray | memoryview):
-        return bytes(source[:size])
-    with Path(source).open("rb") as handle:
-        return handle.read(size)
-
-
-def _chunks(source: bytes | Path, size: int) -> Iterator[bytes]:
-    if isinstance(source, bytes | bytearray | memoryview):
-        view = memoryview(source)
-        for start in range(0, len(view), size):
-            yield view[start : start + size].tobytes()
-        return
-    with Path(source).open("rb") as handle:
-        while chunk := handle.read(size):
-            yield chunk
-
-
-def _mb(size: int) -> str:
-    return f"{size / MB:,.1f}"

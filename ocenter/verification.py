@@ -10,11 +10,11 @@ import json
 import math
 import os
 import re
+import string
 import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -26,10 +26,11 @@ from numpy.lib.stride_tricks import sliding_window_view
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from ocenter import reference
-from ocenter.authority import Level
 from ocenter.contracts import ContractField, DataContract, FieldType
+from ocenter.csvfile import ReadAhead, lean_memory
 from ocenter.errors import UserError
-from ocenter.i18n import DEFAULT_LANGUAGE, catalogue, t
+from ocenter.i18n import t
+from ocenter.levels import Level
 
 
 class _Kernels:
@@ -165,10 +166,6 @@ TRUE_TEXTS = ("true", "1", "ya")
 #: Rows judged together by one worker: large enough that per-call overhead vanishes, small
 #: enough that the parts in flight are a small share of memory.
 _PART_ROWS = 1 << 16
-#: How long jemalloc keeps freed pages before returning them (see _lean_memory): long enough
-#: that the next part reuses them (each fresh page costs a fault), short enough that the
-#: process does not grow beyond the few parts in flight.
-_DECAY_MS = 1000
 _PK_EXAMPLES = 10
 _PRINTED_ERRORS = 5  # failing cells the command prints; the JSON report has them all
 _MAX_WORKERS = 4
@@ -238,20 +235,80 @@ def _message_key(check: str, params: dict[str, Any]) -> str:
     return f"verify.type.{params['type']}" if check == "type" else f"verify.{check}"
 
 
-def _json_errors(errors: Iterable[tuple[int, str, str, str | None, dict[str, Any]]], lang: str) -> list[dict]:
-    """Failing cells, given as (row, column, check, value, params), as the JSON report lists
-    them: each with its message in ``lang`` (the same text as :meth:`CellError.message`)."""
-    templates: dict[str, str] = {}  # each message's text looked up once, not per cell
-    entries = []
+_Failing = tuple[int, str, str, str | None, dict[str, Any]]  # (row, column, check, value, params)
+
+
+def _with_messages(errors: Iterable[_Failing], lang: str) -> Iterator[tuple[int, str, str, str | None, str]]:
+    """Failing cells with their message in ``lang`` (the same text as :meth:`CellError.message`),
+    each message's template looked up once, not per cell."""
+    templates: dict[str, str] = {}
     for row, column, check, value, params in errors:
         key = _message_key(check, params)
         template = templates.get(key)
         if template is None:
-            texts = catalogue()[key]
-            template = templates[key] = texts.get(lang) or texts[DEFAULT_LANGUAGE]
-        message = template.format(row=row, column=column, value=value, **params)
-        entries.append({"row": row, "column": column, "check": check, "value": value, "message": message})
-    return entries
+            template = templates[key] = t(key, lang)
+        yield row, column, check, value, template.format(row=row, column=column, value=value, **params)
+
+
+def _json_errors(errors: Iterable[_Failing], lang: str) -> list[dict]:
+    """Failing cells as the JSON report lists them, each with its message in ``lang``."""
+    return [
+        {"row": row, "column": column, "check": check, "value": value, "message": message}
+        for row, column, check, value, message in _with_messages(errors, lang)
+    ]
+
+
+def _json_error_texts(errors: Iterable[_Failing], lang: str) -> Iterator[str]:
+    """:func:`_json_errors` as JSON text, entry by entry, for the thousands of failing cells of a
+    large file: the entries of one column, check and message share a pattern made once (see
+    :func:`_entry_pattern`) that takes each cell's row and escaped value."""
+    escape = json.encoder.encode_basestring  # type: ignore[attr-defined]  # json.dumps' escaping
+    templates: dict[str, str] = {}
+    patterns: dict[tuple[Any, ...], str | None] = {}
+    for row, column, check, value, params in errors:
+        key = _message_key(check, params)
+        shape = (key, column, *params.items())
+        pattern = patterns.get(shape, "")
+        if pattern == "":
+            template = templates.get(key)
+            if template is None:
+                template = templates[key] = t(key, lang)
+            pattern = patterns[shape] = _entry_pattern(template, column, check, params)
+        if pattern is not None and value is not None:
+            yield pattern.format(row, escape(value)[1:-1])
+            continue
+        message = templates[key].format(row=row, column=column, value=value, **params)
+        shown = "null" if value is None else escape(value)
+        yield (
+            f'{{"row": {row}, "column": {escape(column)}, "check": {escape(check)}, '
+            f'"value": {shown}, "message": {escape(message)}}}'
+        )
+
+
+def _entry_pattern(template: str, column: str, check: str, params: dict[str, Any]) -> str | None:
+    """A failing cell's JSON entry as a ``str.format`` pattern taking the row (``{0}``) and the
+    value already escaped for JSON (``{1}``): every other text filled in from ``template``,
+    escaped and with its braces doubled. None for a template with a format spec or conversion
+    (then each message is formatted whole)."""
+    escape = json.encoder.encode_basestring  # type: ignore[attr-defined]
+
+    def literal(text: str) -> str:
+        return escape(text)[1:-1].replace("{", "{{").replace("}", "}}")
+
+    fields = {"column": column, **params}
+    message = []
+    for text, name, spec, conversion in string.Formatter().parse(template):
+        message.append(literal(text))
+        if name is None:
+            continue
+        if spec or conversion or name not in ("row", "value", *fields):
+            return None
+        slot = {"row": "{0}", "value": "{1}"}.get(name)
+        message.append(slot if slot is not None else literal(format(fields[name], "")))
+    return (
+        f'{{{{"row": {{0}}, "column": "{literal(column)}", "check": "{literal(check)}", '
+        f'"value": "{{1}}", "message": "{"".join(message)}"}}}}'
+    )
 
 
 _CELL_ERRORS = TypeAdapter(list[CellError])
@@ -1378,6 +1435,10 @@ def _type_valid(values: Any, ftype: FieldType, decimal: str, open_: np.ndarray) 
         lowered = pc.ascii_lower(values)
         known = pc.is_in(lowered, value_set=_texts(list(BOOLEAN_TEXTS), values.type))
         return _np(known).astype(bool), None
+    if ftype == FieldType.NUMBER:
+        plain = _plain_numbers(values, decimal)
+        if plain is not None:
+            return _other_numbers(values, decimal, open_, *plain)
     if ftype == FieldType.INTEGER:
         quick, pattern = pc.ascii_is_decimal(values), INTEGER_RE
     elif ftype == FieldType.NUMBER:
@@ -1405,23 +1466,87 @@ def _type_valid(values: Any, ftype: FieldType, decimal: str, open_: np.ndarray) 
     return valid, numbers
 
 
+def _plain_numbers(values: Any, decimal: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """(which texts are plain numbers, their values): texts of digits and the decimal mark only,
+    which Arrow parses exactly when they match :func:`number_re` (one mark at most, a digit at
+    least). The few texts holding any other byte are found from those bytes' positions, and
+    Arrow parses the rest at once. None when one of the rest does not parse (``1.2.3``): rare
+    enough that the caller then judges the texts byte by byte instead."""
+    mark = ord(decimal)
+
+    def other(offsets: np.ndarray, data: np.ndarray) -> np.ndarray:
+        odd = np.flatnonzero(((data - 48) >= 10) & (data != mark))  # unsigned: below "0" wraps
+        texts = np.zeros(len(offsets) - 1, bool)
+        if len(odd):
+            texts[np.searchsorted(offsets, odd, side="right") - 1] = True
+        return texts
+
+    plain = ~_per_text(values, other) & (_byte_lengths(values) > 0)
+    try:
+        return plain, _parsed_numbers(_only(values, plain), decimal, plain)
+    except pa.ArrowInvalid:
+        return None
+
+
+def _other_numbers(
+    values: Any, decimal: str, open_: np.ndarray, plain: np.ndarray, numbers: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_type_valid` of a number field once its plain numbers are known: the other open
+    texts (signs, exponents, or not numbers at all) are judged by the exact pattern."""
+    valid = plain.copy()
+    rest = np.flatnonzero(open_ & ~plain)
+    if len(rest):
+        subset = values if len(rest) == len(values) else _take(values, rest)
+        matched = _np(pc.match_substring_regex(subset, pattern=number_re(decimal))).astype(bool)
+        more = rest[matched]
+        if len(more):
+            valid[more] = True
+            numbers = numbers if numbers.flags.writeable else numbers.copy()
+            numbers[more] = _parsed_numbers(_take(values, more), decimal)
+    valid &= np.isfinite(numbers)  # 1e999 has the shape of a number but is infinite
+    return valid, numbers
+
+
+def _parsed_numbers(texts: Any, decimal: str, kept: np.ndarray | None = None) -> np.ndarray:
+    """Texts of numbers as float64, by Arrow's parser (``ArrowInvalid`` if one is not); with
+    ``kept``, the texts were nulled elsewhere (see :func:`_only`), which read as 0."""
+    if decimal == ",":
+        texts = pc.replace_substring(texts, ",", ".")
+    numbers = _np(pc.cast(texts, pa.float64()))
+    return numbers if kept is None or kept.all() else np.where(kept, numbers, 0.0)
+
+
+def _only(values: Any, kept: np.ndarray) -> Any:
+    """``values`` with every text not ``kept`` turned null, sharing the texts' buffers: Arrow's
+    kernels then skip those texts, without a copy of the others as ``take`` would make."""
+    if kept.all():
+        return values
+    chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
+    masked = []
+    start = 0
+    for chunk in chunks:
+        count = len(chunk)
+        keep = kept[start : start + count]
+        start += count
+        buffers = chunk.buffers()
+        if buffers[0] is not None:  # nulls already: keep those too
+            keep = keep & _np(_arrow_compute.call_function("is_valid", [chunk], None))
+        bits = np.concatenate([np.zeros(chunk.offset, bool), keep]) if chunk.offset else keep
+        validity = pa.py_buffer(np.packbits(bits, bitorder="little"))
+        nulls = count - int(np.count_nonzero(keep))
+        masked.append(pa.Array.from_buffers(chunk.type, count, [validity, *buffers[1:]], nulls, chunk.offset))
+    return pa.chunked_array(masked, values.type) if isinstance(values, pa.ChunkedArray) else masked[0]
+
+
 def _number_array(values: Any, ftype: FieldType, decimal: str, valid: np.ndarray) -> np.ndarray:
     """The ``valid`` values as int64 or float64 in numpy (0 elsewhere), for bound checks."""
-    at = None if valid.all() else np.flatnonzero(valid)
-    subset = values if at is None else _take(values, at)
-    if ftype == FieldType.INTEGER:
-        if _per_text(subset, lambda _, data: np.array([(data == 43).any()])).any():  # "+"
-            subset = pc.utf8_ltrim(subset, "+")
-        numbers = _np(pc.cast(subset, pa.int64()))
-    else:
-        if decimal == ",":
-            subset = pc.replace_substring(subset, ",", ".")
-        numbers = _np(pc.cast(subset, pa.float64()))
-    if at is None:
-        return numbers
-    out = np.zeros(len(values), numbers.dtype)
-    out[at] = numbers
-    return out
+    subset = _only(values, valid)
+    if ftype != FieldType.INTEGER:
+        return _parsed_numbers(subset, decimal, valid)
+    if _per_text(subset, lambda _, data: np.array([(data == 43).any()])).any():  # "+"
+        subset = pc.utf8_ltrim(subset, "+")
+    numbers = _np(pc.cast(subset, pa.int64()))
+    return numbers if valid.all() else np.where(valid, numbers, 0)
 
 
 def _numbers(values: Any, ftype: FieldType, decimal: str, valid: np.ndarray) -> Any:
@@ -1784,36 +1909,15 @@ def load_contract(path: Path) -> DataContract:
         raise UserError("verify.contract_unreadable", path=str(path), detail=detail) from None
 
 
-def _report_json(engine: _Engine, report: VerificationReport, lang: str) -> dict[str, Any]:
-    """``report.to_json_dict(lang)`` with every failing cell the engine kept in detail, even
-    those that ``report`` (finished with a smaller ``detail``) leaves out."""
+def _report_text(engine: _Engine, report: VerificationReport, lang: str) -> str:
+    """``report.to_json_dict(lang)`` as one line of JSON, with every failing cell the engine kept
+    in detail (``report``, finished with a smaller ``detail``, holds only a few of them); the
+    failing cells come last, after the summary a reader looks for first."""
     data = report.to_json_dict(lang)
-    data["errors"] = _json_errors((row[:5] for row in engine.error_rows()), lang)
-    return data
-
-
-@contextmanager
-def _lean_memory() -> Iterator[None]:
-    """Arrow's memory taken, for the duration, from jemalloc told to return freed pages soon.
-
-    A stream frees each part's memory soon after allocating it; Arrow's default allocator
-    (mimalloc) keeps freed pages for reuse, so the process's resident memory grows to several
-    times what is in use (about 210 MB instead of 155 MB for a 71 MB file). Where jemalloc is
-    not built in, the default allocator stays. The decay setting is jemalloc's own, process
-    wide; the default pool is restored on leaving.
-    """
-    try:
-        pool = pa.jemalloc_memory_pool()
-        pa.jemalloc_set_decay_ms(_DECAY_MS)
-    except (pa.ArrowNotImplementedError, NotImplementedError):  # pragma: no cover - platform
-        yield
-        return
-    previous = pa.default_memory_pool()
-    pa.set_memory_pool(pool)
-    try:
-        yield
-    finally:
-        pa.set_memory_pool(previous)
+    del data["errors"]
+    head = json.dumps(data, ensure_ascii=False)  # one line, through json's C encoder
+    errors = ", ".join(_json_error_texts((row[:5] for row in engine.error_rows()), lang))
+    return f'{head[:-1]}, "errors": [{errors}]}}'
 
 
 def run_verify(
@@ -1821,12 +1925,14 @@ def run_verify(
     data_path: Path | str,
     report_path: Path | str | None,
     lang: str = "id",
+    ahead: ReadAhead | None = None,
 ) -> int:
     """Verify a data file against a contract and write the JSON report.
 
     Prints a short summary. Returns 0 when the data conforms, 1 when it does not, 2 when the
     contract or the data cannot be read (the reason is printed, never a traceback). A CSV is
-    verified in batches, in bounded memory.
+    verified in batches, in bounded memory; ``ahead`` is that file already being read on a
+    thread (see :func:`ocenter.csvfile.read_ahead`).
     """
     data_path = Path(data_path)
     collecting = gc.isenabled()
@@ -1834,13 +1940,21 @@ def run_verify(
     # collector would walk every object the imports made: pause it for the command.
     gc.disable()
     try:
-        return _run_verify(contract_path, data_path, report_path, lang)
+        return _run_verify(contract_path, data_path, report_path, lang, ahead)
     finally:
+        if ahead is not None:
+            ahead.cancel()  # the contract could not be read, say: the file is not needed
         if collecting:
             gc.enable()
 
 
-def _run_verify(contract_path: Path | str, data_path: Path, report_path: Path | str | None, lang: str) -> int:
+def _run_verify(
+    contract_path: Path | str,
+    data_path: Path,
+    report_path: Path | str | None,
+    lang: str,
+    ahead: ReadAhead | None,
+) -> int:
     from ocenter.ingest import ReadLimits, file_kind, iter_batches, read_table
 
     try:
@@ -1848,11 +1962,11 @@ def _run_verify(contract_path: Path | str, data_path: Path, report_path: Path | 
         limits = ReadLimits()
         if not data_path.is_file():
             raise UserError("ingest.not_found", path=str(data_path))
-        with _lean_memory():
+        with lean_memory():
             if file_kind(data_path.name) == "csv":
                 # Every CSV is streamed: a few parts in memory at a time, read while others are
                 # judged, whatever the file's size (up to limits.max_stream_bytes).
-                batches = iter_batches(data_path, contract, limits=limits)
+                batches = iter_batches(data_path, contract, limits=limits, ahead=ahead)
                 engine = _verified(contract, batches)
             else:
                 engine = _verified(contract, read_table(data_path, data_path.name, contract, limits=limits))
@@ -1863,9 +1977,7 @@ def _run_verify(contract_path: Path | str, data_path: Path, report_path: Path | 
     # from the engine to JSON, without a CellError (validated, then read back) for each.
     report = engine.finish(detail=_PRINTED_ERRORS)
     if report_path is not None:
-        # One line, through json's C encoder (indenting would use the slow Python one).
-        text = json.dumps(_report_json(engine, report, lang), ensure_ascii=False)
-        Path(report_path).write_text(text + "\n", encoding="utf-8")
+        Path(report_path).write_text(_report_text(engine, report, lang) + "\n", encoding="utf-8")
     print(report.headline(lang))
     for error in report.errors[:_PRINTED_ERRORS]:
         print(f"  {error.message(lang)}")

@@ -6,6 +6,8 @@ import re
 import string
 from pathlib import Path
 
+import pytest
+
 from ocenter.i18n import LANGUAGES, catalogue, t
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,3 +53,24 @@ def test_every_role_level_status_and_step_has_words():
 def test_indonesian_is_the_default():
     assert t("login.title") == "Masuk"
     assert t("login.title", "en") == "Log in"
+
+
+def test_a_key_read_before_the_whole_catalogue_is_the_same_text():
+    # A short command parses only the files holding its area's keys; every key must read the
+    # same that way as from the whole catalogue, and an unknown key is still a KeyError.
+    from ocenter import i18n
+
+    whole = catalogue()
+    try:
+        for key, texts in whole.items():
+            i18n.catalogue.cache_clear()
+            i18n._file_messages.cache_clear()
+            assert t(key, "en") == texts["en"] and t(key) == texts["id"], key
+            assert i18n.catalogue.cache_info().currsize == 0, key  # the whole was not needed
+        i18n._file_messages.cache_clear()
+        t("verify.summary.valid", rows="1")
+        assert i18n._file_messages.cache_info().currsize == 1  # verification.yaml alone
+        with pytest.raises(KeyError):
+            t("verify.no_such_message")
+    finally:
+        i18n.catalogue.cache_clear()

@@ -12,6 +12,7 @@ import pyarrow as pa
 import pytest
 
 from ocenter.contracts import DataContract
+from ocenter.csvfile import ReadAhead, read_ahead
 from ocenter.errors import UserError
 from ocenter.ingest import ReadLimits, iter_batches, read_table
 
@@ -223,6 +224,67 @@ def test_streamed_pieces_give_exactly_the_whole_read(tmp_path: Path, case: str, 
     whole = read_table(path, "data.csv", CONTRACT)
     batches = list(iter_batches(path, CONTRACT, block_size=block_size))
     assert pa.Table.from_batches(batches).equals(whole)
+
+
+@pytest.mark.parametrize("case", sorted(STREAM_CASES))
+def test_a_read_ahead_gives_exactly_the_whole_read(tmp_path: Path, case: str) -> None:
+    # The command starts reading on a thread before the contract is loaded; what the
+    # verifier then gets is the same table, whether the read-ahead's pieces are used or not.
+    path = tmp_path / "data.csv"
+    path.write_bytes(STREAM_CASES[case])
+    whole = read_table(path, "data.csv", CONTRACT)
+    ahead = read_ahead(path, block_size=1000)
+    batches = list(iter_batches(path, CONTRACT, block_size=1000, ahead=ahead))
+    assert pa.Table.from_batches(batches).equals(whole)
+    if ahead is not None:
+        ahead._thread.join(timeout=10)
+        assert not ahead._thread.is_alive()
+
+
+def test_a_read_ahead_is_used_only_when_it_read_the_file_as_planned(tmp_path: Path) -> None:
+    # Without the contract a ";" file whose last column holds commas looks comma-separated
+    # (four columns against three); the contract's column names say ";". The read-ahead's
+    # pieces are then dropped, never used.
+    path = tmp_path / "data.csv"
+    path.write_bytes(b"kode;nilai;catatan,a,b,c\n" + b"01;2;x,y,z,w\n" * 2000)
+    ahead = read_ahead(path, block_size=1000)
+    assert ahead is not None and ahead.plan.delimiter == ","
+    batches = list(iter_batches(path, CONTRACT, block_size=1000, ahead=ahead))
+    assert pa.Table.from_batches(batches).equals(read_table(path, "data.csv", CONTRACT))
+    assert ahead._stopped
+    ahead._thread.join(timeout=10)
+    assert not ahead._thread.is_alive()
+
+
+def test_a_read_ahead_reports_a_ragged_row_where_the_file_has_it(tmp_path: Path) -> None:
+    path = tmp_path / "data.csv"
+    path.write_bytes(b"kode,nilai,catatan\n" + ROWS * 3000 + b"1,2\n" + ROWS * 10)
+    ahead = read_ahead(path, block_size=1000)
+    with pytest.raises(UserError) as caught:
+        list(iter_batches(path, CONTRACT, block_size=1000, ahead=ahead))
+    assert caught.value.key == "ingest.ragged_row" and caught.value.params["row"] == 3002
+
+
+def test_a_read_ahead_holds_few_pieces_and_stops_when_cancelled(tmp_path: Path) -> None:
+    path = tmp_path / "data.csv"
+    path.write_bytes(b"kode,nilai,catatan\n" + ROWS * 20000)
+    ahead = ReadAhead(path, read_ahead(path).plan, block_size=1000, ahead=3)
+    for _ in range(200):  # the thread fills its three places, then waits
+        if len(ahead._ready) == 3:
+            break
+        ahead._thread.join(timeout=0.01)
+    assert len(ahead._ready) == 3 and ahead.reading()
+    ahead.cancel()
+    ahead._thread.join(timeout=10)
+    assert not ahead.reading() and not ahead._ready
+
+
+def test_no_read_ahead_for_what_is_not_a_plain_utf8_csv(tmp_path: Path) -> None:
+    for name, data in [("data.xlsx", b"PK"), ("data.csv", "kode\ncafé\n".encode("utf-16")), ("x.csv", b"")]:
+        path = tmp_path / name
+        path.write_bytes(data)
+        assert read_ahead(path) is None
+    assert read_ahead(tmp_path / "missing.csv") is None
 
 
 @pytest.mark.parametrize(

@@ -7,11 +7,13 @@ import datetime as dt
 import gc
 import io
 import json
+import math
 import random
 import re
 import threading
 from pathlib import Path
 
+import numpy as np
 import openpyxl
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -420,6 +422,31 @@ def test_dates_and_numbers_are_recognised_exactly_as_their_patterns_say() -> Non
         assert verification._decimal_shape(numbers, ord(mark)).tolist() == old_quick.to_pylist()
 
 
+@pytest.mark.parametrize("mark", [".", ","])
+def test_number_cells_are_valid_exactly_when_the_number_pattern_matches(mark: str) -> None:
+    from ocenter.contracts import FieldType
+
+    odd = ["1..2", "1.2.3", ".", ",", "00.00", ",5", "5,", "١", "+1", "-0", "1 ", "12.5x", "9" * 400]
+    rng = random.Random(6)
+    plain = [f"{rng.randint(0, 10**6)}{mark}{rng.randint(0, 99)}" for _ in range(3000)]
+    # All plain (read at once by Arrow), a few odd ones among them, and a "1.2.3" that Arrow
+    # refuses, which sends the whole column the long way: the answer is the same.
+    for texts, at_once in ((plain, True), (plain + odd[4:], True), (plain + odd + POOLS["number"], False)):
+        values = pa.array([t for t in texts if t])
+        assert (verification._plain_numbers(values, mark) is not None) == at_once
+        want = [
+            re.fullmatch(verification.number_re(mark).strip("^$"), t, re.ASCII) is not None
+            and math.isfinite(float(t.replace(",", ".")))
+            for t in values.to_pylist()
+        ]
+        open_ = np.ones(len(values), bool)
+        valid, numbers = verification._type_valid(values, FieldType.NUMBER, mark, open_)
+        assert valid.tolist() == want
+        for t, ok, number in zip(values.to_pylist(), want, numbers.tolist(), strict=True):
+            if ok:
+                assert number == float(t.replace(",", "."))
+
+
 @pytest.mark.parametrize("seed", range(40))
 def test_repeated_keys_are_found_as_a_full_sort_finds_them(seed: int) -> None:
     rng = random.Random(seed)
@@ -615,9 +642,25 @@ def test_the_written_report_keeps_the_cap() -> None:
     table = read_table(data, data.name, contract)
     engine = verification._verified(contract, table, max_errors=4)
     report = engine.finish(detail=2)
-    written = verification._report_json(engine, report, "en")
+    written = json.loads(verification._report_text(engine, report, "en"))
     assert written == verify_table(contract, table, max_errors=4).to_json_dict("en")
     assert len(report.errors) == 2 and len(written["errors"]) == 4 and report.error_count == 19
+
+
+def test_the_written_report_quotes_any_text_the_sender_wrote(tmp_path: Path) -> None:
+    # Values are written into the JSON text directly: quotes, backslashes, line breaks, control
+    # characters and letters beyond ASCII must come back exactly as they were sent.
+    contract = contract_from_yaml(
+        "id: teks\ntitle: Teks\nowner_unit: PUSDATIN\nlevel: terbuka\n"
+        "fields:\n  - {name: kode, allowed_values: [A]}\n  - {name: jumlah, type: integer}\n"
+    )
+    odd = ['a"b', "back\\slash", "baris\nbaru", "tab\there", "\x01\x1f", "é ü 中文 🙂", "{row}", "{}", "=1+1"]
+    table = pa.table({"kode": odd, "jumlah": odd[::-1]})
+    engine = verification._verified(contract, table)
+    report = engine.finish(detail=2)
+    written = json.loads(verification._report_text(engine, report, "id"))
+    assert written == json.loads(json.dumps(verify_table(contract, table).to_json_dict("id")))
+    assert [e["value"] for e in written["errors"] if e["column"] == "kode"] == odd
 
 
 def test_run_verify_reads_odcs_contracts(tmp_path: Path) -> None:
