@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import gc
 import getpass
+import os
 import sys
 from pathlib import Path
 
@@ -28,6 +29,9 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     # while this one loads the contract machinery (pydantic, the engine), about a third of a
     # second that would otherwise leave that processor idle. Arrow's memory comes from the
     # lean pool from the first piece on; collection is paused as the engine does anyway.
+    # numpy's BLAS (loaded with Arrow) would start a thread that spins on the second processor
+    # for a while, waiting for matrix work this command never gives it.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     gc.disable()
     from ocenter.csvfile import lean_memory, read_ahead
 

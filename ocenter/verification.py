@@ -16,6 +16,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -457,10 +458,15 @@ def _verified(
     today: dt.date | None = None,
     progress: Callable[[int], None] | None = None,
     max_errors: int | None = DEFAULT_MAX_ERRORS,
+    reading: bool | None = None,
 ) -> _Engine:
-    """The engine once every part is judged and recorded, ready to finish."""
+    """The engine once every part is judged and recorded, ready to finish. ``reading``: whether
+    this thread reads the batches as it takes them (by default, when they are not a table);
+    not when a thread of its own reads them (see :class:`ocenter.csvfile.ReadAhead`)."""
     engine = _Engine(contract, today or dt.date.today(), max_errors)
-    pool = _Pool(reading=not isinstance(table_or_batches, pa.Table | pa.RecordBatch))
+    if reading is None:
+        reading = not isinstance(table_or_batches, pa.Table | pa.RecordBatch)
+    pool = _Pool(reading=reading)
     try:
         pending: deque[Future[_Judged]] = deque()
         for part in _parts(table_or_batches):
@@ -513,12 +519,15 @@ class _Pool:
     def __init__(self, reading: bool = False) -> None:
         usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
         workers = min(usable or 1, _MAX_WORKERS)
+        #: Parts submitted but not yet recorded: bounds the memory of work in flight.
+        self.window = 2 * workers  # a part waits for each worker: none idles between two parts
         if reading and workers > 1:
-            workers -= 1  # the calling thread reads and parses the stream on a core of its own
+            # The calling thread reads and parses the stream on a core of its own, and the next
+            # part comes only as fast as it reads: one waiting part is enough.
+            workers -= 1
+            self.window = workers
         threaded = (usable or 1) > 1
         self.executor = ThreadPoolExecutor(workers, "ocenter-verify") if threaded else None
-        #: Parts submitted but not yet recorded: bounds the memory of work in flight.
-        self.window = workers
 
     def submit(self, function: Callable[..., Any], *arguments: Any) -> Future[Any]:
         if self.executor is not None:
@@ -680,6 +689,7 @@ class _Engine:
         self.keys: dict[tuple[str, ...], _Keys] = {}
         self.newest: str | None = None
         self._error_rows: list[tuple[int, str, str, str | None, dict[str, Any], Level]] | None = None
+        self._error_rows_of = 0  # how many groups the rows above were laid out from
 
     # header -------------------------------------------------------------------------------------
 
@@ -922,12 +932,19 @@ class _Engine:
             },
         )
 
+    def find_repeats(self) -> None:
+        """Find the repeated keys of unique fields and of the primary key (kept for :meth:`finish`):
+        Arrow's sorts and lookups, which leave the interpreter free for other work meanwhile."""
+        for keys in self.keys.values():
+            keys.duplicates()
+
     def error_rows(self) -> list[tuple[int, str, str, str | None, dict[str, Any], Level]]:
         """The detailed failing cells, by row then contract column, capped: (row, column, check,
-        value, params, level) each. Computed once; call after :meth:`finish` has added the
-        repeats of unique fields."""
-        if self._error_rows is not None:
+        value, params, level) each. Computed once for the groups found so far: :meth:`finish` adds
+        the repeats of unique fields, after which they are laid out again if there are any."""
+        if self._error_rows is not None and self._error_rows_of == len(self.groups):
             return self._error_rows
+        self._error_rows_of = len(self.groups)
         if not self.groups:
             self._error_rows = []
             return self._error_rows
@@ -975,8 +992,14 @@ class _Engine:
 # pa.array(), pa.scalar() and to_numpy() would import pandas (0.3 s) merely to check for it.
 
 
-def _texts(values: list[str], kind: pa.DataType | None = None) -> pa.Array:
-    kind = kind or pa.string()
+def _texts(values: list[str] | tuple[str, ...], kind: pa.DataType | None = None) -> pa.Array:
+    """Texts as an Arrow array; the same few (allowed values, codes, markers), asked for part
+    after part, are built once and shared (Arrow arrays never change)."""
+    return _text_array(tuple(values), kind or pa.string())
+
+
+@lru_cache(maxsize=256)
+def _text_array(values: tuple[str, ...], kind: pa.DataType) -> pa.Array:
     encoded = [v.encode("utf-8") for v in values]
     wide = pa.types.is_large_string(kind)
     offsets = np.zeros(len(encoded) + 1, np.int64 if wide else np.int32)
@@ -990,6 +1013,7 @@ def _ints(values: np.ndarray) -> pa.Array:
     return pa.Array.from_buffers(pa.int64(), len(values), [None, pa.py_buffer(values)])
 
 
+@lru_cache(maxsize=256)
 def _text_scalar(value: str, kind: pa.DataType | None = None) -> pa.Scalar:
     return _texts([value], kind)[0]
 
@@ -1909,15 +1933,22 @@ def load_contract(path: Path) -> DataContract:
         raise UserError("verify.contract_unreadable", path=str(path), detail=detail) from None
 
 
-def _report_text(engine: _Engine, report: VerificationReport, lang: str) -> str:
+def _report_text(engine: _Engine, report: VerificationReport, lang: str, errors: str | None = None) -> str:
     """``report.to_json_dict(lang)`` as one line of JSON, with every failing cell the engine kept
     in detail (``report``, finished with a smaller ``detail``, holds only a few of them); the
-    failing cells come last, after the summary a reader looks for first."""
+    failing cells come last, after the summary a reader looks for first. ``errors``: those
+    cells as :func:`_error_list_text` gives them, when already written."""
     data = report.to_json_dict(lang)
     del data["errors"]
     head = json.dumps(data, ensure_ascii=False)  # one line, through json's C encoder
-    errors = ", ".join(_json_error_texts((row[:5] for row in engine.error_rows()), lang))
-    return f'{head[:-1]}, "errors": [{errors}]}}'
+    if errors is None:
+        errors = _error_list_text(engine.error_rows(), lang)
+    return f'{head[:-1]}, "errors": {errors}}}'
+
+
+def _error_list_text(rows: list[tuple[Any, ...]], lang: str) -> str:
+    """The JSON list of the failing cells ``rows`` (as :meth:`_Engine.error_rows` gives them)."""
+    return "[" + ", ".join(_json_error_texts((row[:5] for row in rows), lang)) + "]"
 
 
 def run_verify(
@@ -1967,17 +1998,26 @@ def _run_verify(
                 # Every CSV is streamed: a few parts in memory at a time, read while others are
                 # judged, whatever the file's size (up to limits.max_stream_bytes).
                 batches = iter_batches(data_path, contract, limits=limits, ahead=ahead)
-                engine = _verified(contract, batches)
+                engine = _verified(contract, batches, reading=ahead is None)
             else:
                 engine = _verified(contract, read_table(data_path, data_path.name, contract, limits=limits))
     except UserError as exc:
         print(exc.text(lang), file=sys.stderr)
         return 2
+    # Repeated keys are found on a helper thread while this one writes out the failing cells
+    # found so far; they stand unless the repeats add failing cells of their own (then the
+    # cells are laid out and written again, all of them in order).
+    with ThreadPoolExecutor(1, "ocenter-repeats") as helper:
+        repeats = helper.submit(engine.find_repeats)
+        early_rows = engine.error_rows()
+        early_text = _error_list_text(early_rows, lang) if report_path is not None else None
+        repeats.result()
     # The report as verify_table gives it, but for the JSON file the failing cells go straight
     # from the engine to JSON, without a CellError (validated, then read back) for each.
     report = engine.finish(detail=_PRINTED_ERRORS)
     if report_path is not None:
-        Path(report_path).write_text(_report_text(engine, report, lang) + "\n", encoding="utf-8")
+        errors = early_text if engine.error_rows() is early_rows else None
+        Path(report_path).write_text(_report_text(engine, report, lang, errors) + "\n", encoding="utf-8")
     print(report.headline(lang))
     for error in report.errors[:_PRINTED_ERRORS]:
         print(f"  {error.message(lang)}")
