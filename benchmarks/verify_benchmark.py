@@ -189,10 +189,11 @@ def contenders(contract: Path, data: Path, report: Path) -> list[tuple[str, list
         ),
         ("ocenter streaming", [py, "-c", streaming, str(contract), str(data)]),
     ]
-    if importlib.util.find_spec("pandera") is not None:
-        runs.append(("pandera", [py, str(Path(__file__).with_name("peer_pandera.py")), str(data)]))
-    if importlib.util.find_spec("frictionless") is not None:
-        runs.append(("frictionless", [py, "-m", "frictionless", "validate", str(data)]))
+    # Peers, given the same contract (translated by each script) and the same file.
+    for peer in ("pandera", "frictionless"):
+        if importlib.util.find_spec(peer) is not None:
+            script = Path(__file__).with_name(f"peer_{peer}.py")
+            runs.append((peer, [py, str(script), str(contract), str(data)]))
     return runs
 
 
@@ -206,13 +207,16 @@ def targets(
 
     lines = []
     wall, peak = results["ocenter verify"]
+    # The time and memory targets are set for 1,000,000 rows; with --stream they are shown only.
     lines.append(
-        f"target: verify wall <= 2x floor: {wall:.2f} s = {wall / floor_wall:.2f}x "
-        f"({floor_wall:.2f} s floor): {verdict(wall <= 2 * floor_wall)}"
+        f"{'shown' if stream else 'target'}: verify wall <= 2x floor: {wall:.2f} s = "
+        f"{wall / floor_wall:.2f}x ({floor_wall:.2f} s floor)"
+        + ("" if stream else f": {verdict(wall <= 2 * floor_wall)}")
     )
     lines.append(
-        f"target: verify peak < 3x file: {peak:.0f} MB = {peak / size_mb:.2f}x "
-        f"({size_mb:.1f} MB file): {verdict(peak < 3 * size_mb)}"
+        f"{'shown' if stream else 'target'}: verify peak < 3x file: {peak:.0f} MB = "
+        f"{peak / size_mb:.2f}x ({size_mb:.1f} MB file)"
+        + ("" if stream else f": {verdict(peak < 3 * size_mb)}")
     )
     if stream:
         for name in ("ocenter verify", "ocenter streaming"):

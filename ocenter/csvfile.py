@@ -393,8 +393,9 @@ class ReadAhead:
         return self._batches()
 
     def reading(self) -> bool:
-        """Whether the thread is still at work (reading, or waiting for room to put a piece)."""
-        return self._thread.is_alive()
+        """Whether the thread is reading now: not done, and not waiting for room to put a piece
+        (while it waits, the processor it used is free for other work)."""
+        return self._thread.is_alive() and len(self._ready) < self._ahead
 
     def cancel(self) -> None:
         """Stop reading and drop what was read; the thread ends at its next piece."""

@@ -458,11 +458,11 @@ def _verified(
     today: dt.date | None = None,
     progress: Callable[[int], None] | None = None,
     max_errors: int | None = DEFAULT_MAX_ERRORS,
-    reading: bool | None = None,
+    reading: bool | Callable[[], bool] | None = None,
 ) -> _Engine:
     """The engine once every part is judged and recorded, ready to finish. ``reading``: whether
-    this thread reads the batches as it takes them (by default, when they are not a table);
-    not when a thread of its own reads them (see :class:`ocenter.csvfile.ReadAhead`)."""
+    this thread reads the batches as it takes them (by default, when they are not a table), or
+    when a thread of its own reads them, whether it still is (see :class:`_Pool`)."""
     engine = _Engine(contract, today or dt.date.today(), max_errors)
     if reading is None:
         reading = not isinstance(table_or_batches, pa.Table | pa.RecordBatch)
@@ -474,7 +474,7 @@ def _verified(
                 engine.start(part)
             pending.append(pool.submit(engine.judge, part, engine.cut_row is None))
             part = None  # the worker holds it now; the next part may be read meanwhile
-            while len(pending) > pool.window:
+            while len(pending) > pool.window():
                 engine.record(pending.popleft().result())
                 if progress is not None:
                     progress(engine.rows)
@@ -514,20 +514,33 @@ def _parts(source: pa.Table | pa.RecordBatch | Iterable[pa.RecordBatch]) -> Iter
 
 
 class _Pool:
-    """Worker threads judging parts, or none on a single processor (then work runs inline)."""
+    """Worker threads judging parts, or none on a single processor (then work runs inline).
 
-    def __init__(self, reading: bool = False) -> None:
+    ``reading``: True when the calling thread reads and parses the stream as it goes (a
+    processor is left to it); a callable when a thread of its own does, saying whether it still
+    is: until then one part is judged at a time, so that the reading, the slower of the two,
+    keeps a processor to itself; then every processor judges what it left.
+    """
+
+    def __init__(self, reading: bool | Callable[[], bool] = False) -> None:
         usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
         workers = min(usable or 1, _MAX_WORKERS)
-        #: Parts submitted but not yet recorded: bounds the memory of work in flight.
-        self.window = 2 * workers  # a part waits for each worker: none idles between two parts
-        if reading and workers > 1:
-            # The calling thread reads and parses the stream on a core of its own, and the next
-            # part comes only as fast as it reads: one waiting part is enough.
+        self._still_reading = reading if callable(reading) else None
+        self._window = 2 * workers  # a part waits for each worker: none idles between two parts
+        if reading is True and workers > 1:
+            # The calling thread reads on a core of its own, and the next part comes only as
+            # fast as it reads: one waiting part is enough.
             workers -= 1
-            self.window = workers
+            self._window = workers
         threaded = (usable or 1) > 1
         self.executor = ThreadPoolExecutor(workers, "ocenter-verify") if threaded else None
+
+    def window(self) -> int:
+        """Parts that may stay submitted but not yet recorded once the next one is submitted:
+        bounds the memory of work in flight, and how many are judged at once."""
+        if self._still_reading is not None and self._still_reading():
+            return 0
+        return self._window
 
     def submit(self, function: Callable[..., Any], *arguments: Any) -> Future[Any]:
         if self.executor is not None:
@@ -1998,7 +2011,7 @@ def _run_verify(
                 # Every CSV is streamed: a few parts in memory at a time, read while others are
                 # judged, whatever the file's size (up to limits.max_stream_bytes).
                 batches = iter_batches(data_path, contract, limits=limits, ahead=ahead)
-                engine = _verified(contract, batches, reading=ahead is None)
+                engine = _verified(contract, batches, reading=ahead.reading if ahead is not None else None)
             else:
                 engine = _verified(contract, read_table(data_path, data_path.name, contract, limits=limits))
     except UserError as exc:

@@ -273,10 +273,11 @@ def test_a_read_ahead_holds_few_pieces_and_stops_when_cancelled(tmp_path: Path) 
         if len(ahead._ready) == 3:
             break
         ahead._thread.join(timeout=0.01)
-    assert len(ahead._ready) == 3 and ahead.reading()
+    assert len(ahead._ready) == 3 and not ahead.reading()  # waiting for room, not reading
+    assert ahead._thread.is_alive()
     ahead.cancel()
     ahead._thread.join(timeout=10)
-    assert not ahead.reading() and not ahead._ready
+    assert not ahead.reading() and not ahead._thread.is_alive() and not ahead._ready
 
 
 def test_no_read_ahead_for_what_is_not_a_plain_utf8_csv(tmp_path: Path) -> None:
