@@ -87,8 +87,10 @@ def schema_descriptor(contract: DataContract) -> dict[str, Any]:
         "fields": [field_descriptor(f, contract) for f in contract.fields],
         "missingValues": contract.missing_values,
     }
-    if contract.primary_key:
-        descriptor["primaryKey"] = contract.primary_key
+    # The primary key, unless a unique field already is it (Frictionless would report a repeat twice).
+    key = contract.primary_key
+    if key and not (len(key) == 1 and contract.field(key[0]).unique):
+        descriptor["primaryKey"] = key
     return descriptor
 
 
