@@ -1928,17 +1928,19 @@ def load_contract(path: Path) -> DataContract:
     import yaml
     from pydantic import ValidationError
 
-    from ocenter.contracts import contract_from_yaml
+    from ocenter.contracts import YAML_LOADER
 
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=YAML_LOADER)  # noqa: S506 - a safe loader, the C one
         if isinstance(data, dict) and ("apiVersion" in data or data.get("kind") == "DataContract"):
             from ocenter.odcs import contract_from_odcs
 
             return contract_from_odcs(text)
-        return contract_from_yaml(text)
+        if not isinstance(data, dict):
+            raise ValueError("a data contract must be a YAML mapping")
+        return DataContract.model_validate(data)
     except (OSError, UnicodeDecodeError, yaml.YAMLError, ValueError, ValidationError) as exc:
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         if isinstance(exc, ValidationError):
