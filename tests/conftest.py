@@ -15,6 +15,7 @@ from ocenter.authority import Authority
 from ocenter.bootstrap import initialise
 from ocenter.config import Settings, load_settings
 from ocenter.context import AppContext, open_context
+from ocenter.store import SpecStore
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 APPTEST_TIMEOUT = 120
@@ -105,3 +106,19 @@ def app(demo_home: Path, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201 - App
     at = AppTest.from_file(str(PROJECT_ROOT / "Home.py"), default_timeout=APPTEST_TIMEOUT)
     at.run()
     return at
+
+
+@pytest.fixture
+def store_path(tmp_path: Path) -> Path:
+    return tmp_path / "store.git"
+
+
+@pytest.fixture
+def store(store_path: Path) -> SpecStore:
+    """A seeded bare store: one contract and one approved dashboard (dash-one) on main, as the
+    store tests build them (``tests/test_mirror.py`` has its own, empty one)."""
+    from tests.test_store import PUSDATIN, seed_files
+
+    spec_store = SpecStore.open_or_init(store_path)
+    assert spec_store.seed(PUSDATIN, seed_files(), "Seed") is not None
+    return spec_store

@@ -20,23 +20,9 @@ from tests.test_store import (
     fsck,
     make_spec,
     object_count,
-    seed_files,
 )
 
 SPEC = "specs/dash-one.yaml"
-
-
-@pytest.fixture
-def store_path(tmp_path: Path) -> Path:
-    return tmp_path / "store.git"
-
-
-@pytest.fixture
-def store(store_path: Path) -> SpecStore:
-    """A seeded bare store: one contract and one approved dashboard (dash-one) on main."""
-    spec_store = SpecStore.open_or_init(store_path)
-    assert spec_store.seed(PUSDATIN, seed_files(), "Seed") is not None
-    return spec_store
 
 
 def _main_changes_title(store: SpecStore, title: str) -> str:

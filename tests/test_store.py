@@ -72,19 +72,6 @@ def seed_files() -> dict[str, str]:
     }
 
 
-@pytest.fixture
-def store_path(tmp_path: Path) -> Path:
-    return tmp_path / "store.git"
-
-
-@pytest.fixture
-def store(store_path: Path) -> SpecStore:
-    """A seeded bare store: one contract and one approved dashboard on main."""
-    spec_store = SpecStore.open_or_init(store_path)
-    assert spec_store.seed(PUSDATIN, seed_files(), "Seed") is not None
-    return spec_store
-
-
 def git(*args: str, cwd: Path | None = None, check: bool = True) -> subprocess.CompletedProcess:
     """Plain git as a person would run it, with a clean configuration."""
     home = Path(os.environ.get("PYTEST_GIT_HOME", "/tmp"))
