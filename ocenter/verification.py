@@ -1036,11 +1036,6 @@ def _int_scalar(value: int, kind: pa.DataType | None = None) -> pa.Scalar:
     return scalar.cast(kind) if kind is not None and kind != pa.int64() else scalar
 
 
-def _float_scalar(value: float) -> pa.Scalar:
-    values = np.array([value], np.float64)
-    return pa.Array.from_buffers(pa.float64(), 1, [None, pa.py_buffer(values)])[0]
-
-
 def _take(col: Any, at: np.ndarray) -> Any:
     """``col`` at the increasing positions ``at``, chunk by chunk.
 
@@ -1586,16 +1581,6 @@ def _number_array(values: Any, ftype: FieldType, decimal: str, valid: np.ndarray
     return numbers if valid.all() else np.where(valid, numbers, 0)
 
 
-def _numbers(values: Any, ftype: FieldType, decimal: str, valid: np.ndarray) -> Any:
-    """The values as int64 or float64 (0 where not ``valid``), for bound checks and storage."""
-    zero = _text_scalar("0", values.type)
-    usable = _bools(valid)
-    if ftype == FieldType.INTEGER:
-        return pc.cast(pc.if_else(usable, pc.utf8_ltrim(values, "+"), zero), pa.int64())
-    text = pc.replace_substring(values, ",", ".") if decimal == "," else values
-    return pc.cast(pc.if_else(usable, text, zero), pa.float64())
-
-
 def _text_column(col: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray:
     if isinstance(col, pa.Array):
         col = pa.chunked_array([col])
@@ -1803,7 +1788,11 @@ def _typed_column(col: pa.ChunkedArray, f: ContractField, contract: DataContract
     null = pa.nulls(1, target)[0]
     usable = _bools(keep)
     if f.type in (FieldType.INTEGER, FieldType.NUMBER):
-        return pc.if_else(usable, _numbers(col, f.type, contract.decimal_separator, keep), null)
+        kept = _only(col, keep)  # the others are null, never parsed
+        if f.type == FieldType.INTEGER:
+            return pc.cast(pc.utf8_ltrim(kept, "+"), pa.int64())
+        decimal = contract.decimal_separator
+        return pc.cast(pc.replace_substring(kept, ",", ".") if decimal == "," else kept, pa.float64())
     if f.type == FieldType.BOOLEAN:
         truth = pc.is_in(pc.ascii_lower(col), value_set=_texts(list(TRUE_TEXTS), col.type))
         return pc.if_else(usable, truth, null)
