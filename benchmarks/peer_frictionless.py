@@ -25,7 +25,7 @@ from frictionless import Resource, Schema
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ocenter.contracts import ContractField, DataContract, FieldType, contract_from_yaml  # noqa: E402
+from ocenter.contracts.model import ContractField, DataContract, FieldType, contract_from_yaml  # noqa: E402
 from ocenter.reference import reference_codes  # noqa: E402
 
 TRUE_TEXTS = ["true", "1", "ya"]

@@ -25,7 +25,7 @@ import pandera.pandas as pa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ocenter.contracts import ContractField, DataContract, FieldType, contract_from_yaml  # noqa: E402
+from ocenter.contracts.model import ContractField, DataContract, FieldType, contract_from_yaml  # noqa: E402
 from ocenter.reference import reference_codes  # noqa: E402
 
 BOOLEAN_TEXTS = ["true", "false", "1", "0", "ya", "tidak"]  # compared case-insensitively

@@ -16,9 +16,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ocenter.contracts import ContractField, DataContract, FieldType, contract_to_yaml  # noqa: E402
-from ocenter.specs import DashboardSpec, Panel, spec_to_yaml  # noqa: E402
-from ocenter.store import Author, SpecStore  # noqa: E402
+from ocenter.contracts.model import ContractField, DataContract, FieldType, contract_to_yaml  # noqa: E402
+from ocenter.display.spec import DashboardSpec, Panel, spec_to_yaml  # noqa: E402
+from ocenter.store.models import Author
+from ocenter.store.spec_store import SpecStore  # noqa: E402
 
 AUTHOR = Author(username="analis", name="Siti Analis")
 CONTRACT = DataContract(

@@ -182,8 +182,9 @@ def contenders(contract: Path, data: Path, report: Path, peers: bool = True) -> 
     streaming = (
         "import sys\n"
         "from pathlib import Path\n"
-        "from ocenter.ingest import iter_batches\n"
-        "from ocenter.verification import load_contract, verify_table\n"
+        "from ocenter.intake.read import iter_batches\n"
+        "from ocenter.verification.command import load_contract\n"
+        "from ocenter.verification.engine import verify_table\n"
         "c = load_contract(Path(sys.argv[1]))\n"
         "r = verify_table(c, iter_batches(Path(sys.argv[2]), c))\n"
         "print(r.rows, r.error_count)\n"

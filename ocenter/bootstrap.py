@@ -13,10 +13,13 @@ from pathlib import Path
 from sqlmodel import Session, select
 
 from ocenter import procedure
-from ocenter.accounts import hash_password
-from ocenter.authority import Authority, Level, Role, ScopeKind
+from ocenter.accounts.authority import Authority
+from ocenter.accounts.levels import Level, Role, ScopeKind
+from ocenter.accounts.login import hash_password
 from ocenter.config import Settings
 from ocenter.context import AppContext, open_context
+from ocenter.display.spec import spec_from_yaml
+from ocenter.events import record
 from ocenter.models import (
     DashboardRequest,
     DatasetVersion,
@@ -25,10 +28,9 @@ from ocenter.models import (
     UnitKind,
     User,
 )
+from ocenter.procedure.workdays import today_in_jakarta
 from ocenter.reference import reference_rows
-from ocenter.specs import spec_from_yaml
-from ocenter.store import Author
-from ocenter.workdays import today_in_jakarta
+from ocenter.store.models import Author
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEMO_PASSWORD = "ocenter-demo"  # noqa: S105 - demo mode only; production refuses demo users
@@ -136,7 +138,7 @@ Check any revision with `python -m ocenter validate-store PATH [--rev REV]`.
 
 
 def _authority(ctx: AppContext, username: str) -> Authority:
-    from ocenter.accounts import authority_of
+    from ocenter.accounts.login import authority_of
 
     authority = authority_of(ctx.engine, username, production=False)
     assert authority is not None, username
@@ -194,7 +196,7 @@ def seed_demo_requests(ctx: AppContext) -> None:
                 audience=["kepala", "eselon1", "eselon2", "upt"],
                 dashboard_id=approved.id, status=RequestStatus.DISPLAYED,
             ))
-            procedure.record(session, "direktur", "request.filed", step=1, request_id=1,
+            record(session, "direktur", "request.filed", step=1, request_id=1,
                              detail="demo")
         if session.get(DashboardRequest, 2) is None:
             session.add(DashboardRequest(
@@ -204,7 +206,7 @@ def seed_demo_requests(ctx: AppContext) -> None:
                 audience=["eselon1", "eselon2"], dashboard_id=mockup.id,
                 status=RequestStatus.IN_REVIEW,
             ))
-            procedure.record(session, "unit", "request.filed", step=1, request_id=2,
+            record(session, "unit", "request.filed", step=1, request_id=2,
                              detail="demo")
         session.commit()
     if ctx.store.head(ctx.store.mockup_branch(2)) is None:

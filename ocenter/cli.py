@@ -9,7 +9,11 @@ import os
 import sys
 from pathlib import Path
 
+from ocenter.contracts.inference import infer_contract
+from ocenter.contracts.json_schema import json_schema
+from ocenter.contracts.odcs import contract_from_odcs, contract_to_odcs
 from ocenter.errors import UserError
+from ocenter.intake.read import read_table
 
 #: How often threads hand the interpreter over during ``verify`` (Python's default: 5 ms).
 _SWITCH_SECONDS = 0.0002
@@ -39,18 +43,18 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     sys.setswitchinterval(_SWITCH_SECONDS)
     gc.disable()
-    from ocenter.csvfile import lean_memory, read_ahead
+    from ocenter.intake.csvfile import lean_memory, read_ahead
 
     with lean_memory():
         ahead = read_ahead(Path(args.data))
-        from ocenter.verification import run_verify
+        from ocenter.verification.command import run_verify
 
         return run_verify(Path(args.contract), Path(args.data), Path(args.report) if args.report
                           else None, args.lang, ahead)
 
 
 def _cmd_validate_store(args: argparse.Namespace) -> int:
-    from ocenter.store import validate_store
+    from ocenter.store.validation import validate_store
 
     problems = validate_store(Path(args.path), args.rev)
     for problem in problems:
@@ -66,23 +70,21 @@ def _cmd_validate_store(args: argparse.Namespace) -> int:
 def _cmd_contract(args: argparse.Namespace) -> int:
     import json
 
-    from ocenter import odcs
-    from ocenter.contracts import contract_from_yaml, contract_to_yaml
+    from ocenter.contracts.model import contract_from_yaml, contract_to_yaml
 
     source = Path(args.file).read_text(encoding="utf-8") if args.action != "infer" else ""
     if args.action == "import-odcs":
-        output = contract_to_yaml(odcs.contract_from_odcs(source))
+        output = contract_to_yaml(contract_from_odcs(source))
     elif args.action == "export-odcs":
-        output = odcs.contract_to_odcs(contract_from_yaml(source))
+        output = contract_to_odcs(contract_from_yaml(source))
     elif args.action == "json-schema":
-        output = json.dumps(odcs.json_schema(contract_from_yaml(source)), indent=2)
+        output = json.dumps(json_schema(contract_from_yaml(source)), indent=2)
     else:  # infer
-        from ocenter import ingest
 
         path = Path(args.file)
-        table = ingest.read_table(path, path.suffix.lower(), None)
+        table = read_table(path, path.suffix.lower(), None)
         dataset_id = args.id or "dataset-baru"
-        output = contract_to_yaml(odcs.infer_contract(table, dataset_id, dataset_id,
+        output = contract_to_yaml(infer_contract(table, dataset_id, dataset_id,
                                                       args.owner or "PUSDATIN"))
     if args.output:
         Path(args.output).write_text(output, encoding="utf-8")
@@ -92,8 +94,8 @@ def _cmd_contract(args: argparse.Namespace) -> int:
 
 
 def _cmd_user_add(args: argparse.Namespace) -> int:
-    from ocenter.admin import add_user
-    from ocenter.authority import Level, Role, ScopeKind
+    from ocenter.accounts.admin import add_user
+    from ocenter.accounts.levels import Level, Role, ScopeKind
     from ocenter.config import load_settings
     from ocenter.context import open_context
 
@@ -108,7 +110,7 @@ def _cmd_user_add(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m ocenter``."""
-    from ocenter.levels import Level, Role, ScopeKind
+    from ocenter.accounts.levels import Level, Role, ScopeKind
 
     parser = argparse.ArgumentParser(prog="python -m ocenter",
                                      description="BPOM Operational Center: data and dashboards.")

@@ -9,8 +9,8 @@ from sqlalchemy.engine import Engine
 
 from ocenter.config import Settings
 from ocenter.database import make_engine
-from ocenter.mirror import MirrorStatus, mirror_status, start_mirror, stop_mirror
-from ocenter.store import SpecStore
+from ocenter.store.mirror import MirrorStatus, mirror_status, start_mirror, stop_mirror
+from ocenter.store.spec_store import SpecStore
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ocenter.authority import Level, ScopeKind
-from ocenter.contracts import ContractField, DataContract, FieldType, contract_to_yaml
-from ocenter.reference import reference_rows
-from ocenter.specs import (
+from ocenter.accounts.levels import Level, ScopeKind
+from ocenter.contracts.model import ContractField, DataContract, FieldType, contract_to_yaml
+from ocenter.display.spec import (
     Aggregation,
     DashboardSpec,
     DefaultView,
@@ -27,6 +26,7 @@ from ocenter.specs import (
     PanelKind,
     spec_to_yaml,
 )
+from ocenter.reference import reference_rows
 
 DATASET_ID = "sampling-pengujian"
 DASHBOARD_ID = "pantauan-sampling-pengujian"

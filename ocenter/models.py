@@ -8,7 +8,7 @@ from enum import StrEnum
 from sqlalchemy import JSON, Column, Text
 from sqlmodel import Field, SQLModel
 
-from ocenter.authority import Level, Role, ScopeKind
+from ocenter.accounts.levels import Level, Role, ScopeKind
 
 
 def utcnow() -> datetime:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from ocenter.authority import Role
+from ocenter.accounts.levels import Role
 
 R = Role
 

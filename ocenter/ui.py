@@ -10,13 +10,14 @@ from collections.abc import Iterator
 
 import streamlit as st
 
-from ocenter import accounts
-from ocenter.authority import Authority
+from ocenter.accounts.authority import Authority
+from ocenter.accounts.login import authority_of, display_name, login_credentials
 from ocenter.config import Settings, load_settings
 from ocenter.context import AppContext
 from ocenter.errors import UserError
 from ocenter.i18n import DEFAULT_LANGUAGE, t
 from ocenter.navigation import PAGES, default_page_key, may_open, pages_for
+from ocenter.verification.datasets import load_dataset
 
 _LANG_KEY = "ocenter_lang"
 _VIEWER_KEY = "ocenter_viewer"
@@ -86,7 +87,7 @@ def _authenticator(ctx: AppContext):  # noqa: ANN202 - the library's own type
     import streamlit_authenticator as stauth
 
     return stauth.Authenticate(
-        accounts.login_credentials(ctx.engine, production=not ctx.settings.is_demo),
+        login_credentials(ctx.engine, production=not ctx.settings.is_demo),
         cookie_name=ctx.settings.cookie_name,
         cookie_key=ctx.settings.cookie_key,
         cookie_expiry_days=ctx.settings.cookie_expiry_days,
@@ -115,7 +116,7 @@ def login_gate(ctx: AppContext) -> Authority:
             st.info(tr("login.demo_hint"))
         if not st.session_state.get("authentication_status"):
             st.stop()
-    viewer = accounts.authority_of(ctx.engine, st.session_state.get("username"),
+    viewer = authority_of(ctx.engine, st.session_state.get("username"),
                                    production=not ctx.settings.is_demo)
     if viewer is None:
         # Deactivated since the cookie was made, or a demo user on a production server.
@@ -162,7 +163,7 @@ def demo_banner(ctx: AppContext) -> None:
 
 def sidebar(ctx: AppContext, viewer: Authority) -> None:
     """Who is logged in, with what authority, the language switch and logout."""
-    name = accounts.display_name(ctx.engine, viewer.username)
+    name = display_name(ctx.engine, viewer.username)
     st.sidebar.markdown(f"**{name}**")
     st.sidebar.caption(
         tr("ui.authority_line", role=tr(f"role.{viewer.role.value}"),
@@ -186,7 +187,7 @@ def page(key: str) -> tuple[AppContext, Authority]:
     viewer = st.session_state.get(_VIEWER_KEY)
     if viewer is None:
         viewer = login_gate(ctx)
-    viewer = accounts.authority_of(ctx.engine, viewer.username,
+    viewer = authority_of(ctx.engine, viewer.username,
                                    production=not ctx.settings.is_demo)
     if viewer is None or not may_open(viewer.role, key):
         st.error(tr("auth.forbidden"))
@@ -214,7 +215,6 @@ def show_error(error: UserError) -> None:
     st.error(error.text(lang()))
 
 
-
 # --- dashboards -------------------------------------------------------------------------------
 
 
@@ -224,14 +224,12 @@ def _dataset_table(home: str, dataset_id: str, sha256: str):  # noqa: ANN202 - p
     Filtering by authority happens after this, per viewer, and is never cached across users."""
     from pathlib import Path
 
-    from ocenter import datasets
-
-    return datasets.load_dataset(Path(home), dataset_id, sha256)
+    return load_dataset(Path(home), dataset_id, sha256)
 
 
 def dashboard_tables(ctx: AppContext, dataset_ids: list[str]) -> dict:
     """The newest accepted table of each dataset the dashboard reads (missing ones left out)."""
-    from ocenter.procedure import latest_versions
+    from ocenter.procedure.data_intake import latest_versions
 
     versions = latest_versions(ctx)
     return {
@@ -243,7 +241,7 @@ def dashboard_tables(ctx: AppContext, dataset_ids: list[str]) -> dict:
 
 def show_dashboard(ctx: AppContext, spec, contracts: dict, viewer: Authority) -> None:  # noqa: ANN001
     """Render ``spec`` for ``viewer``: data filtered and aggregated on the server, then drawn."""
-    from ocenter.rendering import render_dashboard
+    from ocenter.display.render import render_dashboard
 
     tables = dashboard_tables(ctx, spec.datasets)
     missing = [d for d in spec.datasets if d not in tables]
@@ -285,7 +283,7 @@ def _show_panel(item) -> None:  # noqa: ANN001 - rendering.RenderedPanel
             st.dataframe(item.data.frame, hide_index=True, width="stretch")
 
 
-def summary_rows(report) -> list[dict]:  # noqa: ANN001 - verification.VerificationReport
+def summary_rows(report) -> list[dict]:  # noqa: ANN001 - VerificationReport
     """The report's summary by column and check, with headers in the user's language."""
     return [
         {tr("col.column"): entry.column, tr("col.check"): tr(f"check.{entry.check}"),
@@ -309,7 +307,7 @@ def show_flash() -> None:
 
 def when(moment) -> str:  # noqa: ANN001 - datetime from the database
     """A stored time as people in the office read it: Jakarta time, to the minute."""
-    from ocenter.workdays import local_time
+    from ocenter.procedure.workdays import local_time
 
     return local_time(moment).strftime("%Y-%m-%d %H:%M WIB")
 
@@ -325,7 +323,7 @@ def choose_request(
 ):  # noqa: ANN201 - models.DashboardRequest
     """The request a step's page works on: a picker over the requests waiting at that step;
     says so and stops the page when none is waiting."""
-    from ocenter.procedure import list_requests
+    from ocenter.procedure.requests import list_requests
 
     waiting = {
         r.id: r for r in list_requests(ctx, viewer)

@@ -2,9 +2,10 @@
 
 import streamlit as st
 
-from ocenter import overview, procedure, ui
+from ocenter import procedure, ui
 from ocenter.models import SubmissionStatus
-from ocenter.workdays import today_in_jakarta
+from ocenter.procedure import overview
+from ocenter.procedure.workdays import today_in_jakarta
 
 ctx, viewer = ui.page("beranda")
 st.write(ui.tr("beranda.intro"))

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from ocenter import procedure, ui
-from ocenter.authority import Level
+from ocenter.accounts.levels import Level
 from ocenter.models import SubmissionStatus
 
 ctx, viewer = ui.page("kirim-data")

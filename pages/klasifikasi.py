@@ -3,9 +3,9 @@
 import streamlit as st
 
 from ocenter import procedure, ui
-from ocenter.authority import ScopeKind
+from ocenter.accounts.levels import ScopeKind
+from ocenter.display.spec import DefaultView, PanelFilter
 from ocenter.models import RequestStatus
-from ocenter.specs import DefaultView, PanelFilter
 
 ctx, viewer = ui.page("klasifikasi")
 request = ui.choose_request(ctx, viewer, (RequestStatus.BUILT, RequestStatus.CLASSIFIED),

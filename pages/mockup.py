@@ -3,9 +3,9 @@
 import streamlit as st
 
 from ocenter import procedure, ui
+from ocenter.display.spec import content_problems
 from ocenter.errors import Conflict, UserError
 from ocenter.models import RequestStatus
-from ocenter.specs import content_problems
 
 ctx, viewer = ui.page("mockup")
 request = ui.choose_request(

@@ -2,8 +2,9 @@
 
 import streamlit as st
 
-from ocenter import admin, ui
-from ocenter.authority import Level, Role, ScopeKind
+from ocenter import ui
+from ocenter.accounts import admin
+from ocenter.accounts.levels import Level, Role, ScopeKind
 
 ctx, viewer = ui.page("pengguna")
 users = admin.list_users(ctx, viewer)

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from ocenter import procedure, ui
-from ocenter.authority import Level
+from ocenter.accounts.levels import Level
 
 ctx, viewer = ui.page("permintaan")
 contracts = ctx.store.snapshot("main").contracts

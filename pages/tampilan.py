@@ -3,8 +3,8 @@
 import streamlit as st
 
 from ocenter import ui
-from ocenter.authority import Role
-from ocenter.rendering import visible_specs
+from ocenter.accounts.levels import Role
+from ocenter.display.filtering import visible_specs
 
 ctx, viewer = ui.page("tampilan")
 main = ctx.store.snapshot("main")

@@ -3,7 +3,8 @@
 import streamlit as st
 
 from ocenter import procedure, ui
-from ocenter.authority import Authority, Level, Role, ScopeKind
+from ocenter.accounts.authority import Authority
+from ocenter.accounts.levels import Level, Role, ScopeKind
 from ocenter.models import RequestStatus
 from ocenter.reference import reference_rows
 

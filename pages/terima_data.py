@@ -4,7 +4,7 @@ import streamlit as st
 
 from ocenter import procedure, ui
 from ocenter.models import SubmissionStatus
-from ocenter.workdays import step_clock, today_in_jakarta
+from ocenter.procedure.workdays import step_clock, today_in_jakarta
 
 ctx, viewer = ui.page("terima-data")
 waiting = procedure.list_submissions(ctx, viewer, SubmissionStatus.SENT)

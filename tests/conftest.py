@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from ocenter.accounts import authority_of
-from ocenter.authority import Authority
+from ocenter.accounts.authority import Authority
+from ocenter.accounts.login import authority_of
 from ocenter.bootstrap import initialise
 from ocenter.config import Settings, load_settings
 from ocenter.context import AppContext, open_context
-from ocenter.store import SpecStore
+from ocenter.store.spec_store import SpecStore
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 APPTEST_TIMEOUT = 120

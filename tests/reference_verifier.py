@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ocenter import reference
-from ocenter.contracts import DataContract, FieldType
+from ocenter.contracts.model import DataContract, FieldType
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 _INTEGER = re.compile(r"[+-]?[0-9]+")

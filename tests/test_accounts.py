@@ -5,13 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session
 
-from ocenter.accounts import (
-    authority_of,
-    check_password,
-    hash_password,
-    login_credentials,
-)
-from ocenter.authority import Level
+from ocenter.accounts.levels import Level
+from ocenter.accounts.login import authority_of, check_password, hash_password, login_credentials
 from ocenter.bootstrap import DEMO_PASSWORD
 from ocenter.config import load_settings
 from ocenter.errors import UserError

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from ocenter.authority import Role
+from ocenter.accounts.levels import Role
 from ocenter.bootstrap import DEMO_PASSWORD
 from ocenter.i18n import t
 from ocenter.navigation import PAGES, pages_for
@@ -67,7 +67,8 @@ def test_a_page_outside_the_role_does_not_exist_for_them(app, username):
 
 def test_a_page_run_directly_still_refuses_the_wrong_role(demo_home, monkeypatch):
     """The second lock: even if a page script runs for someone outside its roles, it stops."""
-    from ocenter.authority import Authority, Level, ScopeKind
+    from ocenter.accounts.authority import Authority
+    from ocenter.accounts.levels import Level, ScopeKind
 
     monkeypatch.setenv("OCENTER_HOME", str(demo_home))
     at = AppTest.from_file("../pages/mockup.py", default_timeout=TIMEOUT)
@@ -158,8 +159,8 @@ def test_a_malformed_upload_is_a_message_and_nothing_is_stored(app):
 def test_a_save_that_lost_the_race_keeps_the_analysts_text(app, demo_ctx):
     """Two analysts edit one mock-up: the second save is refused and its text is kept."""
     from ocenter import procedure
-    from ocenter.accounts import authority_of
-    from ocenter.authority import Level
+    from ocenter.accounts.levels import Level
+    from ocenter.accounts.login import authority_of
     ctx = demo_ctx
     analyst = authority_of(ctx.engine, "analis", production=False)
     direktur = authority_of(ctx.engine, "direktur", production=False)

@@ -7,9 +7,9 @@ import subprocess
 import pytest
 
 from ocenter import procedure
-from ocenter.accounts import authority_of
+from ocenter.accounts.login import authority_of
 from ocenter.context import AppContext
-from ocenter.specs import spec_to_yaml
+from ocenter.display.spec import spec_to_yaml
 from tests.test_app import _button, _login, _texts
 
 DASHBOARD = "tren-temuan-kosmetik"  # the demo mock-up of request 2, reviewed by `unit`

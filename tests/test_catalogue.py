@@ -36,7 +36,7 @@ def test_every_literal_key_in_the_code_exists():
 
 
 def test_every_role_level_status_and_step_has_words():
-    from ocenter.authority import Level, Role, ScopeKind
+    from ocenter.accounts.levels import Level, Role, ScopeKind
     from ocenter.models import RequestStatus, SubmissionStatus
     from ocenter.navigation import PAGES
 

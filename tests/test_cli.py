@@ -61,7 +61,7 @@ def test_verify_exit_codes_and_report(demo_home, tmp_path):
              "main:data_contracts/sampling-pengujian.yaml")
     )
     from ocenter.bootstrap import demo_sampling_frame
-    from ocenter.workdays import today_in_jakarta
+    from ocenter.procedure.workdays import today_in_jakarta
 
     frame = demo_sampling_frame(today_in_jakarta(), months=2).tail(40).reset_index(drop=True)
     good = tmp_path / "baik.csv"
@@ -102,7 +102,7 @@ def test_user_add_takes_the_password_from_stdin_never_an_option(tmp_path):
 
 
 def test_contract_infer_and_odcs_round_trip(demo_home, tmp_path):
-    from ocenter.contracts import contract_from_yaml
+    from ocenter.contracts.model import contract_from_yaml
 
     sample = tmp_path / "contoh.csv"
     sample.write_text("kode_upt;jumlah;catatan\nUPT-3201;01;NA\nUPT-3101;12;\n", encoding="utf-8")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ocenter.contracts import FieldType, contract_from_yaml, contract_to_yaml
+from ocenter.contracts.model import FieldType, contract_from_yaml, contract_to_yaml
 from ocenter.demo_data import (
     COLUMNS,
     DASHBOARD_ID,
@@ -21,8 +21,8 @@ from ocenter.demo_data import (
     sampling_dashboard,
     write_demo_files,
 )
+from ocenter.display.spec import content_problems, spec_from_yaml, spec_to_yaml
 from ocenter.reference import REFERENCE_LISTS, reference_codes, reference_rows
-from ocenter.specs import content_problems, spec_from_yaml, spec_to_yaml
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 

@@ -8,10 +8,11 @@ import pytest
 from sqlmodel import Session, select
 
 from ocenter import procedure
+from ocenter.display.spec import spec_to_yaml
 from ocenter.errors import Conflict, NotFound, PermissionDenied, UserError
 from ocenter.models import Event, RequestStatus
-from ocenter.specs import spec_to_yaml
-from ocenter.store import SpecStore, validate_store
+from ocenter.store.spec_store import SpecStore
+from ocenter.store.validation import validate_store
 from tests.test_store import (
     ANALIS,
     DIREKTUR,

@@ -11,10 +11,10 @@ import openpyxl
 import pyarrow as pa
 import pytest
 
-from ocenter.contracts import DataContract
-from ocenter.csvfile import ReadAhead, read_ahead
+from ocenter.contracts.model import DataContract
 from ocenter.errors import UserError
-from ocenter.ingest import ReadLimits, iter_batches, read_table
+from ocenter.intake.csvfile import ReadAhead, read_ahead
+from ocenter.intake.read import ReadLimits, iter_batches, read_table
 
 CONTRACT = DataContract(
     id="uji-baca",

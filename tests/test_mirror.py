@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from ocenter import mirror as mirror_module
 from ocenter.config import Settings, check_store_remote, load_settings
 from ocenter.context import open_context
 from ocenter.errors import UserError
-from ocenter.mirror import PENDING_MARKER, Mirror, mirror_status, redact, start_mirror, stop_mirror
-from ocenter.store import MAIN, SpecStore
+from ocenter.store import mirror as mirror_module
+from ocenter.store.mirror import PENDING_MARKER, Mirror, mirror_status, redact, start_mirror, stop_mirror
+from ocenter.store.names import MAIN
+from ocenter.store.spec_store import SpecStore
 from tests.test_store import ANALIS, DIREKTUR, PUSDATIN, git, make_spec, seed_files
 
 WAIT_SECONDS = 10.0

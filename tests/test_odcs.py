@@ -9,16 +9,12 @@ import pytest
 import yaml
 
 from ocenter import reference
-from ocenter.authority import Level
-from ocenter.contracts import DataContract, FieldType, contract_from_yaml
-from ocenter.odcs import (
-    contract_from_odcs,
-    contract_to_odcs,
-    infer_contract,
-    json_schema,
-    level_from_classification,
-)
-from ocenter.verification import load_contract
+from ocenter.accounts.levels import Level
+from ocenter.contracts.inference import infer_contract
+from ocenter.contracts.json_schema import json_schema
+from ocenter.contracts.model import DataContract, FieldType, contract_from_yaml
+from ocenter.contracts.odcs import contract_from_odcs, contract_to_odcs, level_from_classification
+from ocenter.verification.command import load_contract
 
 FIXTURES = Path(__file__).parent / "fixtures" / "verification"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from ocenter.models import DashboardRequest, RequestStatus
-from ocenter.overview import step_chart, step_counts
+from ocenter.procedure.overview import step_chart, step_counts
 
 
 def _request(status: RequestStatus, started: datetime) -> DashboardRequest:

@@ -8,14 +8,16 @@ import pytest
 from sqlmodel import Session, select
 
 from ocenter import procedure
-from ocenter.authority import Level, ScopeKind
+from ocenter.accounts.levels import Level, ScopeKind
 from ocenter.bootstrap import demo_sampling_frame
+from ocenter.display.filtering import visible_specs
+from ocenter.display.render import render_dashboard
+from ocenter.display.spec import DefaultView
 from ocenter.errors import Conflict, NotFound, PermissionDenied, UserError
 from ocenter.models import DatasetVersion, Event, RequestStatus, SubmissionStatus
-from ocenter.rendering import render_dashboard, visible_specs
-from ocenter.specs import DefaultView
-from ocenter.store import validate_store
-from ocenter.workdays import today_in_jakarta
+from ocenter.procedure.workdays import today_in_jakarta
+from ocenter.store.validation import validate_store
+from ocenter.verification.datasets import load_dataset
 
 
 def _csv(frame) -> bytes:  # noqa: ANN001 - pandas.DataFrame
@@ -29,7 +31,7 @@ def test_the_whole_procedure_from_request_to_receipt(demo_ctx, as_user):
 @pytest.mark.postgres
 def test_the_whole_procedure_on_postgresql(postgres_url, tmp_path):
     """The same walk on PostgreSQL, the production database, from a first start."""
-    from ocenter.accounts import authority_of
+    from ocenter.accounts.login import authority_of
     from ocenter.bootstrap import initialise
     from tests.conftest import settings_for
 
@@ -158,10 +160,8 @@ def test_the_display_filters_rows_and_fields_by_authority(demo_ctx, as_user):
     main = demo_ctx.store.snapshot("main")
     spec = main.specs["pantauan-sampling-pengujian"]
     kabalai, kepala = as_user("kabalai"), as_user("kepala")
-    from ocenter import datasets
-
     version = procedure.latest_versions(demo_ctx)["sampling-pengujian"]
-    table = datasets.load_dataset(demo_ctx.home, "sampling-pengujian", version.sha256)
+    table = load_dataset(demo_ctx.home, "sampling-pengujian", version.sha256)
     tables = {"sampling-pengujian": table}
     for_kepala = render_dashboard(spec, main.contracts, tables, kepala, "id")
     for_kabalai = render_dashboard(spec, main.contracts, tables, kabalai, "id")

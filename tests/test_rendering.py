@@ -8,8 +8,9 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from ocenter.authority import Authority, Level, Role, ScopeKind
-from ocenter.contracts import ContractField, DataContract, FieldType
+from ocenter.accounts.authority import Authority
+from ocenter.accounts.levels import Level, Role, ScopeKind
+from ocenter.contracts.model import ContractField, DataContract, FieldType
 from ocenter.demo_data import (
     DATASET_ID,
     generate_sampling_dataset,
@@ -17,29 +18,15 @@ from ocenter.demo_data import (
     sampling_contract,
     sampling_dashboard,
 )
+from ocenter.display.aggregation import MAX_PANEL_ROWS, VALUE_COLUMN, panel_data
+from ocenter.display.charts import panel_chart
+from ocenter.display.filtering import can_view, viewer_rows, visible_specs
+from ocenter.display.labels import format_value, table_frame
+from ocenter.display.render import render_dashboard
+from ocenter.display.spec import Aggregation, DashboardSpec, DefaultView, Panel, PanelFilter, PanelKind
 from ocenter.errors import PermissionDenied
 from ocenter.i18n import t
 from ocenter.reference import reference_codes
-from ocenter.rendering import (
-    MAX_PANEL_ROWS,
-    VALUE_COLUMN,
-    can_view,
-    format_value,
-    panel_chart,
-    panel_data,
-    render_dashboard,
-    table_frame,
-    viewer_rows,
-    visible_specs,
-)
-from ocenter.specs import (
-    Aggregation,
-    DashboardSpec,
-    DefaultView,
-    Panel,
-    PanelFilter,
-    PanelKind,
-)
 
 UPT_BANDUNG = "UPT-3201"
 OTHER_UPTS = sorted(reference_codes("upt") - {UPT_BANDUNG})

@@ -14,16 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from ocenter.contracts import ContractField, DataContract, FieldType, contract_to_yaml
+from ocenter.contracts.model import ContractField, DataContract, FieldType, contract_to_yaml
+from ocenter.display.spec import DashboardSpec, Panel, spec_to_yaml
 from ocenter.errors import Conflict, NotFound, PermissionDenied, UserError
-from ocenter.specs import DashboardSpec, Panel, spec_to_yaml
-from ocenter.store import (
-    MAIN,
-    Author,
-    SpecStore,
-    mockup_branch,
-    validate_store,
-)
+from ocenter.store.models import Author
+from ocenter.store.names import MAIN, mockup_branch
+from ocenter.store.spec_store import SpecStore
+from ocenter.store.validation import validate_store
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CONTRACT_ID = "sampling-pengujian"
@@ -537,7 +534,8 @@ KILLED_WRITER = textwrap.dedent(
     sys.path.insert(0, {root!r})
     from pathlib import Path
     from ocenter.errors import UserError
-    from ocenter.store import Author, SpecStore
+    from ocenter.store.models import Author
+    from ocenter.store.spec_store import SpecStore
     from tests.test_store import make_spec
     store = SpecStore(Path({path!r}))
     author = Author(username="killer", name="Killed Writer")

@@ -20,21 +20,28 @@ import pyarrow.compute as pc
 import pytest
 import yaml
 
-from ocenter import reference, verification
-from ocenter.authority import Level
-from ocenter.contracts import DataContract, contract_from_yaml
-from ocenter.datasets import load_dataset, store_dataset_version
+from ocenter import reference
+from ocenter.accounts.levels import Level
+from ocenter.contracts.model import DataContract, contract_from_yaml
+from ocenter.contracts.odcs import contract_to_odcs
 from ocenter.errors import NotFound, UserError
-from ocenter.ingest import iter_batches, read_table
-from ocenter.odcs import contract_to_odcs
-from ocenter.verification import (
-    CELL_CHECKS,
-    export_failing_rows,
-    failing_rows,
-    run_verify,
-    typed_table,
-    verify_table,
+from ocenter.intake.read import iter_batches, read_table
+from ocenter.textformats import DATE_RE, anchored, number_re
+from ocenter.verification import engine, judging
+from ocenter.verification.command import _report_text, run_verify
+from ocenter.verification.datasets import load_dataset, store_dataset_version
+from ocenter.verification.engine import _verified, verify_table
+from ocenter.verification.failing_rows import export_failing_rows, failing_rows
+from ocenter.verification.judging import _plain_numbers, _repeats, _sorted_repeats, _type_valid
+from ocenter.verification.kernels import (
+    _decimal_shape,
+    _fixed_match,
+    _fixed_ranges,
+    _iso_dates,
+    fixed_width_classes,
 )
+from ocenter.verification.report import CELL_CHECKS, VerificationReport
+from ocenter.verification.typed import typed_table
 from tests.reference_verifier import read_csv_rows, read_xlsx_rows, reference_verify
 
 FIXTURES = Path(__file__).parent / "fixtures" / "verification"
@@ -59,17 +66,17 @@ def load(scenario: str) -> tuple[DataContract, dict, Path]:
     return contract, expected, folder / expected["data"]
 
 
-def engine_report(scenario: str) -> verification.VerificationReport:
+def engine_report(scenario: str) -> VerificationReport:
     contract, expected, data = load(scenario)
     table = read_table(data, data.name, contract)
     return verify_table(contract, table, today=dt.date.fromisoformat(expected["today"]))
 
 
-def cells(report: verification.VerificationReport) -> set[tuple[int, str, str]]:
+def cells(report: VerificationReport) -> set[tuple[int, str, str]]:
     return {(e.row, e.column, e.check) for e in report.errors}
 
 
-def issue_names(report: verification.VerificationReport) -> list[str]:
+def issue_names(report: VerificationReport) -> list[str]:
     return [
         f"{i.check}:{i.params['kind']}" if i.check == "header" else i.check for i in report.dataset_issues
     ]
@@ -325,10 +332,10 @@ def test_random_tables_match_the_reference_verifier(seed: int, monkeypatch: pyte
     contract, header, rows = random_case(seed)
     # A tiny sample makes the engine take its distinct-values path on small tables too.
     if seed % 2:
-        monkeypatch.setattr(verification, "_DISTINCT_SAMPLE", 2)
-        monkeypatch.setattr(verification, "_DISTINCT_SHARE", 1)
+        monkeypatch.setattr(judging, "_DISTINCT_SAMPLE", 2)
+        monkeypatch.setattr(judging, "_DISTINCT_SHARE", 1)
     if seed % 5 == 0:  # parts of a few rows, judged side by side by the worker threads
-        monkeypatch.setattr(verification, "_PART_ROWS", 8)
+        monkeypatch.setattr(engine, "_PART_ROWS", 8)
     table = pa.table({n: pa.array([r[i] for r in rows], pa.string()) for i, n in enumerate(header)})
     if seed % 3 == 0:  # many small chunks, as a CSV read or a stream gives
         table = pa.Table.from_batches(table.to_batches(max_chunksize=7), table.schema)
@@ -400,12 +407,12 @@ def test_fixed_width_patterns_match_exactly_as_re2_and_python_do() -> None:
     texts += ["S0001", "AB-1234", "UPT-0001", "a_2", "$5", "a$", "S12345678\n"]
     values = pa.chunked_array([pa.array(texts[:2000]), pa.array(texts[2000:]).slice(1)])
     for pattern in FIXED_PATTERNS:
-        got = verification._fixed_match(values, verification._fixed_ranges(pattern))
+        got = _fixed_match(values, _fixed_ranges(pattern))
         python = [re.fullmatch(pattern, text, flags=re.ASCII) is not None for text in values.to_pylist()]
-        arrow = pc.match_substring_regex(values, pattern=verification.anchored(pattern)).to_pylist()
+        arrow = pc.match_substring_regex(values, pattern=anchored(pattern)).to_pylist()
         assert got.tolist() == python == arrow, pattern
     for pattern in NOT_FIXED:
-        assert verification.fixed_width_classes(pattern) is None, pattern
+        assert fixed_width_classes(pattern) is None, pattern
 
 
 def test_dates_and_numbers_are_recognised_exactly_as_their_patterns_say() -> None:
@@ -414,17 +421,17 @@ def test_dates_and_numbers_are_recognised_exactly_as_their_patterns_say() -> Non
     for _ in range(20000):
         texts.append(f"{rng.randint(0, 9999):04d}-{rng.randint(0, 14):02d}-{rng.randint(0, 33):02d}")
     values = pa.array(texts)
-    want = pc.match_substring_regex(values, pattern=verification.DATE_RE).to_pylist()
-    assert verification._iso_dates(values).tolist() == want
+    want = pc.match_substring_regex(values, pattern=DATE_RE).to_pylist()
+    assert _iso_dates(values).tolist() == want
     numbers = pa.array(POOLS["number"] + ["1..2", "1.2.3", "00.00", ",5", "5,", "١", "+1"])
     for mark in (".", ","):
         old_quick = pc.ascii_is_decimal(pc.replace_substring(numbers, mark, "", max_replacements=1))
-        assert verification._decimal_shape(numbers, ord(mark)).tolist() == old_quick.to_pylist()
+        assert _decimal_shape(numbers, ord(mark)).tolist() == old_quick.to_pylist()
 
 
 @pytest.mark.parametrize("mark", [".", ","])
 def test_number_cells_are_valid_exactly_when_the_number_pattern_matches(mark: str) -> None:
-    from ocenter.contracts import FieldType
+    from ocenter.contracts.model import FieldType
 
     odd = ["1..2", "1.2.3", ".", ",", "00.00", ",5", "5,", "١", "+1", "-0", "1 ", "12.5x", "9" * 400]
     rng = random.Random(6)
@@ -433,14 +440,14 @@ def test_number_cells_are_valid_exactly_when_the_number_pattern_matches(mark: st
     # refuses, which sends the whole column the long way: the answer is the same.
     for texts, at_once in ((plain, True), (plain + odd[4:], True), (plain + odd + POOLS["number"], False)):
         values = pa.array([t for t in texts if t])
-        assert (verification._plain_numbers(values, mark) is not None) == at_once
+        assert (_plain_numbers(values, mark) is not None) == at_once
         want = [
-            re.fullmatch(verification.number_re(mark).strip("^$"), t, re.ASCII) is not None
+            re.fullmatch(number_re(mark).strip("^$"), t, re.ASCII) is not None
             and math.isfinite(float(t.replace(",", ".")))
             for t in values.to_pylist()
         ]
         open_ = np.ones(len(values), bool)
-        valid, numbers = verification._type_valid(values, FieldType.NUMBER, mark, open_)
+        valid, numbers = _type_valid(values, FieldType.NUMBER, mark, open_)
         assert valid.tolist() == want
         for t, ok, number in zip(values.to_pylist(), want, numbers.tolist(), strict=True):
             if ok:
@@ -464,8 +471,8 @@ def test_repeated_keys_are_found_as_a_full_sort_finds_them(seed: int) -> None:
     second = [rng.choice("ab") for _ in range(count)]
     chunks = [pa.chunked_array([pa.array(keys[: count // 2]), pa.array(keys[count // 2 :])])]
     for columns in (chunks, [*chunks, pa.chunked_array([pa.array(second)])]):
-        got = verification._repeats(columns, count)
-        want = verification._sorted_repeats(columns, count)
+        got = _repeats(columns, count)
+        want = _sorted_repeats(columns, count)
         assert sorted(zip(*(a.tolist() for a in got), strict=True)) == sorted(
             zip(*(a.tolist() for a in want), strict=True)
         )
@@ -483,7 +490,7 @@ def test_a_stream_failing_part_way_stops_every_worker(monkeypatch: pytest.Monkey
             yield from table.to_batches()
         raise UserError("ingest.ragged_row", row=9, expected=8, found=7)
 
-    monkeypatch.setattr(verification, "_PART_ROWS", 4)
+    monkeypatch.setattr(engine, "_PART_ROWS", 4)
     before = {t.ident for t in threading.enumerate()}
     with pytest.raises(UserError):
         verify_table(contract, batches())
@@ -495,7 +502,7 @@ def test_parts_are_recorded_in_order_whatever_the_workers_do(monkeypatch: pytest
     contract, expected, data = load("sampling_errors")
     today = dt.date.fromisoformat(expected["today"])
     whole = engine_report("sampling_errors")
-    monkeypatch.setattr(verification, "_PART_ROWS", 2)
+    monkeypatch.setattr(engine, "_PART_ROWS", 2)
     seen: list[int] = []
     table = read_table(data, data.name, contract)
     assert verify_table(contract, table, today=today, progress=seen.append) == whole
@@ -640,9 +647,9 @@ def test_the_written_report_is_the_reports_json(scenario: str, lang: str, tmp_pa
 def test_the_written_report_keeps_the_cap() -> None:
     contract, _, data = load("sampling_errors")
     table = read_table(data, data.name, contract)
-    engine = verification._verified(contract, table, max_errors=4)
+    engine = _verified(contract, table, max_errors=4)
     report = engine.finish(detail=2)
-    written = json.loads(verification._report_text(engine, report, "en"))
+    written = json.loads(_report_text(engine, report, "en"))
     assert written == verify_table(contract, table, max_errors=4).to_json_dict("en")
     assert len(report.errors) == 2 and len(written["errors"]) == 4 and report.error_count == 19
 
@@ -656,9 +663,9 @@ def test_the_written_report_quotes_any_text_the_sender_wrote(tmp_path: Path) -> 
     )
     odd = ['a"b', "back\\slash", "baris\nbaru", "tab\there", "\x01\x1f", "é ü 中文 🙂", "{row}", "{}", "=1+1"]
     table = pa.table({"kode": odd, "jumlah": odd[::-1]})
-    engine = verification._verified(contract, table)
+    engine = _verified(contract, table)
     report = engine.finish(detail=2)
-    written = json.loads(verification._report_text(engine, report, "id"))
+    written = json.loads(_report_text(engine, report, "id"))
     assert written == json.loads(json.dumps(verify_table(contract, table).to_json_dict("id")))
     assert [e["value"] for e in written["errors"] if e["column"] == "kode"] == odd
 

@@ -1,0 +1,85 @@
+"""User accounts: password hashing, the authority of a logged-in user, and login credentials."""
+
+from __future__ import annotations
+
+import bcrypt
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from ocenter.accounts.authority import Authority
+from ocenter.errors import UserError
+from ocenter.models import User
+
+#: bcrypt reads at most 72 bytes of a password; bcrypt 5 raises beyond that, so we refuse first.
+MAX_PASSWORD_BYTES = 72
+MIN_PASSWORD_LENGTH = 8
+
+
+def hash_password(password: str) -> str:
+    """A bcrypt hash of ``password``; refuses passwords bcrypt cannot take whole."""
+    encoded = password.encode("utf-8")
+    if len(encoded) > MAX_PASSWORD_BYTES:
+        raise UserError("auth.password_too_long", limit=MAX_PASSWORD_BYTES)
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise UserError("auth.password_too_short", limit=MIN_PASSWORD_LENGTH)
+    return bcrypt.hashpw(encoded, bcrypt.gensalt(rounds=12)).decode("ascii")
+
+
+def check_password(password: str, password_hash: str) -> bool:
+    """True when ``password`` matches ``password_hash``; False (never an error) otherwise."""
+    encoded = password.encode("utf-8")
+    if len(encoded) > MAX_PASSWORD_BYTES:
+        return False
+    try:
+        return bcrypt.checkpw(encoded, password_hash.encode("ascii"))
+    except ValueError:
+        return False
+
+
+def login_allowed(user: User, *, production: bool) -> bool:
+    """Whether ``user`` may log in at all: active, and not a demo user in production."""
+    return user.active and not (production and user.is_demo)
+
+
+def authority_of(engine: Engine, username: str | None, *, production: bool) -> Authority | None:
+    """The current authority of ``username`` read fresh from the database, or None if they may not
+    log in (unknown, deactivated, or a demo user in production). Never trust a cookie for this."""
+    if not username:
+        return None
+    with Session(engine) as session:
+        user = session.get(User, username)
+        if user is None or not login_allowed(user, production=production):
+            return None
+        return Authority(
+            username=user.username,
+            role=user.role,
+            clearance=user.clearance,
+            scope=user.scope,
+            unit_code=user.unit_code,
+            grants=list(user.grants or []),
+        )
+
+
+def login_credentials(engine: Engine, *, production: bool) -> dict:
+    """Credentials in streamlit-authenticator's shape, from the database (never from a YAML file)."""
+    with Session(engine) as session:
+        users = session.exec(select(User)).all()
+    return {
+        "usernames": {
+            user.username: {
+                "name": user.name,
+                "email": user.email or f"{user.username}@pom.go.id",
+                "password": user.password_hash,
+                "roles": [user.role.value],
+            }
+            for user in users
+            if login_allowed(user, production=production)
+        }
+    }
+
+
+def display_name(engine: Engine, username: str) -> str:
+    """The user's full name, or the username if unknown."""
+    with Session(engine) as session:
+        user = session.get(User, username)
+        return user.name if user else username

@@ -1,0 +1,212 @@
+"""Data contracts: what a dataset sent to the Operational Center must look like (pydantic, stored as YAML)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ocenter.accounts.levels import Level, highest
+from ocenter.reference import REFERENCE_LISTS
+
+#: Ids of datasets, dashboards and panels: lower-case letters, digits and dashes, so that they can
+#: safely become file names and Git ref components.
+#: libyaml's safe loader when it is installed (about ten times faster), else the pure-Python one.
+YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+ID_PATTERN = r"^[a-z][a-z0-9-]{1,62}[a-z0-9]$"
+FIELD_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
+
+
+class FieldType(StrEnum):
+    """The type a field's text must parse as."""
+
+    STRING = "string"
+    INTEGER = "integer"
+    NUMBER = "number"
+    BOOLEAN = "boolean"
+    DATE = "date"  # ISO 8601 calendar date, YYYY-MM-DD
+    DATETIME = "datetime"  # ISO 8601 date and time
+
+
+class ContractField(BaseModel):
+    """One column of a dataset and every check its cells must pass."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(
+        pattern=FIELD_NAME_PATTERN,
+        description="Column name as it appears in the file's header row.",
+        examples=["kode_upt"],
+    )
+    label: str = Field(
+        default="", description="Human name shown on dashboards.", examples=["Kode UPT"]
+    )
+    description: str = Field(default="", description="What the column means, for the sender.")
+    type: FieldType = Field(default=FieldType.STRING, description="Type the text must parse as.")
+    required: bool = Field(default=False, description="An empty cell is an error.")
+    unique: bool = Field(default=False, description="No two rows may share a value.")
+    allowed_values: list[str] | None = Field(
+        default=None,
+        description="If set, the only values allowed (compared as text).",
+        examples=[["MS", "TMS"]],
+    )
+    minimum: float | None = Field(default=None, description="Smallest allowed number (inclusive).")
+    maximum: float | None = Field(default=None, description="Largest allowed number (inclusive).")
+    pattern: str | None = Field(
+        default=None,
+        description="Regular expression (RE2 syntax) the whole text must match.",
+        examples=[r"^\d{4}$"],
+    )
+    min_length: int | None = Field(default=None, ge=0, description="Fewest characters allowed.")
+    max_length: int | None = Field(default=None, ge=1, description="Most characters allowed.")
+    level: Level = Field(
+        default=Level.TERBUKA,
+        description="The field's own confidentiality level; viewers below it never receive it.",
+    )
+    reference: str | None = Field(
+        default=None,
+        description="Reference list the value must be a code of (foreign key).",
+        examples=["upt", "provinsi", "kategori_produk"],
+    )
+
+    @field_validator("reference")
+    @classmethod
+    def _reference_exists(cls, value: str | None) -> str | None:
+        if value is not None and value not in REFERENCE_LISTS:
+            known = ", ".join(sorted(REFERENCE_LISTS))
+            raise ValueError(f"unknown reference list {value!r} (known: {known})")
+        return value
+
+    @field_validator("pattern")
+    @classmethod
+    def _pattern_compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            check_pattern(value)
+        return value
+
+    @model_validator(mode="after")
+    def _bounds_are_consistent(self) -> ContractField:
+        if self.minimum is not None and self.maximum is not None and self.minimum > self.maximum:
+            raise ValueError(f"field {self.name}: minimum is larger than maximum")
+        if (
+            self.min_length is not None
+            and self.max_length is not None
+            and self.min_length > self.max_length
+        ):
+            raise ValueError(f"field {self.name}: min_length is larger than max_length")
+        if (self.minimum is not None or self.maximum is not None) and self.type not in (
+            FieldType.INTEGER,
+            FieldType.NUMBER,
+        ):
+            raise ValueError(f"field {self.name}: minimum/maximum need type integer or number")
+        return self
+
+
+class DataContract(BaseModel):
+    """The agreement between a data sender and Pusdatin about one dataset."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(
+        pattern=ID_PATTERN,
+        description="Dataset id; also the file name in data_contracts/.",
+        examples=["sampling-pengujian"],
+    )
+    title: str = Field(description="Dataset name shown to users.")
+    description: str = Field(default="", description="What the dataset holds and who sends it.")
+    owner_unit: str = Field(description="Code of the unit that owns and sends the data.")
+    level: Level = Field(
+        default=Level.TERBATAS, description="Confidentiality level of the dataset as a whole."
+    )
+    cadence_days: int | None = Field(
+        default=None,
+        ge=1,
+        description="Expected delivery interval in days; older data is reported as stale.",
+        examples=[30],
+    )
+    fields: list[ContractField] = Field(min_length=1, description="The columns, in file order.")
+    primary_key: list[str] = Field(
+        default_factory=list, description="Fields whose combined value must be unique per row."
+    )
+    min_rows: int | None = Field(default=None, ge=0, description="Fewest data rows accepted.")
+    max_rows: int | None = Field(default=None, ge=1, description="Most data rows accepted.")
+    scope_field: str | None = Field(
+        default=None,
+        description="Field holding the UPT code of each row; a UPT viewer sees only its own rows.",
+        examples=["kode_upt"],
+    )
+    time_field: str | None = Field(
+        default=None, description="Date field used for freshness and period filters."
+    )
+    decimal_separator: Literal[".", ","] = Field(
+        default=".", description="Decimal mark used in the file's numbers."
+    )
+    missing_values: list[str] = Field(
+        default_factory=lambda: [""],
+        description="Cell texts that count as missing. Only the empty cell unless listed here.",
+    )
+
+    @model_validator(mode="after")
+    def _names_are_consistent(self) -> DataContract:
+        names = [f.name for f in self.fields]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"field names used twice: {', '.join(duplicates)}")
+        for role, wanted in (
+            ("primary_key", self.primary_key),
+            ("scope_field", [self.scope_field] if self.scope_field else []),
+            ("time_field", [self.time_field] if self.time_field else []),
+        ):
+            unknown = [n for n in wanted if n not in names]
+            if unknown:
+                raise ValueError(f"{role} names unknown fields: {', '.join(unknown)}")
+        if self.min_rows is not None and self.max_rows is not None and self.min_rows > self.max_rows:
+            raise ValueError("min_rows is larger than max_rows")
+        return self
+
+    def field(self, name: str) -> ContractField:
+        """The field called ``name``; ``KeyError`` if there is none."""
+        for candidate in self.fields:
+            if candidate.name == name:
+                return candidate
+        raise KeyError(name)
+
+    def field_names(self) -> list[str]:
+        """Column names in file order."""
+        return [f.name for f in self.fields]
+
+    def highest_level(self, names: list[str] | None = None) -> Level:
+        """Highest level of the dataset and the given fields (all fields when ``names`` is None)."""
+        chosen = self.fields if names is None else [self.field(n) for n in names]
+        return highest([self.level, *(f.level for f in chosen)])
+
+
+def check_pattern(pattern: str) -> None:
+    """Raise ``ValueError`` unless the verification engine (RE2, through pyarrow) can run ``pattern``."""
+    import pyarrow as pa
+    import pyarrow._compute as arrow_compute  # pyarrow.compute's engine, without its 60 ms import
+
+    try:
+        # pa.nulls, not pa.array: building an array from Python objects imports pandas (0.3 s).
+        options = arrow_compute.MatchSubstringOptions(pattern)
+        arrow_compute.call_function("match_substring_regex", [pa.nulls(1, pa.string())], options)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        raise ValueError(f"pattern {pattern!r} cannot be used: {exc}") from None
+
+
+def contract_from_yaml(text: str) -> DataContract:
+    """Parse a contract from YAML text; raises ``ValueError`` (or pydantic's) on bad content."""
+    data = yaml.load(text, Loader=YAML_LOADER)  # noqa: S506 - a safe loader, the C one
+    if not isinstance(data, dict):
+        raise ValueError("a data contract must be a YAML mapping")
+    return DataContract.model_validate(data)
+
+
+def contract_to_yaml(contract: DataContract) -> str:
+    """The contract as reviewable YAML, fields in declaration order, defaults left out."""
+    data = contract.model_dump(mode="json", exclude_defaults=True)
+    data = {"id": contract.id, **data}
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)

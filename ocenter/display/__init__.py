@@ -1,0 +1,10 @@
+"""Dashboards on display: the spec model, authority filtering, aggregation, labels and charts.
+
+Security rule of this package: nothing leaves the server unfiltered or unaggregated. Rows are cut
+to the viewer's region, fields above the viewer's clearance are dropped (never hidden: a hidden
+column still reaches the browser), and every panel is aggregated here to at most
+``MAX_PANEL_ROWS`` rows before a chart is built from inline values.
+
+May import: ocenter.accounts (levels, authority), ocenter.contracts, ocenter.reference, errors and
+i18n; never the store, the procedure or the UI.
+"""

@@ -1,0 +1,92 @@
+"""A whole dashboard rendered for one viewer: every panel filtered, aggregated, labelled and charted."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import altair as alt
+import pandas as pd
+import pyarrow as pa
+
+from ocenter.accounts.authority import Authority
+from ocenter.contracts.model import DataContract
+from ocenter.display.aggregation import PanelData, panel_data
+from ocenter.display.charts import panel_chart
+from ocenter.display.filtering import can_view, viewer_rows
+from ocenter.display.labels import format_value, table_frame
+from ocenter.display.spec import DashboardSpec, Panel, PanelKind
+from ocenter.errors import PermissionDenied
+from ocenter.i18n import t
+
+# --- a whole dashboard --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RenderedPanel:
+    """One panel ready for the display page.
+
+    Attributes:
+        panel: the panel's spec (title, kind, width).
+        data: its aggregate (None when its dataset has no data yet).
+        chart: the Altair chart, for chart kinds with data.
+        table: the labelled frame of a table panel.
+        value_text: the formatted number of a KPI panel.
+        message: why the panel shows nothing (restricted, no data, empty), in the viewer's language.
+    """
+
+    panel: Panel
+    data: PanelData | None = None
+    chart: alt.TopLevelMixin | None = None
+    table: pd.DataFrame | None = None
+    value_text: str | None = None
+    message: str | None = None
+
+
+def render_dashboard(
+    spec: DashboardSpec,
+    contracts: dict[str, DataContract],
+    tables: dict[str, pa.Table | pd.DataFrame],
+    viewer: Authority,
+    lang: str,
+) -> list[RenderedPanel]:
+    """Every panel of ``spec`` as ``viewer`` may see it, with the step-7 default of their scope.
+
+    Raises ``PermissionDenied`` when the viewer may not open the dashboard at all.
+    """
+    if not can_view(viewer, spec):
+        raise PermissionDenied("render.denied")
+    default = spec.default_for(viewer.scope)
+    rows_by_dataset: dict[str, pd.DataFrame] = {}
+    rendered: list[RenderedPanel] = []
+    for panel in spec.panels:
+        contract = contracts.get(panel.dataset)
+        if contract is None or panel.dataset not in tables:
+            rendered.append(RenderedPanel(panel=panel, message=t("render.no_data", lang)))
+            continue
+        if panel.dataset not in rows_by_dataset:
+            rows_by_dataset[panel.dataset] = viewer_rows(
+                contract, tables[panel.dataset], viewer, default
+            )
+        data = panel_data(panel, contract, rows_by_dataset[panel.dataset], viewer)
+        rendered.append(_rendered(panel, data, contract, lang))
+    return rendered
+
+
+def _rendered(panel: Panel, data: PanelData, contract: DataContract, lang: str) -> RenderedPanel:
+    if data.restricted:
+        return RenderedPanel(panel=panel, data=data, message=t("render.restricted", lang))
+    if data.missing_fields:
+        message = t("render.field_missing", lang, fields=", ".join(data.missing_fields))
+        return RenderedPanel(panel=panel, data=data, message=message)
+    if panel.kind == PanelKind.KPI:
+        return RenderedPanel(panel=panel, data=data, value_text=format_value(data.value, lang))
+    if data.frame.empty:
+        return RenderedPanel(panel=panel, data=data, message=t("render.empty", lang))
+    note = t("render.truncated", lang) if data.truncated else None
+    if panel.kind == PanelKind.TABLE:
+        table = table_frame(panel, data, contract, lang)
+        return RenderedPanel(panel=panel, data=data, table=table, message=note)
+    chart = panel_chart(panel, data, contract, lang)
+    if chart is None:
+        return RenderedPanel(panel=panel, data=data, message=t("render.empty", lang))
+    return RenderedPanel(panel=panel, data=data, chart=chart, message=note)

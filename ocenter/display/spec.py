@@ -1,0 +1,215 @@
+"""Dashboard specs: what an Operational Center dashboard shows (pydantic, stored as YAML in specs/)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from ocenter.accounts.levels import Level, ScopeKind
+from ocenter.contracts.model import FIELD_NAME_PATTERN, ID_PATTERN, YAML_LOADER, DataContract, FieldType
+
+
+class PanelKind(StrEnum):
+    """How a panel draws its data."""
+
+    KPI = "kpi"  # one big number
+    BAR = "bar"
+    LINE = "line"
+    AREA = "area"
+    POINT = "point"
+    PIE = "pie"
+    HEATMAP = "heatmap"
+    MAP = "map"  # Indonesia by province
+    TABLE = "table"
+
+
+class Aggregation(StrEnum):
+    """How the rows behind one mark are combined."""
+
+    COUNT = "count"
+    SUM = "sum"
+    MEAN = "mean"
+    MIN = "min"
+    MAX = "max"
+    COUNT_DISTINCT = "count_distinct"
+
+
+NUMERIC_TYPES = (FieldType.INTEGER, FieldType.NUMBER)
+
+
+class PanelFilter(BaseModel):
+    """A condition rows must meet to be counted in a panel."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    field: str = Field(pattern=FIELD_NAME_PATTERN, description="Contract field to test.")
+    op: Literal["eq", "ne", "in", "gte", "lte"] = Field(
+        default="eq", description="Comparison: equal, not equal, one of, at least, at most."
+    )
+    value: str | float | list[str] = Field(description="Value(s) to compare with, as text or number.")
+
+
+class Panel(BaseModel):
+    """One chart, number or table on a dashboard."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=ID_PATTERN, description="Panel id, unique within its dashboard.")
+    title: str = Field(description="Heading shown above the panel.")
+    kind: PanelKind = Field(description="How the panel draws its data.")
+    dataset: str = Field(pattern=ID_PATTERN, description="Id of the data contract it reads.")
+    dimension: str | None = Field(
+        default=None,
+        pattern=FIELD_NAME_PATTERN,
+        description="Field on the category/time axis (for a map: the province code field).",
+        examples=["kategori_produk"],
+    )
+    measure: str | None = Field(
+        default=None,
+        pattern=FIELD_NAME_PATTERN,
+        description="Numeric field that is aggregated; None counts rows.",
+    )
+    aggregate: Aggregation = Field(default=Aggregation.COUNT, description="How rows are combined.")
+    series: str | None = Field(
+        default=None,
+        pattern=FIELD_NAME_PATTERN,
+        description="Field that splits marks into coloured series (heatmap: the second axis).",
+    )
+    filters: list[PanelFilter] = Field(default_factory=list, description="Rows counted must pass all.")
+    sort: Literal["none", "asc", "desc"] = Field(default="none", description="Order of the categories.")
+    limit: int | None = Field(default=None, ge=1, le=500, description="Keep only the top N categories.")
+    width: Literal[1, 2, 3] = Field(default=1, description="Columns the panel spans on a 3-column grid.")
+
+    def fields_used(self) -> list[str]:
+        """Every contract field the panel names, without duplicates, in a stable order."""
+        names = [self.dimension, self.measure, self.series, *(f.field for f in self.filters)]
+        return list(dict.fromkeys(n for n in names if n))
+
+    @model_validator(mode="after")
+    def _shape_fits_kind(self) -> Panel:
+        if self.kind not in (PanelKind.KPI, PanelKind.TABLE) and not self.dimension:
+            raise ValueError(f"panel {self.id}: a {self.kind} panel needs a dimension")
+        if self.kind == PanelKind.HEATMAP and not self.series:
+            raise ValueError(f"panel {self.id}: a heatmap needs a series (its second axis)")
+        if self.aggregate not in (Aggregation.COUNT,) and not self.measure:
+            raise ValueError(f"panel {self.id}: aggregate {self.aggregate} needs a measure")
+        return self
+
+
+class DefaultView(BaseModel):
+    """Step 7: the default data a group of stakeholders sees when they open the dashboard."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    scope: ScopeKind = Field(description="Which viewers this default applies to.")
+    filters: list[PanelFilter] = Field(
+        default_factory=list, description="Filters applied to every panel for these viewers."
+    )
+    months: int | None = Field(
+        default=None, ge=1, le=120, description="Show only the latest N months of the time field."
+    )
+
+
+class DashboardSpec(BaseModel):
+    """A whole dashboard of the Operational Center, reviewable as YAML in Git."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=ID_PATTERN, description="Dashboard id; also its file name in specs/.")
+    title: str = Field(description="Title shown on the wall screen.")
+    description: str = Field(default="", description="What the dashboard is for, in one paragraph.")
+    owner_unit: str = Field(description="Code of the unit that requested and owns the dashboard.")
+    request_id: int | None = Field(
+        default=None, description="Number of the dashboard request (Formulir Permintaan Dashboard)."
+    )
+    level: Level = Field(
+        default=Level.TERBATAS,
+        description="Confidentiality of the dashboard; at least the highest level of the data shown.",
+    )
+    audience: list[ScopeKind] = Field(
+        default_factory=lambda: [ScopeKind.BPOM, ScopeKind.UNIT],
+        description="Scopes of viewers it is shown to (a grant adds single viewers).",
+    )
+    datasets: list[str] = Field(default_factory=list, description="Ids of the contracts it reads.")
+    panels: list[Panel] = Field(default_factory=list, description="Panels, in reading order.")
+    defaults: list[DefaultView] = Field(
+        default_factory=list, description="Step 7: default data per kind of stakeholder."
+    )
+    published: bool = Field(
+        default=False, description="Step 6 done: built and ready for the Operational Center display."
+    )
+    on_display: bool = Field(
+        default=False, description="Step 8 done: shown on the Operational Center display."
+    )
+
+    @model_validator(mode="after")
+    def _panels_are_consistent(self) -> DashboardSpec:
+        ids = [p.id for p in self.panels]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise ValueError(f"panel ids used twice: {', '.join(duplicates)}")
+        undeclared = sorted({p.dataset for p in self.panels} - set(self.datasets))
+        if undeclared:
+            raise ValueError(f"panels read datasets not listed in datasets: {', '.join(undeclared)}")
+        return self
+
+    def default_for(self, scope: ScopeKind) -> DefaultView | None:
+        """The step-7 default for viewers of ``scope``, if one is set."""
+        return next((d for d in self.defaults if d.scope == scope), None)
+
+
+def content_problems(spec: DashboardSpec, contracts: dict[str, DataContract]) -> list[str]:
+    """Content validation against the contracts: every field named exists with a fitting type,
+    and the dashboard is classified at least as high as the data it shows.
+
+    Returns readable English problems (empty when the spec is sound).
+    """
+    problems: list[str] = []
+    for dataset in spec.datasets:
+        if dataset not in contracts:
+            problems.append(f"dataset {dataset!r} has no data contract")
+    shown_levels: list[Level] = []
+    for panel in spec.panels:
+        contract = contracts.get(panel.dataset)
+        if contract is None:
+            continue
+        names = set(contract.field_names())
+        for name in panel.fields_used():
+            if name not in names:
+                problems.append(f"panel {panel.id}: field {name!r} is not in contract {contract.id}")
+        numeric_aggregate = panel.aggregate not in (Aggregation.COUNT, Aggregation.COUNT_DISTINCT)
+        measure_type = contract.field(panel.measure).type if panel.measure in names else None
+        if numeric_aggregate and measure_type is not None and measure_type not in NUMERIC_TYPES:
+            problems.append(
+                f"panel {panel.id}: {panel.aggregate} needs a numeric field, "
+                f"{panel.measure!r} is {measure_type}"
+            )
+        used = [n for n in panel.fields_used() if n in names]
+        shown_levels.append(contract.highest_level(used))
+    for view in spec.defaults:
+        for flt in view.filters:
+            if not any(flt.field in contracts[d].field_names() for d in spec.datasets if d in contracts):
+                problems.append(f"default for {view.scope}: field {flt.field!r} is in no dataset")
+    for level in shown_levels:
+        if not spec.level.allows(level):
+            problems.append(f"dashboard level {spec.level} is below the level of its data ({level})")
+            break
+    return problems
+
+
+def spec_from_yaml(text: str) -> DashboardSpec:
+    """Parse a spec from YAML text; raises ``ValueError`` (or pydantic's) on bad content."""
+    data = yaml.load(text, Loader=YAML_LOADER)  # noqa: S506 - a safe loader, the C one
+    if not isinstance(data, dict):
+        raise ValueError("a dashboard spec must be a YAML mapping")
+    return DashboardSpec.model_validate(data)
+
+
+def spec_to_yaml(spec: DashboardSpec) -> str:
+    """The spec as reviewable YAML, keys in declaration order, defaults left out."""
+    data = spec.model_dump(mode="json", exclude_defaults=True)
+    data = {"id": spec.id, **data}
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)

@@ -1,0 +1,112 @@
+"""The ten steps of SOP POM-09.01/CFM.02/SOP.06 as use cases; pages and the command line call these.
+
+Every use case takes the acting user's ``Authority`` (re-read from the database on each page run),
+refuses what that role may not do, changes the database and/or the spec store, and appends one
+event to the log. Errors a user can cause are ``UserError``s carrying catalogue keys.
+
+One module per stage of the procedure: ``requests`` (the request form), ``data_intake`` (steps
+1-3), ``mockup_review`` (4-5), ``dashboard_build`` (6-8), ``evaluation`` (9-10); ``common`` what
+they share, ``workdays`` the time standards in HK, ``overview`` the picture on Beranda. Pages use
+the names re-exported here.
+
+May import: accounts, contracts, intake, verification, store, display (the spec model), models,
+events, context, errors, i18n; never Streamlit or the UI.
+"""
+
+from ocenter.procedure.common import (
+    PUSDATIN_ROLES,
+    REQUESTER_ROLES,
+    SENDER_ROLES,
+    STATUS_STEP,
+    UPLOAD_SUFFIXES,
+    author_of,
+    contract_of,
+    request_clock,
+)
+from ocenter.procedure.dashboard_build import (
+    build_dashboard,
+    classify_defaults,
+    put_on_display,
+)
+from ocenter.procedure.data_intake import (
+    check_submission,
+    decide_submission,
+    failing_rows_file,
+    latest_versions,
+    list_submissions,
+    receive_submission,
+    stored_report,
+    submit_data,
+    upload_path,
+)
+from ocenter.procedure.evaluation import (
+    acknowledge_letter,
+    evaluate_dashboard,
+    evaluations_of,
+    events,
+)
+from ocenter.procedure.mockup_review import (
+    approve_mockup,
+    dashboard_history,
+    mockup_merge_preview,
+    mockup_problems,
+    parse_spec,
+    request_changes,
+    restore_mockup_version,
+    review_comments,
+    save_mockup,
+    send_mockup,
+    spec_history,
+    start_mockup,
+    starter_spec,
+    update_mockup_from_main,
+)
+from ocenter.procedure.requests import (
+    file_request,
+    get_request,
+    list_requests,
+)
+
+__all__ = [
+    "PUSDATIN_ROLES",
+    "REQUESTER_ROLES",
+    "SENDER_ROLES",
+    "STATUS_STEP",
+    "UPLOAD_SUFFIXES",
+    "acknowledge_letter",
+    "approve_mockup",
+    "author_of",
+    "build_dashboard",
+    "check_submission",
+    "classify_defaults",
+    "contract_of",
+    "dashboard_history",
+    "decide_submission",
+    "evaluate_dashboard",
+    "evaluations_of",
+    "events",
+    "failing_rows_file",
+    "file_request",
+    "get_request",
+    "latest_versions",
+    "list_requests",
+    "list_submissions",
+    "mockup_merge_preview",
+    "mockup_problems",
+    "parse_spec",
+    "put_on_display",
+    "receive_submission",
+    "request_changes",
+    "request_clock",
+    "restore_mockup_version",
+    "review_comments",
+    "save_mockup",
+    "send_mockup",
+    "spec_history",
+    "start_mockup",
+    "starter_spec",
+    "stored_report",
+    "submit_data",
+    "update_mockup_from_main",
+    "upload_path",
+]

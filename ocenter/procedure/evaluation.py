@@ -1,0 +1,105 @@
+"""Steps 9-10: Pusdatin evaluates the dashboard and sends the letter (5 HK); the unit confirms (1 HK)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlmodel import Session, col, select
+
+from ocenter.accounts.authority import Authority, require_role
+from ocenter.accounts.levels import Role
+from ocenter.context import AppContext
+from ocenter.errors import NotFound, UserError
+from ocenter.events import record
+from ocenter.models import (
+    Evaluation,
+    Event,
+    RequestStatus,
+    Unit,
+    User,
+    utcnow,
+)
+from ocenter.procedure.common import REQUESTER_ROLES, _advance, _expect_status, _own_unit, _request
+from ocenter.procedure.workdays import today_in_jakarta
+
+
+def evaluate_dashboard(
+    ctx: AppContext, actor: Authority, request_id: int, notes: str, today: date | None = None
+) -> Evaluation:
+    """Step 9: Pusdatin monitors and evaluates the dashboard and writes the letter to the unit."""
+    from ocenter.i18n import t
+
+    require_role(actor, Role.ANALIS)
+    if not notes.strip():
+        raise UserError("procedure.evaluation_needs_notes")
+    today = today or today_in_jakarta()
+    with Session(ctx.engine) as session:
+        request = _request(session, request_id)
+        _expect_status(request, RequestStatus.DISPLAYED)
+        unit = session.get(Unit, request.requesting_unit)
+        evaluator = session.get(User, actor.username)
+        count = len(session.exec(select(Evaluation)).all()) + 1
+        number = f"B-{count:04d}/PUSDATIN/OC/{today.month:02d}/{today.year}"
+        # The letter is an official document, so it is written in Bahasa Indonesia.
+        letter = t(
+            "letter.body",
+            "id",
+            number=number,
+            date=today.isoformat(),
+            unit=unit.name if unit else request.requesting_unit,
+            title=request.title,
+            dashboard=request.dashboard_id,
+            request=request.id,
+            notes=notes.strip(),
+            evaluator=evaluator.name if evaluator else actor.username,
+        )
+        evaluation = Evaluation(
+            request_id=request_id, notes=notes.strip(), letter_number=number,
+            letter_text=letter, evaluated_by=actor.username,
+        )
+        session.add(evaluation)
+        _advance(request, RequestStatus.EVALUATED)
+        record(session, actor.username, "dashboard.evaluated", step=9, request_id=request_id,
+               detail=number)
+        session.commit()
+        session.refresh(evaluation)
+        return evaluation
+
+
+def evaluations_of(ctx: AppContext, request_id: int) -> list[Evaluation]:
+    """Every evaluation of a request, newest first."""
+    with Session(ctx.engine) as session:
+        query = select(Evaluation).where(Evaluation.request_id == request_id)
+        return list(session.exec(query.order_by(col(Evaluation.id).desc())).all())
+
+
+def acknowledge_letter(
+    ctx: AppContext, actor: Authority, request_id: int, note: str = ""
+) -> Evaluation:
+    """Step 10: the requesting unit receives the evaluated dashboard and the letter."""
+    require_role(actor, *REQUESTER_ROLES)
+    with Session(ctx.engine) as session:
+        request = _request(session, request_id)
+        _own_unit(actor, request)
+        _expect_status(request, RequestStatus.EVALUATED)
+        query = select(Evaluation).where(Evaluation.request_id == request_id)
+        evaluation = session.exec(query.order_by(col(Evaluation.id).desc())).first()
+        if evaluation is None:
+            raise NotFound("procedure.letter_missing", request=request_id)
+        evaluation.acknowledged_by = actor.username
+        evaluation.acknowledged_at = utcnow()
+        evaluation.acknowledgement_note = note.strip()[:1000]
+        _advance(request, RequestStatus.RECEIVED)
+        record(session, actor.username, "letter.received", step=10, request_id=request_id)
+        session.commit()
+        session.refresh(evaluation)
+        return evaluation
+
+
+def events(ctx: AppContext, request_id: int | None = None, limit: int = 500) -> list[Event]:
+    """The newest events of the log, for one request or all."""
+    with Session(ctx.engine) as session:
+        query = select(Event).order_by(col(Event.id).desc()).limit(limit)
+        if request_id is not None:
+            query = query.where(Event.request_id == request_id)
+        return list(session.exec(query).all())

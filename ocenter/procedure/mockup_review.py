@@ -1,0 +1,269 @@
+"""Steps 4-5: Pusdatin makes the mock-up on its branch (5 HK); the requesting unit reviews and approves it."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, col, select
+
+from ocenter.accounts.authority import Authority, require_role
+from ocenter.accounts.levels import Role
+from ocenter.context import AppContext
+from ocenter.contracts.model import ContractField, DataContract
+from ocenter.display.spec import Aggregation, DashboardSpec, Panel, PanelKind
+from ocenter.errors import NotFound, UserError
+from ocenter.events import record
+from ocenter.models import (
+    DashboardRequest,
+    RequestStatus,
+    ReviewComment,
+)
+from ocenter.procedure.common import REQUESTER_ROLES, _advance, _expect_status, _own_unit, _request, author_of
+from ocenter.procedure.data_intake import latest_versions
+from ocenter.store.models import CommitInfo, MergePreview
+from ocenter.store.names import spec_path
+
+
+def starter_spec(request: DashboardRequest, contracts: dict[str, DataContract]) -> DashboardSpec:
+    """A first mock-up for a request: a row count and one bar chart per dataset, to be edited."""
+    panels: list[Panel] = []
+    for dataset_id in request.datasets:
+        contract = contracts[dataset_id]
+        panels.append(Panel(id=f"{dataset_id}-jumlah"[:64], title=contract.title,
+                            kind=PanelKind.KPI, dataset=dataset_id))
+        category = _best_category(contract)
+        if category is not None:
+            panels.append(Panel(id=f"{dataset_id}-per-kategori"[:64], title=category.label
+                                or category.name, kind=PanelKind.BAR, dataset=dataset_id,
+                                dimension=category.name, aggregate=Aggregation.COUNT, sort="desc"))
+    levels = [contracts[d].highest_level() for d in request.datasets]
+    level = max([request.level, *levels], key=lambda lv: lv.rank)
+    return DashboardSpec(
+        id=request.dashboard_id,
+        title=request.title,
+        description=request.purpose[:500],
+        owner_unit=request.requesting_unit,
+        request_id=request.id,
+        level=level,
+        datasets=list(request.datasets),
+        panels=panels,
+    )
+
+
+def _best_category(contract: DataContract) -> ContractField | None:
+    """The field a first bar chart reads best by: a coded field with few categories (product
+    category rather than 76 UPT codes), but more than a yes/no."""
+    from ocenter.reference import reference_codes
+
+    def options(field: ContractField) -> int:
+        if field.allowed_values:
+            return len(field.allowed_values)
+        return len(reference_codes(field.reference)) if field.reference else 0
+
+    coded = [f for f in contract.fields if options(f) > 0]
+    readable = [f for f in coded if options(f) > 2] or coded
+    return min(readable, key=options, default=None)
+
+
+def start_mockup(ctx: AppContext, actor: Authority, request_id: int) -> str:
+    """Step 4 begins: Pusdatin opens the mock-up branch with a starter spec. Needs verified data."""
+    require_role(actor, Role.ANALIS)
+    with Session(ctx.engine) as session:
+        request = _request(session, request_id)
+        _expect_status(request, RequestStatus.REQUESTED)
+        versions = latest_versions(ctx)
+        missing = [d for d in request.datasets if d not in versions]
+        if missing:
+            raise UserError("procedure.data_not_verified", datasets=", ".join(missing))
+        pushed = ctx.store.head(ctx.store.mockup_branch(request_id))
+        if pushed is not None:
+            # A developer already pushed this mock-up with plain Git: adopt it as it is.
+            head, action = pushed, "mockup.adopted"
+        else:
+            spec = starter_spec(request, ctx.store.snapshot("main").contracts)
+            head = ctx.store.start_mockup(request_id, spec, author_of(ctx, actor))
+            action = "mockup.started"
+        _advance(request, RequestStatus.MOCKUP)
+        record(session, actor.username, action, step=4, request_id=request_id, detail=head)
+        session.commit()
+        return head
+
+
+def save_mockup(
+    ctx: AppContext, actor: Authority, request_id: int, spec: DashboardSpec, expected_head: str,
+    message: str,
+) -> str:
+    """Step 4: save one revision of the mock-up spec as a commit on its branch."""
+    require_role(actor, Role.ANALIS)
+    with Session(ctx.engine) as session:
+        request = _request(session, request_id)
+        _expect_status(request, RequestStatus.MOCKUP, RequestStatus.CHANGES_REQUESTED)
+        if spec.id != request.dashboard_id or spec.request_id != request_id:
+            raise UserError("procedure.spec_identity", dashboard=request.dashboard_id,
+                            request=request_id)
+        head = ctx.store.save_spec(request_id, spec, author_of(ctx, actor), expected_head,
+                                   message.strip() or "Perbarui mock-up")
+        record(session, actor.username, "mockup.saved", step=4, request_id=request_id,
+               detail=head)
+        session.commit()
+        return head
+
+
+def send_mockup(ctx: AppContext, actor: Authority, request_id: int) -> None:
+    """Step 4 ends: the mock-up is sent to the requesting unit for review."""
+    require_role(actor, Role.ANALIS)
+    with Session(ctx.engine) as session:
+        request = _request(session, request_id)
+        _expect_status(request, RequestStatus.MOCKUP, RequestStatus.CHANGES_REQUESTED)
+        problems = mockup_problems(ctx, request_id)
+        if problems:
+            raise UserError("procedure.mockup_invalid", problems="; ".join(problems))
+        _advance(request, RequestStatus.IN_REVIEW)
+        record(session, actor.username, "mockup.sent", step=4, request_id=request_id,
+               detail=ctx.store.head(ctx.store.mockup_branch(request_id)) or "")
+        session.commit()
+
+
+def mockup_problems(ctx: AppContext, request_id: int) -> list[str]:
+    """Problems of the specs and contracts on the request's mock-up branch (empty when sound)."""
+    branch = ctx.store.mockup_branch(request_id)
+    if ctx.store.head(branch) is None:
+        return [f"{branch}: no such mock-up"]
+    snapshot = ctx.store.snapshot(branch)
+    return [f"{path}: {msg}" for path, msgs in snapshot.problems.items() for msg in msgs]
+
+
+def approve_mockup(
+    ctx: AppContext, actor: Authority, request_id: int, reviewed_commit: str
+) -> str:
+    """Step 5: the requesting unit approves exactly the revision it reviewed; the mock-up branch is
+    merged into main. Step 6's 15-HK clock starts now."""
+    require_role(actor, *REQUESTER_ROLES)
+    with Session(ctx.engine) as session:
+        request = _request(session, request_id)
+        _own_unit(actor, request)
+        _expect_status(request, RequestStatus.IN_REVIEW)
+        problems = mockup_problems(ctx, request_id)
+        if problems:
+            raise UserError("procedure.mockup_invalid", problems="; ".join(problems))
+        merge = ctx.store.approve(request_id, reviewed_commit, author_of(ctx, actor))
+        _advance(request, RequestStatus.APPROVED)
+        record(session, actor.username, "mockup.approved", step=5, request_id=request_id,
+               outcome="approved", detail=f"reviewed {reviewed_commit}, merge {merge}")
+        session.commit()
+        return merge
+
+
+def request_changes(
+    ctx: AppContext, actor: Authority, request_id: int, reviewed_commit: str, comment: str
+) -> None:
+    """Step 5: the unit asks for changes; per the SOP the time is counted again from step 4."""
+    require_role(actor, *REQUESTER_ROLES)
+    if not comment.strip():
+        raise UserError("procedure.changes_need_comment")
+    with Session(ctx.engine) as session:
+        request = _request(session, request_id)
+        _own_unit(actor, request)
+        _expect_status(request, RequestStatus.IN_REVIEW)
+        session.add(ReviewComment(request_id=request_id, author=actor.username,
+                                  commit=reviewed_commit, text=comment.strip()))
+        request.review_rounds += 1
+        _advance(request, RequestStatus.CHANGES_REQUESTED)
+        record(session, actor.username, "mockup.changes_requested", step=5,
+               request_id=request_id, outcome="changes", detail=comment.strip()[:500])
+        session.commit()
+
+
+def review_comments(ctx: AppContext, request_id: int) -> list[ReviewComment]:
+    """The unit's comments on a mock-up, oldest first."""
+    with Session(ctx.engine) as session:
+        query = select(ReviewComment).where(ReviewComment.request_id == request_id)
+        return list(session.exec(query.order_by(col(ReviewComment.id))).all())
+
+
+def parse_spec(text: str) -> DashboardSpec:
+    """A spec from the YAML an analyst typed; any problem becomes one readable ``UserError``."""
+    import yaml
+    from pydantic import ValidationError
+
+    from ocenter.display.spec import spec_from_yaml
+
+    try:
+        return spec_from_yaml(text)
+    except yaml.YAMLError as error:
+        raise UserError("spec.yaml_error", detail=str(error).splitlines()[0]) from None
+    except ValidationError as error:
+        details = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'spec'}: {e['msg']}" for e in error.errors()
+        )
+        raise UserError("spec.invalid", detail=details) from None
+    except ValueError as error:
+        raise UserError("spec.invalid", detail=str(error)) from None
+
+
+def spec_history(ctx: AppContext, request_id: int) -> list[CommitInfo]:
+    """Every revision of the request's dashboard spec up to its mock-up's head, newest first:
+    who changed it, when and why (approvals and earlier versions on main included)."""
+    with Session(ctx.engine) as session:
+        request = _request(session, request_id)
+    branch = ctx.store.mockup_branch(request_id)
+    if ctx.store.head(branch) is None:
+        raise NotFound("store.mockup_not_found", request=request_id)
+    return ctx.store.history(spec_path(request.dashboard_id), branch)
+
+
+def dashboard_history(ctx: AppContext, dashboard_id: str) -> list[CommitInfo]:
+    """Every approved change of a dashboard's spec on main, newest first."""
+    return ctx.store.history(spec_path(dashboard_id), "main")
+
+
+def restore_mockup_version(
+    ctx: AppContext, actor: Authority, request_id: int, commit: str, expected_head: str
+) -> str:
+    """Step 4: bring back an earlier revision of the mock-up's spec as a NEW commit on its
+    branch (history is never rewritten). ``commit`` must be one of ``spec_history``'s."""
+    require_role(actor, Role.ANALIS)
+    with Session(ctx.engine) as session:
+        request = _request(session, request_id)
+        _expect_status(request, RequestStatus.MOCKUP, RequestStatus.CHANGES_REQUESTED)
+        path = spec_path(request.dashboard_id)
+        if commit not in {entry.sha for entry in spec_history(ctx, request_id)}:
+            raise NotFound("store.file_not_found", path=path, rev=str(commit)[:12])
+        old = parse_spec(ctx.store.read_file(commit, path) or "")
+        if old.id != request.dashboard_id or old.request_id != request_id:
+            raise UserError("procedure.spec_identity", dashboard=request.dashboard_id,
+                            request=request_id)
+        head = ctx.store.restore(request_id, path, commit, author_of(ctx, actor), expected_head)
+        record(session, actor.username, "mockup.restored", step=4, request_id=request_id,
+               detail=f"restored {commit} as {head}")
+        session.commit()
+        return head
+
+
+def mockup_merge_preview(ctx: AppContext, request_id: int) -> MergePreview:
+    """Whether main moved since the mock-up forked, and if so whether it merges cleanly or
+    which files conflict (with their base, main and mock-up versions)."""
+    return ctx.store.merge_preview(request_id)
+
+
+def update_mockup_from_main(
+    ctx: AppContext,
+    actor: Authority,
+    request_id: int,
+    resolved: dict[str, str | None],
+    expected_head: str,
+    expected_main: str | None = None,
+) -> str:
+    """Step 4: merge main's newer commits into the mock-up branch, with the analyst's
+    resolution of every conflicting file; nothing is resolved silently. The unit's approval
+    that follows is then a normal merge."""
+    require_role(actor, Role.ANALIS)
+    with Session(ctx.engine) as session:
+        request = _request(session, request_id)
+        _expect_status(request, RequestStatus.MOCKUP, RequestStatus.CHANGES_REQUESTED)
+        head = ctx.store.update_mockup_from_main(
+            request_id, resolved, author_of(ctx, actor), expected_head, expected_main
+        )
+        resolved_paths = ", ".join(sorted(resolved)) or "-"
+        record(session, actor.username, "mockup.updated_from_main", step=4,
+               request_id=request_id, detail=f"{head}; resolved: {resolved_paths}"[:500])
+        session.commit()
+        return head

@@ -1,0 +1,70 @@
+"""The Formulir Permintaan Dashboard: a unit files a request; requests listed by who may see them."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, col, select
+
+from ocenter.accounts.authority import Authority, require_role
+from ocenter.accounts.levels import Level, ScopeKind
+from ocenter.context import AppContext
+from ocenter.errors import NotFound, UserError
+from ocenter.events import record
+from ocenter.models import (
+    DashboardRequest,
+)
+from ocenter.procedure.common import PUSDATIN_ROLES, REQUESTER_ROLES, _request
+
+
+def file_request(
+    ctx: AppContext,
+    actor: Authority,
+    *,
+    title: str,
+    purpose: str,
+    datasets_wanted: list[str],
+    level: Level,
+    audience: list[str],
+) -> DashboardRequest:
+    """File a *Formulir Permintaan Dashboard* for the actor's unit."""
+    require_role(actor, *REQUESTER_ROLES)
+    title, purpose = title.strip(), purpose.strip()
+    if not title or not purpose:
+        raise UserError("procedure.request_incomplete")
+    known = ctx.store.snapshot("main").contracts
+    unknown = [d for d in datasets_wanted if d not in known]
+    if unknown:
+        raise NotFound("procedure.contract_missing", dataset=", ".join(unknown))
+    with Session(ctx.engine) as session:
+        request = DashboardRequest(
+            title=title[:200],
+            purpose=purpose,
+            requesting_unit=actor.unit_code or "",
+            requested_by=actor.username,
+            datasets=list(datasets_wanted),
+            level=level,
+            audience=list(audience),
+            dashboard_id="pending",
+        )
+        session.add(request)
+        session.flush()
+        # The dashboard id comes from our own number, never from the title the user typed.
+        request.dashboard_id = f"dasbor-{request.id:04d}"
+        record(session, actor.username, "request.filed", step=1, request_id=request.id)
+        session.commit()
+        session.refresh(request)
+        return request
+
+
+def list_requests(ctx: AppContext, actor: Authority) -> list[DashboardRequest]:
+    """Requests the actor works on: Pusdatin and all-of-BPOM viewers see all, a unit its own."""
+    with Session(ctx.engine) as session:
+        query = select(DashboardRequest).order_by(col(DashboardRequest.id).desc())
+        if actor.role not in PUSDATIN_ROLES and actor.scope != ScopeKind.BPOM:
+            query = query.where(DashboardRequest.requesting_unit == (actor.unit_code or ""))
+        return list(session.exec(query).all())
+
+
+def get_request(ctx: AppContext, request_id: int) -> DashboardRequest:
+    """One request by number."""
+    with Session(ctx.engine) as session:
+        return _request(session, request_id)

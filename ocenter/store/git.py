@@ -1,0 +1,129 @@
+"""Running git: a clean environment, plumbing commands, and blob ids computed the way git does."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import tempfile
+import threading
+import time
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ocenter.errors import UserError
+
+if TYPE_CHECKING:  # the author model imports names, which run git here
+    from ocenter.store.models import Author
+
+
+class GitError(RuntimeError):
+    """Git failed in a way no user can fix: a bug, a broken disk or a missing repository."""
+
+
+# Running git
+
+
+_home_lock = threading.Lock()
+_home_dir: str | None = None
+
+
+def _empty_home() -> str:
+    global _home_dir
+    with _home_lock:
+        if _home_dir is None or not os.path.isdir(_home_dir):
+            _home_dir = tempfile.mkdtemp(prefix="ocenter-git-home-")
+        return _home_dir
+
+
+def _git_env(author: Author | None) -> dict[str, str]:
+    """A clean environment: no user or system config, no inherited GIT_* variables, and the
+    author and committer (with one timestamp) fixed for this call only."""
+    home = _empty_home()
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": home,
+        "XDG_CONFIG_HOME": home,
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_CONFIG_GLOBAL": os.devnull,
+        "GIT_ATTR_NOSYSTEM": "1",
+        "GIT_TERMINAL_PROMPT": "0",
+        # A pushed refs/replace/* must not change what we read.
+        "GIT_NO_REPLACE_OBJECTS": "1",
+        "LC_ALL": "C",
+        "LANG": "C",
+        "TZ": "UTC",
+    }
+    if author is not None:
+        date = f"{int(time.time())} +0000"
+        env |= {
+            "GIT_AUTHOR_NAME": author.name,
+            "GIT_AUTHOR_EMAIL": author.email,
+            "GIT_AUTHOR_DATE": date,
+            "GIT_COMMITTER_NAME": author.name,
+            "GIT_COMMITTER_EMAIL": author.email,
+            "GIT_COMMITTER_DATE": date,
+        }
+    return env
+
+
+def _run(
+    git_dir: Path | None,
+    args: list[str],
+    *,
+    stdin: bytes | None = None,
+    author: Author | None = None,
+    ok_codes: tuple[int, ...] = (0,),
+    cwd: Path | None = None,
+) -> subprocess.CompletedProcess[bytes]:
+    cmd = ["git", *([f"--git-dir={git_dir}"] if git_dir is not None else []), *args]
+    proc = subprocess.run(
+        cmd,
+        input=stdin,
+        stdin=None if stdin is not None else subprocess.DEVNULL,
+        capture_output=True,
+        env=_git_env(author),
+        cwd=cwd or git_dir or "/",
+        check=False,
+    )
+    if proc.returncode not in ok_codes:
+        detail = proc.stderr.decode("utf-8", "replace").strip()
+        raise GitError(f"git {' '.join(args[:3])} failed ({proc.returncode}): {detail}")
+    return proc
+
+
+def _popen(git_dir: Path, args: list[str]) -> subprocess.Popen[bytes]:
+    """git as a long-running child of one call (never shared), in the same clean environment."""
+    return subprocess.Popen(
+        ["git", f"--git-dir={git_dir}", *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=_git_env(None),
+        cwd=git_dir,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Blob ids computed in Python (checked against what git writes)
+
+
+def _blob_oid(data: bytes) -> str:
+    return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
+
+
+def _check_ref_format(name: str, allow_onelevel: bool = False) -> None:
+    if name.startswith("-") or not _ref_format_ok(name, allow_onelevel):
+        raise UserError("store.invalid_name", name=name)
+
+
+@lru_cache(maxsize=4096)
+def _ref_format_ok(name: str, allow_onelevel: bool) -> bool:
+    # Names are generated from validated ids, so the cache stays small and saves skip a process.
+    args = ["check-ref-format", *(["--allow-onelevel"] if allow_onelevel else []), name]
+    return _run(None, args, ok_codes=(0, 1, 128)).returncode == 0

@@ -1,0 +1,117 @@
+"""Accepted data: each verified upload stored once as typed Parquet, addressed by its SHA-256."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from pydantic import BaseModel, ConfigDict, Field
+
+from ocenter.contracts.model import ID_PATTERN, DataContract
+from ocenter.errors import NotFound, UserError
+from ocenter.verification.typed import typed_table
+
+#: Suffixes an original upload may be kept under; anything else is refused, so a stored name
+#: never carries a sender's arbitrary extension.
+ORIGINAL_SUFFIXES = (".csv", ".xlsx")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_ID = re.compile(ID_PATTERN)
+
+
+class DatasetVersionFile(BaseModel):
+    """Where one accepted version of a dataset lives on disk."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    dataset_id: str = Field(description="Contract id of the dataset.")
+    sha256: str = Field(description="SHA-256 of the original upload, hex: the version's address.")
+    rows: int = Field(ge=0, description="Number of data rows stored.")
+    parquet_path: Path = Field(description="Typed Parquet file of the version.")
+    original_path: Path = Field(description="The upload exactly as it was sent.")
+
+
+def dataset_dir(home: Path, dataset_id: str) -> Path:
+    """Folder of a dataset's versions; ``UserError`` for an id that is not a contract id."""
+    if not _ID.match(dataset_id):
+        raise UserError("dataset.bad_id", value=dataset_id)
+    return Path(home) / "datasets" / dataset_id
+
+
+def store_dataset_version(
+    home: Path,
+    contract: DataContract,
+    table: pa.Table,
+    original: bytes,
+    original_name: str,
+) -> DatasetVersionFile:
+    """Keep ``original`` unchanged and ``table`` as typed Parquet, both named by SHA-256.
+
+    Idempotent: storing the same upload again changes nothing and returns the same paths. Each
+    file is written to a temporary name in the same folder and renamed into place, so a reader
+    never sees half a file; the Parquet is written last, so its presence means a whole version.
+    """
+    suffix = Path(original_name).suffix.lower()
+    if suffix not in ORIGINAL_SUFFIXES:
+        raise UserError("dataset.bad_suffix", filename=original_name, allowed=", ".join(ORIGINAL_SUFFIXES))
+    digest = hashlib.sha256(original).hexdigest()
+    folder = dataset_dir(home, contract.id)
+    folder.mkdir(parents=True, exist_ok=True)
+    parquet_path = folder / f"{digest}.parquet"
+    original_path = folder / f"{digest}.orig{suffix}"
+    if not original_path.exists():
+        _write_atomically(original_path, lambda handle: handle.write(original))
+    if not parquet_path.exists():
+        typed = typed_table(contract, table)
+        metadata = {
+            **(typed.schema.metadata or {}),
+            b"ocenter.dataset": contract.id.encode(),
+            b"ocenter.sha256": digest.encode(),
+            b"ocenter.original": original_path.name.encode(),
+        }
+        typed = typed.replace_schema_metadata(metadata)
+        _write_atomically(parquet_path, lambda handle: pq.write_table(typed, handle))
+    rows = pq.read_metadata(parquet_path).num_rows
+    return DatasetVersionFile(
+        dataset_id=contract.id,
+        sha256=digest,
+        rows=rows,
+        parquet_path=parquet_path,
+        original_path=original_path,
+    )
+
+
+def load_dataset(home: Path, dataset_id: str, sha256: str, columns: list[str] | None = None) -> pa.Table:
+    """One stored version as a typed table, all columns or only ``columns``."""
+    if not _SHA256.match(sha256):
+        raise UserError("dataset.bad_id", value=sha256)
+    path = dataset_dir(home, dataset_id) / f"{sha256}.parquet"
+    if not path.exists():
+        raise NotFound("dataset.not_found", dataset_id=dataset_id, sha256=sha256)
+    if columns is not None:
+        known = pq.read_schema(path).names
+        unknown = [c for c in columns if c not in known]
+        if unknown:
+            raise UserError("dataset.unknown_column", columns=", ".join(unknown), dataset_id=dataset_id)
+    return pq.read_table(path, columns=columns)
+
+
+def _write_atomically(path: Path, write: Callable[[IO[bytes]], object]) -> None:
+    handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed below, before the rename
+        dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False
+    )
+    try:
+        with handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(handle.name, path)
+    except BaseException:
+        Path(handle.name).unlink(missing_ok=True)
+        raise
