@@ -36,6 +36,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEMO_PASSWORD = "ocenter-demo"  # noqa: S105 - demo mode only; production refuses demo users
 DEMO_DATASET = "sampling-pengujian"
 DEMO_DASHBOARD = "pantauan-sampling-pengujian"
+#: UPT of the demo that have not sent the newest month yet (the completeness view shows them).
+DEMO_LATE_SENDERS = 3
 DEMO_MOCKUP_FILE = Path(__file__).with_name("demo_mockup.yaml")
 SYSTEM_AUTHOR = Author(username="pusdatin", name="Pusdatin Operational Center")
 
@@ -146,7 +148,10 @@ def _authority(ctx: AppContext, username: str) -> Authority:
 
 
 def seed_demo_data(ctx: AppContext, progress: Callable[[str], None] = print) -> None:
-    """Send, receive, verify and accept the demo dataset through the real steps 1-3."""
+    """Build the demo dataset the way the Operational Center receives it: one file per UPT for
+    its region, sent, received, verified and accepted through the real steps 1-3 and integrated
+    partition by partition. The UPT in Bandung sends its own file; PPPOMN sends the others'. A
+    few UPT have not sent the newest month yet, so the completeness view shows who is missing."""
     with Session(ctx.engine) as session:
         done = session.exec(
             select(DatasetVersion).where(DatasetVersion.dataset_id == DEMO_DATASET)
@@ -155,19 +160,29 @@ def seed_demo_data(ctx: AppContext, progress: Callable[[str], None] = print) -> 
         return
     progress("demo: generating the sampling and testing dataset")
     frame = demo_sampling_frame(today_in_jakarta())
-    content = frame.to_csv(index=False).encode("utf-8")
-    sender, verifier = _authority(ctx, "pppomn"), _authority(ctx, "verifikator")
-    submission = procedure.submit_data(
-        ctx, sender, dataset_id=DEMO_DATASET, level=Level.TERBATAS,
-        filename="hasil-sampling-pengujian.csv", content=content,
-    )
-    procedure.receive_submission(ctx, verifier, submission.id)
-    report = procedure.check_submission(ctx, verifier, submission.id)
-    if not report.valid:
-        raise RuntimeError(f"demo dataset does not pass its contract: {report.summary[:5]}")
-    procedure.decide_submission(ctx, verifier, submission.id, accept=True,
-                                note="Data demo memenuhi kontrak.")
-    progress(f"demo: {report.rows} rows verified and stored")
+    newest_month = frame["tanggal_sampling"].str[:7].max()
+    upt_code = demo_upt_code()
+    late = set(sorted(set(frame["kode_upt"]) - {upt_code})[-DEMO_LATE_SENDERS:])
+    national, regional = _authority(ctx, "pppomn"), _authority(ctx, "upt")
+    verifier = _authority(ctx, "verifikator")
+    rows = 0
+    for code, part in frame.groupby("kode_upt", sort=True):
+        if code in late:
+            part = part[part["tanggal_sampling"].str[:7] < newest_month]
+        sender = regional if code == upt_code else national
+        content = part.to_csv(index=False).encode("utf-8")
+        submission = procedure.submit_data(
+            ctx, sender, dataset_id=DEMO_DATASET, level=Level.TERBATAS,
+            filename=f"sampling-pengujian-{code}.csv", content=content,
+        )
+        procedure.receive_submission(ctx, verifier, submission.id)
+        report = procedure.check_submission(ctx, verifier, submission.id)
+        if not report.valid:
+            raise RuntimeError(f"demo data of {code} does not pass its contract: {report.summary[:5]}")
+        procedure.decide_submission(ctx, verifier, submission.id, accept=True,
+                                    note="Data demo memenuhi kontrak.")
+        rows += report.rows
+    progress(f"demo: {rows} rows of {frame['kode_upt'].nunique()} UPT verified and integrated")
 
 
 def demo_sampling_frame(today: date, months: int = 24):  # noqa: ANN201 - pandas.DataFrame

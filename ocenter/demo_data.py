@@ -16,7 +16,13 @@ import numpy as np
 import pandas as pd
 
 from ocenter.accounts.levels import Level, ScopeKind
-from ocenter.contracts.model import ContractField, DataContract, FieldType, contract_to_yaml
+from ocenter.contracts.model import (
+    ContractField,
+    DataContract,
+    FieldType,
+    Partitioning,
+    contract_to_yaml,
+)
 from ocenter.display.spec import (
     Aggregation,
     DashboardSpec,
@@ -205,13 +211,14 @@ def generate_sampling_dataset(
 
 
 def sampling_contract() -> DataContract:
-    """The data contract of the demo dataset, owned and sent by PPPOMN."""
+    """The data contract of the demo dataset, owned by PPPOMN and sent by every UPT for its region
+    each month (PPPOMN may send any UPT's part)."""
     return DataContract(
         id=DATASET_ID,
         title="Hasil Sampling dan Pengujian Obat dan Makanan",
         description=(
             "Hasil sampling dan pengujian produk obat dan makanan oleh seluruh UPT BPOM, "
-            "dikirim bulanan oleh PPPOMN."
+            "dikirim bulanan oleh setiap UPT untuk wilayahnya (PPPOMN dapat mengirim untuk semua UPT)."
         ),
         owner_unit="PPPOMN",
         level=Level.TERBATAS,
@@ -219,6 +226,7 @@ def sampling_contract() -> DataContract:
         primary_key=["id_sampel"],
         scope_field="kode_upt",
         time_field="tanggal_sampling",
+        partitioning=Partitioning(sender_field="kode_upt", period_field="tanggal_sampling"),
         fields=[
             ContractField(
                 name="id_sampel",

@@ -140,6 +140,56 @@ class DatasetVersion(SQLModel, table=True):
     accepted_at: datetime = Field(default_factory=utcnow, description="When it was accepted.")
 
 
+class PartitionAction(StrEnum):
+    """How a partition got its current content."""
+
+    ACCEPTED = "accepted"  # a verified file holding rows of the partition was accepted
+    DECLARED_EMPTY = "declared_empty"  # the sender stated it has nothing to report for the period
+    RESTORED = "restored"  # Pusdatin went back to an earlier version of the partition
+
+
+class PartitionVersion(SQLModel, table=True):
+    """One version of one partition of a dataset (a sender, and a month when the contract names a
+    period field). Rows are only ever added: the newest row of each partition is what dashboards
+    show, and the older ones are the partition's history."""
+
+    id: int | None = Field(default=None, primary_key=True, description="Order of the decisions.")
+    dataset_id: str = Field(index=True, description="Data contract id.")
+    sender: str = Field(description="Sender code of the partition; empty when not partitioned.")
+    period: str = Field(description="Month of the partition, YYYY-MM; empty when it has none.")
+    sha256: str | None = Field(
+        default=None, description="Accepted dataset version holding the rows; None when emptied."
+    )
+    rows: int = Field(description="Rows of the partition in this version.")
+    action: PartitionAction = Field(description="What made this version.")
+    submission_id: int | None = Field(
+        default=None, foreign_key="submission.id", description="Submission it came from, if any."
+    )
+    decided_by: str = Field(description="Pusdatin user who accepted or restored it.")
+    decided_at: datetime = Field(default_factory=utcnow, description="When (UTC).")
+    note: str = Field(default="", sa_column=Column(Text), description="Reason given, if any.")
+
+
+class IntegratedDataset(SQLModel, table=True):
+    """What dashboards read for one dataset: the union of the newest version of every partition,
+    built once per change into one Parquet file (so a dashboard reads one file)."""
+
+    id: int | None = Field(default=None, primary_key=True, description="Build number.")
+    dataset_id: str = Field(index=True, description="Data contract id.")
+    sha256: str = Field(description="Address of the built file: SHA-256 of its partition list.")
+    rows: int = Field(description="Rows of the integrated dataset.")
+    partitions: int = Field(description="Partitions with rows.")
+    built_at: datetime = Field(default_factory=utcnow, description="When it was built (UTC).")
+    newest_at: datetime = Field(description="When its newest partition version was decided (UTC).")
+
+
+class EmptyDeclaration(SQLModel, table=True):
+    """A sender's statement sent with a file without data rows: nothing to report for a month."""
+
+    submission_id: int = Field(primary_key=True, foreign_key="submission.id", description="Submission.")
+    period: str = Field(description="The month with nothing to report, YYYY-MM.")
+
+
 class ReviewComment(SQLModel, table=True):
     """What the requesting unit said about a mock-up revision (step 5)."""
 

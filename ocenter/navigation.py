@@ -42,6 +42,8 @@ PAGES: tuple[PageEntry, ...] = (
               roles=_UNIT_SIDE),
     PageEntry(key="terima-data", path="pages/terima_data.py", title_key="page.terima_data",
               icon=":material/inbox:", section_key="section.pusdatin", step=2, roles=_PUSDATIN),
+    PageEntry(key="kelengkapan", path="pages/kelengkapan.py", title_key="page.kelengkapan",
+              icon=":material/grid_view:", section_key="section.pusdatin", roles=_PUSDATIN),
     PageEntry(key="verifikasi-data", path="pages/verifikasi_data.py",
               title_key="page.verifikasi_data", icon=":material/fact_check:",
               section_key="section.pusdatin", step=3, roles=frozenset({R.VERIFIKATOR})),

@@ -240,18 +240,37 @@ def dashboard_tables(ctx: AppContext, dataset_ids: list[str]) -> dict:
 
 
 def show_dashboard(ctx: AppContext, spec, contracts: dict, viewer: Authority) -> None:  # noqa: ANN001
-    """Render ``spec`` for ``viewer``: data filtered and aggregated on the server, then drawn."""
+    """Render ``spec`` for ``viewer``: data filtered and aggregated on the server, then drawn;
+    each tile says how complete and how recent its data is."""
     from ocenter.display.render import render_dashboard
+    from ocenter.procedure.data_integration import data_status
 
     tables = dashboard_tables(ctx, spec.datasets)
     missing = [d for d in spec.datasets if d not in tables]
     if missing:
         st.info(tr("display.no_data", datasets=", ".join(missing)))
     rendered = render_dashboard(spec, contracts, tables, viewer, lang())
+    status = {d: data_note(s) for d, s in data_status(ctx, list(tables)).items()}
     for row in _rows_of_three(rendered):
         for column, item in zip(st.columns([item.panel.width for item in row]), row, strict=True):
             with column:
-                _show_panel(item)
+                _show_panel(item, status.get(item.panel.dataset))
+
+
+def data_note(status) -> str:  # noqa: ANN001 - integration.completeness.Completeness
+    """How complete and how recent a dataset is, in one line for a dashboard tile."""
+    at = when(status.newest_at) if status.newest_at else "-"
+    if status.period is None:
+        return tr("completeness.tile_plain", at=at)
+    return tr("completeness.tile", period=status.period, reported=status.reported,
+              expected=status.expected, at=at)
+
+
+def this_month() -> str:
+    """The current month in Jakarta, YYYY-MM."""
+    from ocenter.procedure.workdays import today_in_jakarta
+
+    return today_in_jakarta().isoformat()[:7]
 
 
 def _rows_of_three(items: list) -> list[list]:
@@ -267,9 +286,11 @@ def _rows_of_three(items: list) -> list[list]:
     return rows
 
 
-def _show_panel(item) -> None:  # noqa: ANN001 - rendering.RenderedPanel
+def _show_panel(item, note: str | None = None) -> None:  # noqa: ANN001 - render.RenderedPanel
     with st.container(border=True):
         st.markdown(f"**{item.panel.title}**")
+        if note:
+            st.caption(note)
         if item.data.restricted:
             st.caption(tr("render.restricted"))
             return

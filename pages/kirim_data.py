@@ -23,6 +23,8 @@ else:
                                   format_func=lambda r: ui.tr("submit.no_request") if r is None
                                   else f"#{r} {requests[r].title}")
         upload = st.file_uploader(ui.tr("submit.file"), type=["csv", "xlsx"])
+        nothing = st.checkbox(ui.tr("submit.nothing"), help=ui.tr("submit.nothing_help"))
+        month = st.text_input(ui.tr("submit.nothing_month"), value=ui.this_month(), max_chars=7)
         if st.form_submit_button(ui.tr("submit.send"), type="primary"):
             if upload is None:
                 st.error(ui.tr("submit.no_file"))
@@ -30,7 +32,8 @@ else:
                 with ui.guarded(), st.spinner(ui.tr("submit.reading")):
                     sent = procedure.submit_data(ctx, viewer, dataset_id=dataset_id, level=level,
                                                  filename=upload.name, content=upload.getvalue(),
-                                                 request_id=request_id)
+                                                 request_id=request_id,
+                                                 nothing_to_report=month.strip() if nothing else None)
                     st.success(ui.tr("submit.sent", submission=sent.id, rows=sent.rows))
 
 st.subheader(ui.tr("submit.mine"))

@@ -28,7 +28,7 @@ def test_every_message_has_both_languages_with_the_same_placeholders():
 
 
 def test_every_literal_key_in_the_code_exists():
-    sources = [*ROOT.glob("ocenter/*.py"), *ROOT.glob("pages/*.py"), ROOT / "Home.py"]
+    sources = [*ROOT.glob("ocenter/**/*.py"), *ROOT.glob("pages/*.py"), ROOT / "Home.py"]
     used = {key for path in sources for key in KEY_USE.findall(path.read_text(encoding="utf-8"))}
     missing = sorted(used - set(catalogue()))
     assert not missing, missing

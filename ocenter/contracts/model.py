@@ -105,6 +105,25 @@ class ContractField(BaseModel):
         return self
 
 
+class Partitioning(BaseModel):
+    """How the files of many senders combine into one dataset (the SOP's data "integrated from
+    all data producers"): each accepted file replaces exactly the partitions it contains."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sender_field: str = Field(
+        description="Field naming the sender of each row (a UPT, central unit or agency code). A "
+        "UPT or an agency may send only rows with its own code; a central unit may send any.",
+        examples=["kode_upt"],
+    )
+    period_field: str | None = Field(
+        default=None,
+        description="Date field whose calendar month is part of a partition (sender x month); "
+        "None: all of a sender's rows are one partition.",
+        examples=["tanggal_sampling"],
+    )
+
+
 class DataContract(BaseModel):
     """The agreement between a data sender and Pusdatin about one dataset."""
 
@@ -141,6 +160,10 @@ class DataContract(BaseModel):
     time_field: str | None = Field(
         default=None, description="Date field used for freshness and period filters."
     )
+    partitioning: Partitioning | None = Field(
+        default=None,
+        description="How senders' files combine; None: each accepted file replaces the whole dataset.",
+    )
     decimal_separator: Literal[".", ","] = Field(
         default=".", description="Decimal mark used in the file's numbers."
     )
@@ -159,10 +182,17 @@ class DataContract(BaseModel):
             ("primary_key", self.primary_key),
             ("scope_field", [self.scope_field] if self.scope_field else []),
             ("time_field", [self.time_field] if self.time_field else []),
+            ("partitioning", [n for n in (
+                self.partitioning.sender_field, self.partitioning.period_field
+            ) if n] if self.partitioning else []),
         ):
             unknown = [n for n in wanted if n not in names]
             if unknown:
                 raise ValueError(f"{role} names unknown fields: {', '.join(unknown)}")
+        if self.partitioning is not None and self.partitioning.period_field is not None:
+            kind = self.field(self.partitioning.period_field).type
+            if kind not in (FieldType.DATE, FieldType.DATETIME):
+                raise ValueError("partitioning.period_field must be a date or datetime field")
         if self.min_rows is not None and self.max_rows is not None and self.min_rows > self.max_rows:
             raise ValueError("min_rows is larger than max_rows")
         return self

@@ -88,6 +88,10 @@ def contract_from_odcs(text: str) -> DataContract:
         elif metric == "duplicateValues" and not primary_key:
             primary_key = list((rule.get("arguments") or {}).get("properties") or [])
     cadence, time_field = _cadence(doc.get("slaProperties"))
+    partition_keys = [str(p["name"]) for p in sorted(
+        (p for p in properties if p.get("partitioned")),
+        key=lambda p: int(p.get("partitionKeyPosition") or 0),
+    )]
     data: dict[str, Any] = {
         "id": _identifier(custom.get("ocenterId") or doc.get("id") or doc.get("name") or ""),
         "title": str(doc.get("name") or table.get("businessName") or table.get("name") or ""),
@@ -110,6 +114,9 @@ def contract_from_odcs(text: str) -> DataContract:
         "max_rows": max_rows,
     }
     data.update({k: v for k, v in optional.items() if v is not None})
+    if partition_keys:
+        data["partitioning"] = {"sender_field": partition_keys[0],
+                                "period_field": partition_keys[1] if len(partition_keys) > 1 else None}
     return DataContract.model_validate(data)
 
 
@@ -296,6 +303,11 @@ def _property(f: ContractField, contract: DataContract) -> dict[str, Any]:
     if f.name in contract.primary_key:
         prop["primaryKey"] = True
         prop["primaryKeyPosition"] = contract.primary_key.index(f.name) + 1
+    parts = contract.partitioning
+    if parts is not None and f.name in (parts.sender_field, parts.period_field):
+        # ODCS's partition keys: the sender first, then the date whose month is the period.
+        prop["partitioned"] = True
+        prop["partitionKeyPosition"] = 1 if f.name == parts.sender_field else 2
     prop["classification"] = CLASSIFICATION[f.level]
     if f.allowed_values is not None:
         prop["quality"] = [

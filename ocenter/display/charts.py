@@ -167,3 +167,27 @@ def _map_chart(
 def _inline(frame: pd.DataFrame) -> alt.InlineData:
     """Plain JSON values (numbers, text, null) of a small frame, embedded in the chart itself."""
     return alt.InlineData(values=json.loads(frame.to_json(orient="records", force_ascii=False)))
+
+
+def completeness_chart(cells: list[dict], labels: dict[str, str]) -> alt.TopLevelMixin:
+    """Senders by month, each cell coloured by whether the sender has sent, declared nothing to
+    report, or not sent (``cells`` from the completeness grid; ``labels`` names the statuses and
+    axes in the viewer's language)."""
+    rows = pd.DataFrame(cells, columns=["sender", "period", "rows", "status"])
+    rows["state"] = rows["status"].map(lambda s: labels[f"status.{s}"])
+    order = [labels["status.sent"], labels["status.empty"], labels["status.missing"]]
+    return (
+        alt.Chart(_inline(rows))
+        .mark_rect(stroke="white", strokeWidth=0.5)
+        .encode(
+            x=alt.X("period:O", title=labels["period"]),
+            y=alt.Y("sender:N", title=labels["sender"], sort="ascending"),
+            color=alt.Color("state:N", title=labels["status"],
+                            scale=alt.Scale(domain=order, range=["#2e7d32", "#90a4ae", "#c62828"])),
+            tooltip=[alt.Tooltip("sender:N", title=labels["sender"]),
+                     alt.Tooltip("period:O", title=labels["period"]),
+                     alt.Tooltip("rows:Q", title=labels["rows"]),
+                     alt.Tooltip("state:N", title=labels["status"])],
+        )
+        .properties(height=max(240, 11 * rows["sender"].nunique()))
+    )

@@ -5,8 +5,9 @@ refuses what that role may not do, changes the database and/or the spec store, a
 event to the log. Errors a user can cause are ``UserError``s carrying catalogue keys.
 
 One module per stage of the procedure: ``requests`` (the request form), ``data_intake`` (steps
-1-3), ``mockup_review`` (4-5), ``dashboard_build`` (6-8), ``evaluation`` (9-10); ``common`` what
-they share, ``workdays`` the time standards in HK, ``overview`` the picture on Beranda. Pages use
+1-3) with ``data_integration`` (each sender's part of a dataset), ``mockup_review`` (4-5),
+``dashboard_build`` (6-8), ``evaluation`` (9-10); ``common`` what they share, ``workdays`` the
+time standards in HK, ``overview`` the picture on Beranda. Pages use
 the names re-exported here.
 
 May import: accounts, contracts, intake, verification, store, display (the spec model), models,
@@ -39,6 +40,13 @@ from ocenter.procedure.data_intake import (
     submit_data,
     upload_path,
 )
+from ocenter.procedure.data_integration import (
+    completeness_grid,
+    completeness_of,
+    data_status,
+    partition_history,
+    restore_partition,
+)
 from ocenter.procedure.evaluation import (
     acknowledge_letter,
     evaluate_dashboard,
@@ -68,6 +76,11 @@ from ocenter.procedure.requests import (
 )
 
 __all__ = [
+    "completeness_grid",
+    "completeness_of",
+    "data_status",
+    "partition_history",
+    "restore_partition",
     "PUSDATIN_ROLES",
     "REQUESTER_ROLES",
     "SENDER_ROLES",

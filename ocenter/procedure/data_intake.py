@@ -16,11 +16,14 @@ from ocenter.events import record
 from ocenter.intake.read import read_table
 from ocenter.models import (
     DatasetVersion,
+    EmptyDeclaration,
+    IntegratedDataset,
     Submission,
     SubmissionStatus,
     utcnow,
 )
 from ocenter.procedure.common import PUSDATIN_ROLES, SENDER_ROLES, UPLOAD_SUFFIXES, _request, contract_of
+from ocenter.procedure.data_integration import check_declaration, integrate_accepted, sender_codes
 from ocenter.procedure.workdays import today_in_jakarta
 from ocenter.verification.datasets import store_dataset_version
 from ocenter.verification.engine import verify_table
@@ -37,20 +40,29 @@ def submit_data(
     filename: str,
     content: bytes,
     request_id: int | None = None,
+    nothing_to_report: str | None = None,
 ) -> Submission:
     """Step 1: a unit, UPT or agency sends a data file classified by confidentiality level.
 
     The file must be readable now (a malformed upload is refused at once and nothing is kept);
-    whether it conforms to the contract is decided in step 3.
+    whether it conforms to the contract is decided in step 3. A file without data rows is
+    refused, unless ``nothing_to_report`` names the month (YYYY-MM) for which the sender states it
+    has nothing: accepted, it then empties exactly the sender's own part for that month.
     """
     require_role(actor, *SENDER_ROLES)
     contract = contract_of(ctx, dataset_id)
+    if nothing_to_report is not None:
+        check_declaration(contract, nothing_to_report)
     suffix = UPLOAD_SUFFIXES.get(Path(filename).suffix.lower())
     if suffix is None:
         raise UserError("procedure.upload_type", allowed=", ".join(UPLOAD_SUFFIXES))
     if len(content) > ctx.settings.max_upload_mb * 1024 * 1024:
         raise UserError("procedure.upload_too_large", limit=ctx.settings.max_upload_mb)
     table = read_table(content, suffix, contract)
+    if table.num_rows == 0 and nothing_to_report is None:
+        raise UserError("procedure.no_rows")
+    if table.num_rows > 0 and nothing_to_report is not None:
+        raise UserError("procedure.declared_but_rows", rows=table.num_rows)
     digest = hashlib.sha256(content).hexdigest()
     _write_once(ctx.uploads_dir / f"{digest}{suffix}", content)
     with Session(ctx.engine) as session:
@@ -70,9 +82,14 @@ def submit_data(
         )
         session.add(submission)
         session.flush()
+        if nothing_to_report is not None:
+            session.add(EmptyDeclaration(submission_id=submission.id, period=nothing_to_report))
+        detail = f"{dataset_id}, {table.num_rows} rows, {level}"
+        if nothing_to_report is not None:
+            detail += f", nothing to report for {nothing_to_report}"
         record(
             session, actor.username, "data.submitted", step=1, request_id=request_id,
-            submission_id=submission.id, detail=f"{dataset_id}, {table.num_rows} rows, {level}",
+            submission_id=submission.id, detail=detail,
         )
         session.commit()
         session.refresh(submission)
@@ -148,8 +165,10 @@ def check_submission(
         contract = contract_of(ctx, submission.dataset_id)
         path = upload_path(ctx, submission)
         table = read_table(path, submission.upload_suffix, contract)
-        report = verify_table(contract, table, today=today_in_jakarta(),
-                                           progress=progress)
+        declared = session.get(EmptyDeclaration, submission_id) is not None
+        report = verify_table(contract, table, today=today_in_jakarta(), progress=progress,
+                              sender_codes=sender_codes(session, submission.unit_code),
+                              require_rows=not declared)
         submission.checks_passed = report.valid
         submission.rows = report.rows
         submission.report_json = report.model_dump_json()
@@ -199,6 +218,7 @@ def decide_submission(
                     submission_id=submission_id,
                 )
             )
+            integrate_accepted(ctx, session, contract, submission, stored.sha256, actor.username)
         submission.status = SubmissionStatus.VERIFIED if accept else SubmissionStatus.RETURNED
         submission.verified_by = actor.username
         submission.verified_at = utcnow()
@@ -211,11 +231,12 @@ def decide_submission(
         return submission
 
 
-def latest_versions(ctx: AppContext) -> dict[str, DatasetVersion]:
-    """The newest accepted version of each dataset."""
+def latest_versions(ctx: AppContext) -> dict[str, IntegratedDataset]:
+    """What dashboards read for each dataset: its newest integrated build (the newest version of
+    every sender's part)."""
     with Session(ctx.engine) as session:
-        versions = session.exec(select(DatasetVersion).order_by(col(DatasetVersion.id))).all()
-    return {v.dataset_id: v for v in versions}
+        builds = session.exec(select(IntegratedDataset).order_by(col(IntegratedDataset.id))).all()
+    return {b.dataset_id: b for b in builds}
 
 
 def failing_rows_file(ctx: AppContext, actor: Authority, submission_id: int, fmt: str) -> bytes:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -59,6 +59,8 @@ def verify_table(
     today: dt.date | None = None,
     progress: Callable[[int], None] | None = None,
     max_errors: int | None = DEFAULT_MAX_ERRORS,
+    sender_codes: Collection[str] | None = None,
+    require_rows: bool = False,
 ) -> VerificationReport:
     """Every failure of the table (or stream of batches) against ``contract``, in one pass.
 
@@ -67,11 +69,19 @@ def verify_table(
     ``missing_values`` marker) fail only ``required``. ``max_errors`` caps the detailed entries
     (the summary counts all); ``progress`` is called with the number of rows done so far.
 
+    For a partitioned contract, ``sender_codes`` are the codes the sender may send rows for (its
+    own unit code); a row naming another sender fails ``partition``. None: any sender's rows (a
+    central unit). ``require_rows``: a file without data rows is an issue (``no_rows``), as it
+    is in the procedure unless the sender states it has nothing to report.
+
     Parts of the input are judged on worker threads while the next part is read (Arrow and
     numpy release the GIL); their results are recorded in order on the calling thread, which
     alone waits for the workers (a worker never waits for anything), so nothing can deadlock.
     """
-    return _verified(contract, table_or_batches, today, progress, max_errors).finish()
+    return _verified(
+        contract, table_or_batches, today, progress, max_errors,
+        sender_codes=sender_codes, require_rows=require_rows,
+    ).finish()
 
 
 def _verified(
@@ -81,11 +91,14 @@ def _verified(
     progress: Callable[[int], None] | None = None,
     max_errors: int | None = DEFAULT_MAX_ERRORS,
     reading: bool | Callable[[], bool] | None = None,
+    *,
+    sender_codes: Collection[str] | None = None,
+    require_rows: bool = False,
 ) -> _Engine:
     """The engine once every part is judged and recorded, ready to finish. ``reading``: whether
     this thread reads the batches as it takes them (by default, when they are not a table), or
     when a thread of its own reads them, whether it still is (see :class:`_Pool`)."""
-    engine = _Engine(contract, today or dt.date.today(), max_errors)
+    engine = _Engine(contract, today or dt.date.today(), max_errors, sender_codes, require_rows)
     if reading is None:
         reading = not isinstance(table_or_batches, pa.Table | pa.RecordBatch)
     pool = _Pool(reading=reading)
@@ -275,6 +288,7 @@ def _check_params(f: ContractField, contract: DataContract) -> dict[str, dict[st
         "min_length": {"min_length": f.min_length},
         "max_length": {"max_length": f.max_length},
         "reference": {"list": f.reference or ""},
+        "partition": {"senders": ""},
         "unique": {},
     }
 
@@ -282,8 +296,17 @@ def _check_params(f: ContractField, contract: DataContract) -> dict[str, dict[st
 class _Engine:
     """State of one verification: parts judged (on any thread), recorded in order, finished."""
 
-    def __init__(self, contract: DataContract, today: dt.date, max_errors: int | None) -> None:
+    def __init__(
+        self,
+        contract: DataContract,
+        today: dt.date,
+        max_errors: int | None,
+        sender_codes: Collection[str] | None = None,
+        require_rows: bool = False,
+    ) -> None:
         self.contract = contract
+        self.sender_codes = sorted(sender_codes) if sender_codes is not None else None
+        self.require_rows = require_rows
         self.today = today
         self.max_errors = max_errors
         self.rows = 0
@@ -345,6 +368,13 @@ class _Engine:
                 params=_check_params(f, contract),
                 fixed=_fixed_ranges(f.pattern) if f.pattern is not None else None,
             )
+            if (
+                self.sender_codes is not None
+                and contract.partitioning is not None
+                and f.name == contract.partitioning.sender_field
+            ):
+                plan.partition = self.sender_codes
+                plan.params["partition"] = {"senders": ", ".join(self.sender_codes)}
             if plan.position is not None and first_part is not None:
                 plan.distinct = _worth_distinct(plan, first_part.column(plan.position))
             self.plans.append(plan)
@@ -440,6 +470,8 @@ class _Engine:
         key_issue = self._finish_primary_key()
         if key_issue is not None:
             issues.append(key_issue)
+        if self.require_rows and self.rows == 0:
+            issues.append(DatasetIssue(check="no_rows", params={}))
         if contract.min_rows is not None and self.rows < contract.min_rows:
             params = {"rows": self.rows, "min_rows": contract.min_rows}
             issues.append(DatasetIssue(check="min_rows", params=params))

@@ -51,6 +51,7 @@ class _Plan:
     params: dict[str, dict[str, Any]]  # message values of each check
     distinct: bool = False  # judged once per distinct value (values repeat a lot)
     fixed: list[list[tuple[int, int]]] | None = None  # a fixed-width pattern's byte ranges
+    partition: list[str] | None = None  # the sender's own codes, on the field naming the sender
 
 
 @dataclass
@@ -196,6 +197,8 @@ def _evaluate(plan: _Plan, values: Any, decimal: str) -> np.ndarray:
             fail("max_length", lengths > f.max_length)
     if plan.codes is not None:
         fail("reference", ~_member(values, plan.codes))
+    if plan.partition is not None:
+        fail("partition", ~_member(values, plan.partition))
     return outcome
 
 

@@ -24,9 +24,10 @@ CELL_CHECKS = (
     "min_length",
     "max_length",
     "reference",
+    "partition",
     "unique",
 )
-DATASET_CHECKS = ("header", "min_rows", "max_rows", "primary_key", "freshness")
+DATASET_CHECKS = ("header", "no_rows", "min_rows", "max_rows", "primary_key", "freshness")
 MASK = "***"
 #: Cell errors kept in detail; the summary still counts every one. Bounds the report's memory
 #: when a whole file is wrong (10 million rows of a wrong type would be 10 million entries).
