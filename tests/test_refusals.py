@@ -412,7 +412,7 @@ def test_an_allowed_user_succeeds_in_the_same_state(
 def test_the_verifier_cannot_return_without_reasons_or_accept_what_failed(
     installations: Installations, submission: str, accept: bool, note: str, key: str
 ) -> None:
-    ctx = installations.shared("decide_submission:return")
+    ctx = installations.fresh()
     before = _state(ctx)
     with pytest.raises(UserError) as refusal:
         procedure.decide_submission(ctx, _authority(ctx, "verifikator"),
