@@ -241,7 +241,10 @@ def latest_versions(ctx: AppContext) -> dict[str, IntegratedDataset]:
 
 def failing_rows_file(ctx: AppContext, actor: Authority, submission_id: int, fmt: str) -> bytes:
     """The rows of a checked submission that failed, as CSV or XLSX for the sender to correct
-    (formula-like cells neutralised). Only the sending unit and Pusdatin may download it."""
+    (formula-like cells neutralised). Only the sending unit's senders and Pusdatin may download it."""
+    # A head of UPT or a director shares the sender's unit code but sends no data and is not
+    # the one the rows go back to, so the unit alone is not enough.
+    require_role(actor, *SENDER_ROLES, *PUSDATIN_ROLES)
     with Session(ctx.engine) as session:
         submission = _submission(session, submission_id)
     if actor.role not in PUSDATIN_ROLES and submission.unit_code != actor.unit_code:

@@ -1,0 +1,435 @@
+"""Every use case refused to every role, and every unit, the procedure does not give it, with nothing changed.
+
+The table ``ALLOWED`` is the specification, written out by hand from the SOP's "done by" column
+(the procedure in DOMAIN.md) and the pages each role gets (``ocenter/navigation.py``); it does not
+read the roles the code checks. Each refusal runs in an installation where the same call by an
+allowed user succeeds (``test_an_allowed_user_succeeds_in_the_same_state`` shows that), so the
+only thing wrong is who asks.
+"""
+
+from __future__ import annotations
+
+import inspect
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlmodel import SQLModel
+
+from ocenter import procedure
+from ocenter.accounts import admin
+from ocenter.accounts.authority import Authority
+from ocenter.accounts.levels import Level, Role, ScopeKind
+from ocenter.accounts.login import authority_of
+from ocenter.bootstrap import demo_sampling_frame
+from ocenter.context import AppContext, open_context
+from ocenter.display.spec import DefaultView
+from ocenter.errors import PermissionDenied, UserError
+from ocenter.procedure.workdays import today_in_jakarta
+from ocenter.reference import reference_rows
+from tests.conftest import settings_for
+
+R = Role
+DATASET = "sampling-pengujian"
+REQUESTING_UNIT = frozenset({R.UNIT, R.DIREKTUR})  # the unit that asked: central unit staff, Eselon II
+SENDERS = frozenset({R.UNIT, R.UPT, R.MITRA})  # step 1: central units, UPT, other K/L
+ANALYST = frozenset({R.ANALIS})
+VERIFIER = frozenset({R.VERIFIKATOR})
+
+#: Who may perform each use case. Steps 2-9 are Pusdatin's; within Pusdatin the verifier decides
+#: on data (Verifikasi Data) and the analyst makes, builds, shows and evaluates dashboards. Steps
+#: 5 and 10 belong to the requesting unit only, and the failing rows go back to their sender only.
+ALLOWED: dict[str, frozenset[Role]] = {
+    "file_request": REQUESTING_UNIT,
+    "submit_data": SENDERS,
+    "receive_submission": frozenset({R.ANALIS, R.VERIFIKATOR}),
+    "check_submission": VERIFIER,
+    "decide_submission:accept": VERIFIER,
+    "decide_submission:return": VERIFIER,
+    # The sender corrects them; Pusdatin, which holds every submission, may look too. A head of
+    # UPT shares the sender's unit but is not a sender: the rows do not go back to them.
+    "failing_rows_file": SENDERS | {R.ANALIS, R.VERIFIKATOR},
+    "start_mockup": ANALYST,
+    "save_mockup": ANALYST,
+    "send_mockup": ANALYST,
+    "restore_mockup_version": ANALYST,
+    "update_mockup_from_main": ANALYST,
+    "approve_mockup": REQUESTING_UNIT,
+    "request_changes": REQUESTING_UNIT,
+    "build_dashboard": ANALYST,
+    "classify_defaults": ANALYST,
+    "put_on_display": ANALYST,
+    "evaluate_dashboard": ANALYST,
+    "acknowledge_letter": REQUESTING_UNIT,
+    "admin.add_user": frozenset({R.ADMIN}),
+    "admin.toggle_active": frozenset({R.ADMIN}),
+    "admin.list_users": frozenset({R.ADMIN}),  # it carries every password hash
+}
+
+#: The demo user who holds each role (README, "Demo users").
+USER_OF_ROLE: dict[Role, str] = {
+    R.KEPALA: "kepala",
+    R.DEPUTI: "deputi",
+    R.DIREKTUR: "direktur",  # Direktorat Pengawasan Peredaran Pangan Olahan
+    R.KABALAI: "kabalai",  # Balai Besar POM di Bandung
+    R.TAMU: "tamu",
+    R.ANALIS: "analis",
+    R.VERIFIKATOR: "verifikator",
+    R.UNIT: "unit",  # Direktorat Pengawasan Kosmetik
+    R.UPT: "upt",  # Balai Besar POM di Bandung
+    R.MITRA: "mitra",  # BPS
+    R.ADMIN: "admin",
+    R.LAYAR: "layar",
+}
+
+#: Right role, wrong unit: request 2 belongs to the cosmetics directorate, the evaluated request
+#: to the food directorate, the returned data to the Bandung UPT.
+WRONG_UNIT: list[tuple[str, str, str]] = [
+    ("approve_mockup", "direktur", "procedure.not_your_unit"),
+    ("approve_mockup", "pppomn", "procedure.not_your_unit"),
+    ("request_changes", "direktur", "procedure.not_your_unit"),
+    ("request_changes", "pppomn", "procedure.not_your_unit"),
+    ("acknowledge_letter", "unit", "procedure.not_your_unit"),
+    ("acknowledge_letter", "pppomn", "procedure.not_your_unit"),
+    ("failing_rows_file", "unit", "auth.forbidden"),
+    ("failing_rows_file", "pppomn", "auth.forbidden"),
+    ("failing_rows_file", "mitra", "auth.forbidden"),
+    ("failing_rows_file", "upt-lain", "auth.forbidden"),  # staff of another UPT
+]
+
+#: The user who performs each use case in the working procedure.
+DOER: dict[str, str] = {
+    "file_request": "direktur",
+    "submit_data": "upt",
+    "receive_submission": "verifikator",
+    "check_submission": "verifikator",
+    "decide_submission:accept": "verifikator",
+    "decide_submission:return": "verifikator",
+    "failing_rows_file": "upt",
+    "start_mockup": "analis",
+    "save_mockup": "analis",
+    "send_mockup": "analis",
+    "restore_mockup_version": "analis",
+    "update_mockup_from_main": "analis",
+    "approve_mockup": "unit",
+    "request_changes": "unit",
+    "build_dashboard": "analis",
+    "classify_defaults": "analis",
+    "put_on_display": "analis",
+    "evaluate_dashboard": "analis",
+    "acknowledge_letter": "direktur",
+    "admin.add_user": "admin",
+    "admin.toggle_active": "admin",
+    "admin.list_users": "admin",
+}
+
+#: Use cases that only read: an allowed call changes nothing either, and returns what is asked for.
+READ_ONLY: dict[str, Callable[[object], bool]] = {
+    "failing_rows_file": lambda data: "dua" in data.decode("utf-8-sig"),  # the one bad cell
+    "admin.list_users": lambda users: "upt-lain" in {user.username for user in users},
+}
+
+
+@dataclass(frozen=True)
+class World:
+    """The ids of one installation holding a request or submission at every step a use case needs."""
+
+    sent: int  # submission at step 1 (sent)
+    received: int  # received, not yet checked
+    passed: int  # received and checked: conforms
+    failed: int  # received and checked: one bad cell
+    returned: int  # returned to the Bandung UPT with its failing rows
+    requested: int  # request with verified data, no mock-up yet
+    drafting: int  # mock-up begun and saved once
+    first_draft: str  # the mock-up's first commit
+    draft_head: str  # the mock-up's newest commit (main has moved since)
+    in_review: int  # request 2 of the demo, the cosmetics directorate's
+    in_review_head: str
+    approved: int
+    built: int
+    classified: int
+    displayed: int  # request 1 of the demo
+    evaluated: int  # the letter waits for the food directorate's receipt
+    upload: bytes  # a conforming file of the Bandung UPT's rows
+
+
+def _csv(frame) -> bytes:  # noqa: ANN001 - pandas.DataFrame
+    return frame.to_csv(index=False).encode("utf-8")
+
+
+def _bandung_rows(upt_code: str):  # noqa: ANN202 - pandas.DataFrame
+    region = demo_sampling_frame(today_in_jakarta(), months=12)
+    return region[region["kode_upt"] == upt_code].tail(20).reset_index(drop=True)
+
+
+def _build_world(ctx: AppContext) -> World:
+    """Walk the real procedure until something waits at every step."""
+
+    def who(username: str) -> Authority:
+        authority = authority_of(ctx.engine, username, production=False)
+        assert authority is not None, username
+        return authority
+
+    direktur, upt, verifier, analyst = who("direktur"), who("upt"), who("verifikator"), who("analis")
+    good = _bandung_rows(upt.unit_code)
+    bad = good.copy()
+    bad.loc[4, "jumlah_sampel"] = "dua"
+
+    def send(frame, *, receive: bool = True, check: bool = True) -> int:  # noqa: ANN001
+        sent = procedure.submit_data(ctx, upt, dataset_id=DATASET, level=Level.TERBATAS,
+                                     filename="sampling-bandung.csv", content=_csv(frame))
+        if receive:
+            procedure.receive_submission(ctx, verifier, sent.id)
+        if check:
+            procedure.check_submission(ctx, verifier, sent.id)
+        return sent.id
+
+    returned = send(bad)
+    procedure.decide_submission(ctx, verifier, returned, accept=False,
+                                note="Kolom jumlah_sampel baris 6 bukan angka.")
+
+    def file(title: str) -> int:
+        return procedure.file_request(
+            ctx, direktur, title=title, purpose="Memantau temuan TMS pangan olahan.",
+            datasets_wanted=[DATASET], level=Level.RAHASIA, audience=["eselon2"],
+        ).id
+
+    def head(request_id: int) -> str:
+        commit = ctx.store.head(ctx.store.mockup_branch(request_id))
+        assert commit is not None
+        return commit
+
+    requested = file("Menunggu mock-up")
+    drafting = file("Mock-up dalam pengerjaan")
+    first_draft = procedure.start_mockup(ctx, analyst, drafting)
+    spec = ctx.store.snapshot(first_draft).specs[procedure.get_request(ctx, drafting).dashboard_id]
+    draft_head = procedure.save_mockup(ctx, analyst, drafting,
+                                       spec.model_copy(update={"title": "Draf kedua"}),
+                                       first_draft, "Draf kedua")
+    # Approving these after the draft began moves main, so the draft can be updated from it.
+    approved, built, classified, evaluated = (
+        file(f"Dasbor {n}") for n in ("disetujui", "dibangun", "diklasifikasi", "dievaluasi")
+    )
+    for request_id in (approved, built, classified, evaluated):
+        procedure.start_mockup(ctx, analyst, request_id)
+        procedure.send_mockup(ctx, analyst, request_id)
+        procedure.approve_mockup(ctx, direktur, request_id, head(request_id))
+    for request_id in (built, classified, evaluated):
+        procedure.build_dashboard(ctx, analyst, request_id)
+    for request_id in (classified, evaluated):
+        procedure.classify_defaults(ctx, analyst, request_id,
+                                    [DefaultView(scope=ScopeKind.UNIT, months=12)])
+    procedure.put_on_display(ctx, analyst, evaluated)
+    procedure.evaluate_dashboard(ctx, analyst, evaluated, "Dasbor dipakai rapat pimpinan.")
+
+    other_upt = next(row["code"] for row in reference_rows("upt") if row["code"] != upt.unit_code)
+    admin.add_user(ctx, who("admin"), username="upt-lain", name="Staf UPT Lain", role=R.UPT,
+                   clearance=Level.TERBATAS, scope=ScopeKind.UPT, unit_code=other_upt,
+                   password="kata-sandi-upt-lain")
+    return World(
+        sent=send(good, receive=False, check=False), received=send(good, check=False),
+        passed=send(good), failed=send(bad), returned=returned,
+        requested=requested, drafting=drafting, first_draft=first_draft, draft_head=draft_head,
+        in_review=2, in_review_head=head(2), approved=approved, built=built,
+        classified=classified, displayed=1, evaluated=evaluated, upload=_csv(good),
+    )
+
+
+def _save_draft(ctx: AppContext, world: World, actor: Authority) -> str:
+    dashboard_id = procedure.get_request(ctx, world.drafting).dashboard_id
+    spec = ctx.store.snapshot(world.draft_head).specs[dashboard_id]
+    return procedure.save_mockup(ctx, actor, world.drafting,
+                                 spec.model_copy(update={"title": "Draf ketiga"}),
+                                 world.draft_head, "Draf ketiga")
+
+
+Call = Callable[[AppContext, World, Authority], object]
+
+#: Each use case called as it would be in the state ``World`` holds for it.
+CALLS: dict[str, Call] = {
+    "file_request": lambda ctx, w, actor: procedure.file_request(
+        ctx, actor, title="Dasbor baru", purpose="Memantau temuan.", datasets_wanted=[DATASET],
+        level=Level.TERBATAS, audience=["eselon2"]),
+    "submit_data": lambda ctx, w, actor: procedure.submit_data(
+        ctx, actor, dataset_id=DATASET, level=Level.TERBATAS, filename="data.csv",
+        content=w.upload),
+    "receive_submission": lambda ctx, w, actor: procedure.receive_submission(ctx, actor, w.sent),
+    "check_submission": lambda ctx, w, actor: procedure.check_submission(ctx, actor, w.received),
+    "decide_submission:accept": lambda ctx, w, actor: procedure.decide_submission(
+        ctx, actor, w.passed, accept=True, note="Sesuai kontrak."),
+    "decide_submission:return": lambda ctx, w, actor: procedure.decide_submission(
+        ctx, actor, w.failed, accept=False, note="Kolom jumlah_sampel baris 6 bukan angka."),
+    "failing_rows_file": lambda ctx, w, actor: procedure.failing_rows_file(
+        ctx, actor, w.returned, "csv"),
+    "start_mockup": lambda ctx, w, actor: procedure.start_mockup(ctx, actor, w.requested),
+    "save_mockup": _save_draft,
+    "send_mockup": lambda ctx, w, actor: procedure.send_mockup(ctx, actor, w.drafting),
+    "restore_mockup_version": lambda ctx, w, actor: procedure.restore_mockup_version(
+        ctx, actor, w.drafting, w.first_draft, w.draft_head),
+    "update_mockup_from_main": lambda ctx, w, actor: procedure.update_mockup_from_main(
+        ctx, actor, w.drafting, {}, w.draft_head),
+    "approve_mockup": lambda ctx, w, actor: procedure.approve_mockup(
+        ctx, actor, w.in_review, w.in_review_head),
+    "request_changes": lambda ctx, w, actor: procedure.request_changes(
+        ctx, actor, w.in_review, w.in_review_head, "Tambahkan peta per provinsi."),
+    "build_dashboard": lambda ctx, w, actor: procedure.build_dashboard(ctx, actor, w.approved),
+    "classify_defaults": lambda ctx, w, actor: procedure.classify_defaults(
+        ctx, actor, w.built, [DefaultView(scope=ScopeKind.UPT, months=6)]),
+    "put_on_display": lambda ctx, w, actor: procedure.put_on_display(ctx, actor, w.classified),
+    "evaluate_dashboard": lambda ctx, w, actor: procedure.evaluate_dashboard(
+        ctx, actor, w.displayed, "Dasbor dipakai rapat pimpinan."),
+    "acknowledge_letter": lambda ctx, w, actor: procedure.acknowledge_letter(
+        ctx, actor, w.evaluated, "Diterima."),
+    "admin.add_user": lambda ctx, w, actor: admin.add_user(
+        ctx, actor, username="pegawai-baru", name="Pegawai Baru", role=R.UNIT,
+        clearance=Level.TERBATAS, scope=ScopeKind.UNIT, unit_code="DIT-WAS-KOSMETIK",
+        password="kata-sandi-baru"),
+    "admin.toggle_active": lambda ctx, w, actor: admin.toggle_active(ctx, actor, "pppomn"),
+    "admin.list_users": lambda ctx, w, actor: admin.list_users(ctx, actor),
+}
+
+@dataclass
+class Installations:
+    """Copies of one prepared installation: one shared by all refusals of a use case (a refusal
+    changes nothing, and the test checks that), and fresh ones for calls that do change it."""
+
+    template: Path
+    world: World
+    workdir: Path
+    opened: dict[str, AppContext]
+    contexts: list[AppContext]
+
+    def shared(self, use_case: str) -> AppContext:
+        if use_case not in self.opened:
+            self.opened[use_case] = self.fresh()
+        return self.opened[use_case]
+
+    def fresh(self) -> AppContext:
+        home = self.workdir / f"home-{len(self.contexts)}"
+        shutil.copytree(self.template, home)
+        ctx = open_context(settings_for(home))
+        self.contexts.append(ctx)
+        return ctx
+
+
+@pytest.fixture(scope="module")
+def installations(demo_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Installations]:
+    workdir = tmp_path_factory.mktemp("refusals")
+    template = workdir / "template"
+    shutil.copytree(demo_template, template)
+    ctx = open_context(settings_for(template))
+    world = _build_world(ctx)
+    ctx.engine.dispose()
+    made = Installations(template=template, world=world, workdir=workdir, opened={}, contexts=[])
+    yield made
+    for opened in made.contexts:
+        opened.engine.dispose()
+
+
+def _authority(ctx: AppContext, username: str) -> Authority:
+    authority = authority_of(ctx.engine, username, production=False)
+    assert authority is not None, username
+    return authority
+
+
+def _state(ctx: AppContext) -> dict[str, object]:
+    """Every row of every table, every ref of the spec store, and every kept file."""
+    with ctx.engine.connect() as connection:
+        rows = {
+            table.name: [tuple(row) for row in
+                         connection.execute(table.select().order_by(*table.primary_key.columns))]
+            for table in SQLModel.metadata.sorted_tables
+        }
+    refs = subprocess.run(
+        ["git", "--git-dir", str(ctx.settings.store_path), "for-each-ref",
+         "--format=%(refname) %(objectname)"],
+        capture_output=True, text=True, check=True,
+    ).stdout.splitlines()
+    files = sorted(
+        (str(path.relative_to(ctx.home)), path.stat().st_size)
+        for folder in (ctx.uploads_dir, ctx.home / "datasets")
+        for path in folder.rglob("*") if path.is_file()
+    )
+    return {"tables": rows, "refs": refs, "files": files}
+
+
+def _refusals() -> Iterator[object]:
+    for use_case, allowed in ALLOWED.items():
+        for role in Role:
+            if role not in allowed:
+                username = USER_OF_ROLE[role]
+                yield pytest.param(use_case, username, role, "auth.forbidden",
+                                   id=f"{use_case}-by-{username}")
+    for use_case, username, key in WRONG_UNIT:
+        yield pytest.param(use_case, username, None, key, id=f"{use_case}-by-{username}-other-unit")
+
+
+@pytest.mark.parametrize(("use_case", "username", "role", "key"), list(_refusals()))
+def test_a_use_case_is_refused_to_whom_the_procedure_does_not_give_it(
+    installations: Installations, use_case: str, username: str, role: Role | None, key: str
+) -> None:
+    ctx = installations.shared(use_case)
+    actor = _authority(ctx, username)
+    if role is None:  # right role, wrong unit
+        assert actor.role in ALLOWED[use_case]
+    else:
+        assert actor.role == role
+    before = _state(ctx)
+    with pytest.raises(PermissionDenied) as refusal:
+        CALLS[use_case](ctx, installations.world, actor)
+    assert refusal.value.key == key
+    assert _state(ctx) == before
+
+
+@pytest.mark.parametrize("use_case", list(ALLOWED))
+def test_an_allowed_user_succeeds_in_the_same_state(
+    installations: Installations, use_case: str
+) -> None:
+    """The refusals above are refusals of the person, not of a state nothing could act in."""
+    ctx = installations.fresh()
+    actor = _authority(ctx, DOER[use_case])
+    assert actor.role in ALLOWED[use_case]
+    before = _state(ctx)
+    result = CALLS[use_case](ctx, installations.world, actor)
+    if use_case in READ_ONLY:
+        assert READ_ONLY[use_case](result)
+        assert _state(ctx) == before
+    else:
+        assert _state(ctx) != before
+
+
+@pytest.mark.parametrize(
+    ("submission", "accept", "note", "key"),
+    [
+        pytest.param("failed", False, "   ", "procedure.return_needs_reason", id="return-without-reason"),
+        pytest.param("failed", True, "Diterima saja.", "procedure.cannot_accept_invalid",
+                     id="accept-what-failed-the-checks"),
+    ],
+)
+def test_the_verifier_cannot_return_without_reasons_or_accept_what_failed(
+    installations: Installations, submission: str, accept: bool, note: str, key: str
+) -> None:
+    ctx = installations.fresh()
+    before = _state(ctx)
+    with pytest.raises(UserError) as refusal:
+        procedure.decide_submission(ctx, _authority(ctx, "verifikator"),
+                                    getattr(installations.world, submission), accept=accept, note=note)
+    assert refusal.value.key == key
+    assert _state(ctx) == before
+
+
+def test_the_table_names_every_use_case_that_acts_and_every_role():
+    """A new use case taking an actor, or a new role, must be given its line in the tables above."""
+    reading = {"list_requests", "list_submissions", "author_of"}
+    acting = {
+        name for name in procedure.__all__
+        if callable(getattr(procedure, name))
+        and "actor" in inspect.signature(getattr(procedure, name)).parameters
+    } - reading
+    covered = {use_case.split(":")[0] for use_case in ALLOWED if not use_case.startswith("admin.")}
+    assert covered == acting
+    assert set(USER_OF_ROLE) == set(Role)
+    assert set(DOER) == set(ALLOWED) == set(CALLS)
