@@ -18,10 +18,9 @@ from ocenter.models import (
     DatasetVersion,
     Submission,
     SubmissionStatus,
-    utcnow,
 )
 from ocenter.procedure.common import PUSDATIN_ROLES, SENDER_ROLES, UPLOAD_SUFFIXES, _request, contract_of
-from ocenter.procedure.workdays import today_in_jakarta
+from ocenter.procedure.workdays import StepClock, step_clock
 from ocenter.verification.datasets import store_dataset_version
 from ocenter.verification.engine import verify_table
 from ocenter.verification.failing_rows import export_failing_rows
@@ -67,6 +66,7 @@ def submit_data(
             upload_suffix=suffix,
             size_bytes=len(content),
             rows=table.num_rows,
+            submitted_at=ctx.clock.now(),
         )
         session.add(submission)
         session.flush()
@@ -112,12 +112,23 @@ def receive_submission(ctx: AppContext, actor: Authority, submission_id: int) ->
                            status=submission.status.value)
         submission.status = SubmissionStatus.RECEIVED
         submission.received_by = actor.username
-        submission.received_at = utcnow()
+        submission.received_at = ctx.clock.now()
         record(session, actor.username, "data.received", step=2, request_id=submission.request_id,
                submission_id=submission_id)
         session.commit()
         session.refresh(submission)
         return submission
+
+
+def submission_clock(ctx: AppContext, submission: Submission) -> StepClock | None:
+    """How the submission stands today against its step's time standard: receiving (step 2,
+    1 HK from when it was sent) or verifying (step 3, 5 HK from when it was received); None once
+    it is accepted or returned."""
+    if submission.status == SubmissionStatus.SENT:
+        return step_clock(2, submission.submitted_at, ctx.clock.today())
+    if submission.status == SubmissionStatus.RECEIVED and submission.received_at is not None:
+        return step_clock(3, submission.received_at, ctx.clock.today())
+    return None
 
 
 def _submission(session: Session, submission_id: int) -> Submission:
@@ -148,8 +159,7 @@ def check_submission(
         contract = contract_of(ctx, submission.dataset_id)
         path = upload_path(ctx, submission)
         table = read_table(path, submission.upload_suffix, contract)
-        report = verify_table(contract, table, today=today_in_jakarta(),
-                                           progress=progress)
+        report = verify_table(contract, table, today=ctx.clock.today(), progress=progress)
         submission.checks_passed = report.valid
         submission.rows = report.rows
         submission.report_json = report.model_dump_json()
@@ -183,6 +193,7 @@ def decide_submission(
             raise UserError("procedure.cannot_accept_invalid")
         if not accept and not note.strip():
             raise UserError("procedure.return_needs_reason")
+        decided_at = ctx.clock.now()
         if accept:
             contract = contract_of(ctx, submission.dataset_id)
             path = upload_path(ctx, submission)
@@ -197,11 +208,12 @@ def decide_submission(
                     sha256=stored.sha256,
                     rows=stored.rows,
                     submission_id=submission_id,
+                    accepted_at=decided_at,
                 )
             )
         submission.status = SubmissionStatus.VERIFIED if accept else SubmissionStatus.RETURNED
         submission.verified_by = actor.username
-        submission.verified_at = utcnow()
+        submission.verified_at = decided_at
         submission.decision_note = note.strip()
         record(session, actor.username, "data.verified" if accept else "data.returned", step=3,
                request_id=submission.request_id, submission_id=submission_id,
