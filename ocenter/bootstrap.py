@@ -16,6 +16,7 @@ from ocenter import procedure
 from ocenter.accounts.authority import Authority
 from ocenter.accounts.levels import Level, Role, ScopeKind
 from ocenter.accounts.login import hash_password
+from ocenter.clock import SYSTEM_CLOCK, Clock
 from ocenter.config import Settings
 from ocenter.context import AppContext, open_context
 from ocenter.display.spec import spec_from_yaml
@@ -28,7 +29,6 @@ from ocenter.models import (
     UnitKind,
     User,
 )
-from ocenter.procedure.workdays import today_in_jakarta
 from ocenter.reference import reference_rows
 from ocenter.store.models import Author
 
@@ -159,7 +159,7 @@ def seed_demo_data(ctx: AppContext, progress: Callable[[str], None] = print) -> 
     if done is not None:
         return
     progress("demo: generating the sampling and testing dataset")
-    frame = demo_sampling_frame(today_in_jakarta())
+    frame = demo_sampling_frame(ctx.clock.today())
     newest_month = frame["tanggal_sampling"].str[:7].max()
     upt_code = demo_upt_code()
     late = set(sorted(set(frame["kode_upt"]) - {upt_code})[-DEMO_LATE_SENDERS:])
@@ -202,6 +202,7 @@ def seed_demo_requests(ctx: AppContext) -> None:
     main = ctx.store.snapshot("main")
     approved = main.specs.get(DEMO_DASHBOARD)
     mockup = spec_from_yaml(DEMO_MOCKUP_FILE.read_text(encoding="utf-8"))
+    now = ctx.clock.now()
     with Session(ctx.engine) as session:
         if session.get(DashboardRequest, 1) is None and approved is not None:
             session.add(DashboardRequest(
@@ -210,6 +211,7 @@ def seed_demo_requests(ctx: AppContext) -> None:
                 datasets=approved.datasets, level=approved.level,
                 audience=["kepala", "eselon1", "eselon2", "upt"],
                 dashboard_id=approved.id, status=RequestStatus.DISPLAYED,
+                created_at=now, step_started_at=now,
             ))
             record(session, "direktur", "request.filed", step=1, request_id=1,
                              detail="demo")
@@ -219,7 +221,7 @@ def seed_demo_requests(ctx: AppContext) -> None:
                 requesting_unit=mockup.owner_unit, requested_by="unit",
                 datasets=mockup.datasets, level=mockup.level,
                 audience=["eselon1", "eselon2"], dashboard_id=mockup.id,
-                status=RequestStatus.IN_REVIEW,
+                status=RequestStatus.IN_REVIEW, created_at=now, step_started_at=now,
             ))
             record(session, "unit", "request.filed", step=1, request_id=2,
                              detail="demo")
@@ -244,15 +246,20 @@ def _sync_id_sequence(ctx: AppContext) -> None:
 
 
 def initialise(
-    settings: Settings, *, demo: bool | None = None, progress: Callable[[str], None] = print
+    settings: Settings,
+    *,
+    demo: bool | None = None,
+    progress: Callable[[str], None] = print,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> AppContext:
-    """Create whatever is missing; with demo content when ``demo`` (default: in demo mode)."""
+    """Create whatever is missing; with demo content when ``demo`` (default: in demo mode), its
+    dates up to ``clock``'s today."""
     demo = settings.is_demo if demo is None else demo
     if demo and not settings.is_demo:
         from ocenter.errors import UserError
 
         raise UserError("config.no_demo_in_production")
-    ctx = open_context(settings)
+    ctx = open_context(settings, clock)
     seed_units(ctx)
     seed_store(ctx, demo=demo)
     if demo:

@@ -1,4 +1,4 @@
-"""The long-lived parts of one running installation: settings, database engine and spec store."""
+"""The long-lived parts of one running installation: settings, database engine, spec store, clock."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
+from ocenter.clock import SYSTEM_CLOCK, Clock
 from ocenter.config import Settings
 from ocenter.database import make_engine
 from ocenter.store.mirror import MirrorStatus, mirror_status, start_mirror, stop_mirror
@@ -21,6 +22,7 @@ class AppContext:
     settings: Settings
     engine: Engine
     store: SpecStore
+    clock: Clock = SYSTEM_CLOCK
 
     @property
     def home(self) -> Path:
@@ -38,8 +40,9 @@ class AppContext:
         return mirror_status(self.settings.store_path)
 
 
-def open_context(settings: Settings) -> AppContext:
-    """Open (creating if needed) the folders, database and store of ``settings``.
+def open_context(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> AppContext:
+    """Open (creating if needed) the folders, database and store of ``settings``; the use cases
+    take the time and the day from ``clock``.
 
     With ``settings.store_remote``, a background thread pushes the store after every change
     (and at once when an earlier run left a change unpushed); nothing here waits for it.
@@ -52,4 +55,4 @@ def open_context(settings: Settings) -> AppContext:
         start_mirror(settings.store_path, settings.store_remote)
     else:
         stop_mirror(settings.store_path)
-    return AppContext(settings=settings, engine=engine, store=store)
+    return AppContext(settings=settings, engine=engine, store=store, clock=clock)

@@ -266,11 +266,9 @@ def data_note(status) -> str:  # noqa: ANN001 - integration.completeness.Complet
               expected=status.expected, at=at)
 
 
-def this_month() -> str:
+def this_month(ctx: AppContext) -> str:
     """The current month in Jakarta, YYYY-MM."""
-    from ocenter.procedure.workdays import today_in_jakarta
-
-    return today_in_jakarta().isoformat()[:7]
+    return ctx.clock.today().isoformat()[:7]
 
 
 def _rows_of_three(items: list) -> list[list]:

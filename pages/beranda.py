@@ -5,7 +5,6 @@ import streamlit as st
 from ocenter import procedure, ui
 from ocenter.models import SubmissionStatus
 from ocenter.procedure import overview
-from ocenter.procedure.workdays import today_in_jakarta
 
 ctx, viewer = ui.page("beranda")
 st.write(ui.tr("beranda.intro"))
@@ -13,12 +12,12 @@ st.write(ui.tr("beranda.intro"))
 requests = procedure.list_requests(ctx, viewer)
 if not requests:
     st.info(ui.tr("beranda.no_requests"))
-counts = overview.step_counts(requests, today_in_jakarta(), ui.lang())
+counts = overview.step_counts(requests, ctx.clock.today(), ui.lang())
 if counts:
     st.subheader(ui.tr("overview.title"))
     st.altair_chart(overview.step_chart(counts, ui.lang()), width="stretch")
 for request in requests:
-    clock = procedure.request_clock(request)
+    clock = procedure.request_clock(ctx, request)
     step = procedure.STATUS_STEP[request.status]
     done = request.status.value == "received"
     with st.container(border=True):

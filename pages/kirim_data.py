@@ -24,7 +24,7 @@ else:
                                   else f"#{r} {requests[r].title}")
         upload = st.file_uploader(ui.tr("submit.file"), type=["csv", "xlsx"])
         nothing = st.checkbox(ui.tr("submit.nothing"), help=ui.tr("submit.nothing_help"))
-        month = st.text_input(ui.tr("submit.nothing_month"), value=ui.this_month(), max_chars=7)
+        month = st.text_input(ui.tr("submit.nothing_month"), value=ui.this_month(ctx), max_chars=7)
         if st.form_submit_button(ui.tr("submit.send"), type="primary"):
             if upload is None:
                 st.error(ui.tr("submit.no_file"))

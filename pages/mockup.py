@@ -12,7 +12,7 @@ request = ui.choose_request(
     ctx, viewer, (RequestStatus.REQUESTED, RequestStatus.MOCKUP, RequestStatus.CHANGES_REQUESTED),
     nothing_key="mockup.nothing", choose_key="mockup.choose",
 )
-clock = procedure.request_clock(request)
+clock = procedure.request_clock(ctx, request)
 st.caption(ui.tr("beranda.due", due=clock.due.isoformat() if clock.due else "-",
                  used=clock.used_hk, standard=clock.standard_hk or "-"))
 

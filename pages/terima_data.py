@@ -4,14 +4,13 @@ import streamlit as st
 
 from ocenter import procedure, ui
 from ocenter.models import SubmissionStatus
-from ocenter.procedure.workdays import step_clock, today_in_jakarta
 
 ctx, viewer = ui.page("terima-data")
 waiting = procedure.list_submissions(ctx, viewer, SubmissionStatus.SENT)
 if not waiting:
     st.success(ui.tr("inbox.empty"))
 for submission in waiting:
-    clock = step_clock(2, submission.submitted_at, today_in_jakarta())
+    clock = procedure.submission_clock(ctx, submission)
     with st.container(border=True):
         info, action = st.columns([4, 1])
         info.markdown(f"**#{submission.id} · {submission.dataset_id}** — {submission.unit_code}")

@@ -15,6 +15,12 @@ chosen = st.selectbox(ui.tr("verif.choose"), options=list(received),
                       format_func=lambda i: f"#{i} · {received[i].dataset_id} · "
                       f"{received[i].unit_code} · {received[i].original_name}")
 submission = received[chosen]
+clock = procedure.submission_clock(ctx, submission)
+if clock is not None:
+    (st.error if clock.overdue else st.caption)(
+        ui.tr("beranda.due", due=clock.due.isoformat(), used=clock.used_hk,
+              standard=clock.standard_hk)
+    )
 
 if submission.checks_passed is None:
     if st.button(ui.tr("verif.run"), type="primary"):

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -66,9 +67,8 @@ def test_verify_exit_codes_and_report(demo_home, tmp_path):
              "main:data_contracts/sampling-pengujian.yaml")
     )
     from ocenter.bootstrap import demo_sampling_frame
-    from ocenter.procedure.workdays import today_in_jakarta
 
-    frame = demo_sampling_frame(today_in_jakarta(), months=2).tail(40).reset_index(drop=True)
+    frame = demo_sampling_frame(date(2026, 3, 10), months=2).tail(40).reset_index(drop=True)
     good = tmp_path / "baik.csv"
     frame.to_csv(good, index=False)
     report = tmp_path / "laporan.json"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+from dataclasses import replace
 
 import pytest
 from sqlmodel import Session, select
@@ -10,14 +11,17 @@ from sqlmodel import Session, select
 from ocenter import procedure
 from ocenter.accounts.levels import Level, ScopeKind
 from ocenter.bootstrap import demo_sampling_frame
+from ocenter.clock import FixedClock
 from ocenter.display.filtering import visible_specs
 from ocenter.display.render import render_dashboard
 from ocenter.display.spec import DefaultView
 from ocenter.errors import Conflict, NotFound, PermissionDenied, UserError
 from ocenter.models import DatasetVersion, Event, RequestStatus, SubmissionStatus
-from ocenter.procedure.workdays import today_in_jakarta
 from ocenter.store.validation import validate_store
 from ocenter.verification.datasets import load_dataset
+
+#: The day the walk happens on, the same in every run: Tuesday 10 March 2026, 10:00 in Jakarta.
+WALK_CLOCK = FixedClock.wib(2026, 3, 10, 10)
 
 
 def _csv(frame) -> bytes:  # noqa: ANN001 - pandas.DataFrame
@@ -25,7 +29,7 @@ def _csv(frame) -> bytes:  # noqa: ANN001 - pandas.DataFrame
 
 
 def test_the_whole_procedure_from_request_to_receipt(demo_ctx, as_user):
-    walk_the_procedure(demo_ctx, as_user)
+    walk_the_procedure(replace(demo_ctx, clock=WALK_CLOCK), as_user)
 
 
 @pytest.mark.postgres
@@ -36,7 +40,7 @@ def test_the_whole_procedure_on_postgresql(postgres_url, tmp_path):
     from tests.conftest import settings_for
 
     ctx = initialise(settings_for(tmp_path / "home", postgres_url), demo=True,
-                     progress=lambda _message: None)
+                     progress=lambda _message: None, clock=WALK_CLOCK)
     try:
         walk_the_procedure(ctx, lambda username: authority_of(ctx.engine, username,
                                                               production=False))
@@ -60,7 +64,7 @@ def walk_the_procedure(ctx, as_user) -> None:  # noqa: ANN001
     assert request.dashboard_id == f"dasbor-{request.id:04d}"
 
     # Step 1: a UPT sends data; one cell is broken, so it must come back to the sender.
-    region = demo_sampling_frame(today_in_jakarta(), months=12)
+    region = demo_sampling_frame(ctx.clock.today(), months=12)
     region = region[region["kode_upt"] == upt.unit_code].tail(150).reset_index(drop=True)
     broken = region.copy()
     broken.loc[4, "jumlah_sampel"] = "dua"
@@ -68,6 +72,7 @@ def walk_the_procedure(ctx, as_user) -> None:  # noqa: ANN001
                                  filename="sampling-bandung.csv", content=_csv(broken),
                                  request_id=request.id)
     assert sent.status == SubmissionStatus.SENT and sent.rows == 150
+    assert sent.submitted_at == ctx.clock.now()
 
     # Step 2: Pusdatin receives it; step 3: the contract checks find the bad cell.
     procedure.receive_submission(ctx, verifier, sent.id)
@@ -147,10 +152,12 @@ def walk_the_procedure(ctx, as_user) -> None:  # noqa: ANN001
     # Steps 9-10: evaluation, the letter, and the unit's receipt.
     evaluation = procedure.evaluate_dashboard(ctx, analyst, request.id,
                                               "Dasbor dipakai rapat pimpinan mingguan.")
+    assert evaluation.letter_number.endswith("/PUSDATIN/OC/03/2026")
     assert "Penyampaian Informasi" in evaluation.letter_text
     assert "Temuan Pangan Olahan per Wilayah" in evaluation.letter_text
     received = procedure.acknowledge_letter(ctx, direktur, request.id, "Terima kasih.")
     assert received.acknowledged_by == "direktur"
+    assert received.acknowledged_at == ctx.clock.now()
     assert procedure.get_request(ctx, request.id).status == RequestStatus.RECEIVED
 
     with Session(ctx.engine) as session:

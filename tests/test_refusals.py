@@ -28,7 +28,6 @@ from ocenter.bootstrap import demo_sampling_frame
 from ocenter.context import AppContext, open_context
 from ocenter.display.spec import DefaultView
 from ocenter.errors import PermissionDenied, UserError
-from ocenter.procedure.workdays import today_in_jakarta
 from ocenter.reference import reference_rows
 from tests.conftest import settings_for
 
@@ -160,8 +159,8 @@ def _csv(frame) -> bytes:  # noqa: ANN001 - pandas.DataFrame
     return frame.to_csv(index=False).encode("utf-8")
 
 
-def _bandung_rows(upt_code: str):  # noqa: ANN202 - pandas.DataFrame
-    region = demo_sampling_frame(today_in_jakarta(), months=12)
+def _bandung_rows(ctx: AppContext, upt_code: str):  # noqa: ANN202 - pandas.DataFrame
+    region = demo_sampling_frame(ctx.clock.today(), months=12)
     return region[region["kode_upt"] == upt_code].tail(20).reset_index(drop=True)
 
 
@@ -174,7 +173,7 @@ def _build_world(ctx: AppContext) -> World:
         return authority
 
     direktur, upt, verifier, analyst = who("direktur"), who("upt"), who("verifikator"), who("analis")
-    good = _bandung_rows(upt.unit_code)
+    good = _bandung_rows(ctx, upt.unit_code)
     bad = good.copy()
     bad.loc[4, "jumlah_sampel"] = "dua"
 

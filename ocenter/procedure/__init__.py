@@ -11,7 +11,8 @@ time standards in HK, ``overview`` the picture on Beranda. Pages use
 the names re-exported here.
 
 May import: accounts, contracts, intake, verification, store, display (the spec model), models,
-events, context, errors, i18n; never Streamlit or the UI.
+events, context, clock, errors, i18n; never Streamlit or the UI. The time and the day come from
+``ctx.clock``, never from the machine, so that a run can be repeated on a chosen day.
 """
 
 from ocenter.procedure.common import (
@@ -37,6 +38,7 @@ from ocenter.procedure.data_intake import (
     list_submissions,
     receive_submission,
     stored_report,
+    submission_clock,
     submit_data,
     upload_path,
 )
@@ -119,6 +121,7 @@ __all__ = [
     "start_mockup",
     "starter_spec",
     "stored_report",
+    "submission_clock",
     "submit_data",
     "update_mockup_from_main",
     "upload_path",

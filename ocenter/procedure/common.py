@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from sqlmodel import Session
 
 from ocenter.accounts.authority import Authority
@@ -15,9 +13,8 @@ from ocenter.models import (
     DashboardRequest,
     RequestStatus,
     User,
-    utcnow,
 )
-from ocenter.procedure.workdays import StepClock, step_clock, today_in_jakarta
+from ocenter.procedure.workdays import StepClock, step_clock
 from ocenter.store.models import Author
 
 #: Upload types we accept, by lower-case suffix. The stored name is built from this table, never
@@ -76,12 +73,11 @@ def _own_unit(actor: Authority, request: DashboardRequest) -> None:
         raise PermissionDenied("procedure.not_your_unit")
 
 
-def _advance(request: DashboardRequest, status: RequestStatus) -> None:
+def _advance(ctx: AppContext, request: DashboardRequest, status: RequestStatus) -> None:
     request.status = status
-    request.step_started_at = utcnow()
+    request.step_started_at = ctx.clock.now()
 
 
-def request_clock(request: DashboardRequest, today: date | None = None) -> StepClock:
-    """How the request's current step stands against the SOP's time standard."""
-    return step_clock(STATUS_STEP[request.status], request.step_started_at,
-                      today or today_in_jakarta())
+def request_clock(ctx: AppContext, request: DashboardRequest) -> StepClock:
+    """How the request's current step stands today against the SOP's time standard."""
+    return step_clock(STATUS_STEP[request.status], request.step_started_at, ctx.clock.today())

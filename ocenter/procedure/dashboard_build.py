@@ -57,7 +57,7 @@ def _step_on_main(
         commit = _change_on_main(ctx, actor, request, step,
                                  f"{message} {request.dashboard_id}", change)
         if request.status != then:
-            _advance(request, then)
+            _advance(ctx, request, then)
         record(session, actor.username, action, step=step, request_id=request_id, detail=commit)
         session.commit()
         return commit

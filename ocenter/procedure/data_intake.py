@@ -20,11 +20,10 @@ from ocenter.models import (
     IntegratedDataset,
     Submission,
     SubmissionStatus,
-    utcnow,
 )
 from ocenter.procedure.common import PUSDATIN_ROLES, SENDER_ROLES, UPLOAD_SUFFIXES, _request, contract_of
 from ocenter.procedure.data_integration import check_declaration, integrate_accepted, sender_codes
-from ocenter.procedure.workdays import today_in_jakarta
+from ocenter.procedure.workdays import StepClock, step_clock
 from ocenter.verification.datasets import store_dataset_version
 from ocenter.verification.engine import verify_table
 from ocenter.verification.failing_rows import export_failing_rows
@@ -79,6 +78,7 @@ def submit_data(
             upload_suffix=suffix,
             size_bytes=len(content),
             rows=table.num_rows,
+            submitted_at=ctx.clock.now(),
         )
         session.add(submission)
         session.flush()
@@ -129,12 +129,23 @@ def receive_submission(ctx: AppContext, actor: Authority, submission_id: int) ->
                            status=submission.status.value)
         submission.status = SubmissionStatus.RECEIVED
         submission.received_by = actor.username
-        submission.received_at = utcnow()
+        submission.received_at = ctx.clock.now()
         record(session, actor.username, "data.received", step=2, request_id=submission.request_id,
                submission_id=submission_id)
         session.commit()
         session.refresh(submission)
         return submission
+
+
+def submission_clock(ctx: AppContext, submission: Submission) -> StepClock | None:
+    """How the submission stands today against its step's time standard: receiving (step 2,
+    1 HK from when it was sent) or verifying (step 3, 5 HK from when it was received); None once
+    it is accepted or returned."""
+    if submission.status == SubmissionStatus.SENT:
+        return step_clock(2, submission.submitted_at, ctx.clock.today())
+    if submission.status == SubmissionStatus.RECEIVED and submission.received_at is not None:
+        return step_clock(3, submission.received_at, ctx.clock.today())
+    return None
 
 
 def _submission(session: Session, submission_id: int) -> Submission:
@@ -166,7 +177,7 @@ def check_submission(
         path = upload_path(ctx, submission)
         table = read_table(path, submission.upload_suffix, contract)
         declared = session.get(EmptyDeclaration, submission_id) is not None
-        report = verify_table(contract, table, today=today_in_jakarta(), progress=progress,
+        report = verify_table(contract, table, today=ctx.clock.today(), progress=progress,
                               sender_codes=sender_codes(session, submission.unit_code),
                               require_rows=not declared)
         submission.checks_passed = report.valid
@@ -202,6 +213,7 @@ def decide_submission(
             raise UserError("procedure.cannot_accept_invalid")
         if not accept and not note.strip():
             raise UserError("procedure.return_needs_reason")
+        decided_at = ctx.clock.now()
         if accept:
             contract = contract_of(ctx, submission.dataset_id)
             path = upload_path(ctx, submission)
@@ -216,12 +228,13 @@ def decide_submission(
                     sha256=stored.sha256,
                     rows=stored.rows,
                     submission_id=submission_id,
+                    accepted_at=decided_at,
                 )
             )
             integrate_accepted(ctx, session, contract, submission, stored.sha256, actor.username)
         submission.status = SubmissionStatus.VERIFIED if accept else SubmissionStatus.RETURNED
         submission.verified_by = actor.username
-        submission.verified_at = utcnow()
+        submission.verified_at = decided_at
         submission.decision_note = note.strip()
         record(session, actor.username, "data.verified" if accept else "data.returned", step=3,
                request_id=submission.request_id, submission_id=submission_id,

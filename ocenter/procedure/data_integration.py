@@ -82,6 +82,7 @@ def integrate_accepted(
             dataset_id=contract.id, sender=sender, period=period,
             sha256=None if action == PartitionAction.DECLARED_EMPTY else sha256, rows=rows,
             action=action, submission_id=submission.id, decided_by=decided_by,
+            decided_at=ctx.clock.now(),
         ))
     session.flush()
     build = _rebuild(ctx, session, contract, keys)
@@ -120,7 +121,7 @@ def _rebuild(
                              previous.sha256 if previous else None, changed)
     integrated = IntegratedDataset(
         dataset_id=contract.id, sha256=built.sha256, rows=built.rows, partitions=built.partitions,
-        newest_at=max(v.decided_at for v in current.values()),
+        built_at=ctx.clock.now(), newest_at=max(v.decided_at for v in current.values()),
     )
     session.add(integrated)
     if previous is not None and is_partitioned(contract):
@@ -152,6 +153,7 @@ def restore_partition(
             dataset_id=earlier.dataset_id, sender=earlier.sender, period=earlier.period,
             sha256=earlier.sha256, rows=earlier.rows, action=PartitionAction.RESTORED,
             submission_id=earlier.submission_id, decided_by=actor.username, note=note.strip(),
+            decided_at=ctx.clock.now(),
         )
         session.add(restored)
         session.flush()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from sqlmodel import Session, col, select
 
 from ocenter.accounts.authority import Authority, require_role
@@ -17,22 +15,20 @@ from ocenter.models import (
     RequestStatus,
     Unit,
     User,
-    utcnow,
 )
 from ocenter.procedure.common import REQUESTER_ROLES, _advance, _expect_status, _own_unit, _request
-from ocenter.procedure.workdays import today_in_jakarta
+from ocenter.procedure.workdays import local_time
 
 
-def evaluate_dashboard(
-    ctx: AppContext, actor: Authority, request_id: int, notes: str, today: date | None = None
-) -> Evaluation:
+def evaluate_dashboard(ctx: AppContext, actor: Authority, request_id: int, notes: str) -> Evaluation:
     """Step 9: Pusdatin monitors and evaluates the dashboard and writes the letter to the unit."""
     from ocenter.i18n import t
 
     require_role(actor, Role.ANALIS)
     if not notes.strip():
         raise UserError("procedure.evaluation_needs_notes")
-    today = today or today_in_jakarta()
+    now = ctx.clock.now()
+    today = local_time(now).date()  # the letter's date, from the same reading as its stamp
     with Session(ctx.engine) as session:
         request = _request(session, request_id)
         _expect_status(request, RequestStatus.DISPLAYED)
@@ -55,10 +51,10 @@ def evaluate_dashboard(
         )
         evaluation = Evaluation(
             request_id=request_id, notes=notes.strip(), letter_number=number,
-            letter_text=letter, evaluated_by=actor.username,
+            letter_text=letter, evaluated_by=actor.username, evaluated_at=now,
         )
         session.add(evaluation)
-        _advance(request, RequestStatus.EVALUATED)
+        _advance(ctx, request, RequestStatus.EVALUATED)
         record(session, actor.username, "dashboard.evaluated", step=9, request_id=request_id,
                detail=number)
         session.commit()
@@ -87,9 +83,9 @@ def acknowledge_letter(
         if evaluation is None:
             raise NotFound("procedure.letter_missing", request=request_id)
         evaluation.acknowledged_by = actor.username
-        evaluation.acknowledged_at = utcnow()
+        evaluation.acknowledged_at = ctx.clock.now()
         evaluation.acknowledgement_note = note.strip()[:1000]
-        _advance(request, RequestStatus.RECEIVED)
+        _advance(ctx, request, RequestStatus.RECEIVED)
         record(session, actor.username, "letter.received", step=10, request_id=request_id)
         session.commit()
         session.refresh(evaluation)

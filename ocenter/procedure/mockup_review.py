@@ -81,7 +81,7 @@ def start_mockup(ctx: AppContext, actor: Authority, request_id: int) -> str:
             spec = starter_spec(request, ctx.store.snapshot("main").contracts)
             head = ctx.store.start_mockup(request_id, spec, author_of(ctx, actor))
             action = "mockup.started"
-        _advance(request, RequestStatus.MOCKUP)
+        _advance(ctx, request, RequestStatus.MOCKUP)
         record(session, actor.username, action, step=4, request_id=request_id, detail=head)
         session.commit()
         return head
@@ -116,7 +116,7 @@ def send_mockup(ctx: AppContext, actor: Authority, request_id: int) -> None:
         problems = mockup_problems(ctx, request_id)
         if problems:
             raise UserError("procedure.mockup_invalid", problems="; ".join(problems))
-        _advance(request, RequestStatus.IN_REVIEW)
+        _advance(ctx, request, RequestStatus.IN_REVIEW)
         record(session, actor.username, "mockup.sent", step=4, request_id=request_id,
                detail=ctx.store.head(ctx.store.mockup_branch(request_id)) or "")
         session.commit()
@@ -145,7 +145,7 @@ def approve_mockup(
         if problems:
             raise UserError("procedure.mockup_invalid", problems="; ".join(problems))
         merge = ctx.store.approve(request_id, reviewed_commit, author_of(ctx, actor))
-        _advance(request, RequestStatus.APPROVED)
+        _advance(ctx, request, RequestStatus.APPROVED)
         record(session, actor.username, "mockup.approved", step=5, request_id=request_id,
                outcome="approved", detail=f"reviewed {reviewed_commit}, merge {merge}")
         session.commit()
@@ -164,9 +164,10 @@ def request_changes(
         _own_unit(actor, request)
         _expect_status(request, RequestStatus.IN_REVIEW)
         session.add(ReviewComment(request_id=request_id, author=actor.username,
-                                  commit=reviewed_commit, text=comment.strip()))
+                                  commit=reviewed_commit, text=comment.strip(),
+                                  at=ctx.clock.now()))
         request.review_rounds += 1
-        _advance(request, RequestStatus.CHANGES_REQUESTED)
+        _advance(ctx, request, RequestStatus.CHANGES_REQUESTED)
         record(session, actor.username, "mockup.changes_requested", step=5,
                request_id=request_id, outcome="changes", detail=comment.strip()[:500])
         session.commit()

@@ -34,6 +34,7 @@ def file_request(
     unknown = [d for d in datasets_wanted if d not in known]
     if unknown:
         raise NotFound("procedure.contract_missing", dataset=", ".join(unknown))
+    filed_at = ctx.clock.now()
     with Session(ctx.engine) as session:
         request = DashboardRequest(
             title=title[:200],
@@ -44,6 +45,8 @@ def file_request(
             level=level,
             audience=list(audience),
             dashboard_id="pending",
+            created_at=filed_at,
+            step_started_at=filed_at,
         )
         session.add(request)
         session.flush()

@@ -8,11 +8,13 @@ ministerial decree, so Pusdatin updates that file when the decree is published.
 from __future__ import annotations
 
 import csv
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from pathlib import Path
 
 from pydantic import BaseModel, Field
+
+from ocenter.clock import WIB
 
 #: Time standard of each step of SOP POM-09.01/CFM.02/SOP.06, in working days (None: no standard).
 STEP_STANDARD_HK: dict[int, int | None] = {
@@ -27,9 +29,6 @@ STEP_STANDARD_HK: dict[int, int | None] = {
     9: 5,
     10: 1,
 }
-
-#: Working days are counted on the calendar of BPOM's head office in Jakarta (WIB, UTC+7, no DST).
-WIB = timezone(timedelta(hours=7), "WIB")
 
 _HOLIDAY_FILE = Path(__file__).parent.parent / "reference" / "hari_libur.csv"
 
@@ -84,11 +83,6 @@ def local_time(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(WIB)
-
-
-def today_in_jakarta() -> date:
-    """Today's date in Jakarta, the day working days are counted from."""
-    return datetime.now(WIB).date()
 
 
 def step_clock(step: int, started_at: datetime, today: date) -> StepClock:

@@ -15,6 +15,7 @@ import pyarrow as pa
 
 from ocenter import reference
 from ocenter.accounts.levels import Level
+from ocenter.clock import SYSTEM_CLOCK
 from ocenter.contracts.model import ContractField, DataContract, FieldType
 from ocenter.textformats import anchored
 from ocenter.verification.judging import (
@@ -68,6 +69,7 @@ def verify_table(
     first check it fails in :data:`CELL_CHECKS` order; missing cells (empty or a
     ``missing_values`` marker) fail only ``required``. ``max_errors`` caps the detailed entries
     (the summary counts all); ``progress`` is called with the number of rows done so far.
+    ``today``, the day freshness is judged on, is by default today in Jakarta.
 
     For a partitioned contract, ``sender_codes`` are the codes the sender may send rows for (its
     own unit code); a row naming another sender fails ``partition``. None: any sender's rows (a
@@ -98,7 +100,7 @@ def _verified(
     """The engine once every part is judged and recorded, ready to finish. ``reading``: whether
     this thread reads the batches as it takes them (by default, when they are not a table), or
     when a thread of its own reads them, whether it still is (see :class:`_Pool`)."""
-    engine = _Engine(contract, today or dt.date.today(), max_errors, sender_codes, require_rows)
+    engine = _Engine(contract, today or SYSTEM_CLOCK.today(), max_errors, sender_codes, require_rows)
     if reading is None:
         reading = not isinstance(table_or_batches, pa.Table | pa.RecordBatch)
     pool = _Pool(reading=reading)
