@@ -26,7 +26,8 @@ missing = [s for s in status.senders if s.status.value == "missing"]
 left, middle, right = st.columns(3)
 left.metric(ui.tr("completeness.reported"), f"{status.reported} / {status.expected}")
 middle.metric(ui.tr("completeness.missing"), len(missing))
-right.metric(ui.tr("completeness.newest"), ui.when(status.newest_at) if status.newest_at else "-")
+right.metric(ui.tr("completeness.newest"), ui.when(status.newest_at)[:10] if status.newest_at else "-",
+             help=ui.when(status.newest_at) if status.newest_at else None)
 
 st.subheader(ui.tr("completeness.chart"))
 labels = {key: ui.tr(f"completeness.{key}") for key in ("period", "sender", "rows", "status")}

@@ -71,6 +71,11 @@ def test_a_upt_file_replaces_only_its_own_months_and_keeps_everyone_else(demo_ct
     untouched = after[~((after["kode_upt"] == bandung) & after["month"].isin(months))]
     expected = before[~((before["kode_upt"] == bandung) & before["month"].isin(months))]
     pd.testing.assert_frame_equal(untouched.reset_index(drop=True), expected.reset_index(drop=True))
+    for month in months:  # the completeness table counts the new rows, and nobody else changed
+        status = procedure.completeness_of(demo_ctx, verifier, DATASET, month)
+        rows = {s.sender: s.rows for s in status.senders}
+        assert rows == {code: len(ids) for (code, m), ids in want.items() if m == month} | {
+            code: 0 for code in rows if (code, month) not in want}
 
 
 def test_rows_of_another_sender_are_errors_of_their_cells(demo_ctx, as_user):
@@ -104,6 +109,9 @@ def test_a_central_unit_replaces_every_part_its_national_file_covers(demo_ctx, a
     for code, group in national.groupby("kode_upt"):
         want[(code, month)] = set(group["id_sampel"])
     assert after == want  # the 36 UPT the file does not name keep their month
+    status = procedure.completeness_of(demo_ctx, verifier, DATASET, month)
+    assert {s.sender: s.rows for s in status.senders if s.rows} == {
+        code: len(ids) for (code, m), ids in want.items() if m == month}
 
 
 def test_a_file_without_rows_is_refused_unless_the_sender_says_there_is_nothing(demo_ctx, as_user):

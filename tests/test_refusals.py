@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlmodel import SQLModel
+from sqlmodel import Session, SQLModel
 
 from ocenter import procedure
 from ocenter.accounts import admin
@@ -28,6 +28,7 @@ from ocenter.bootstrap import demo_sampling_frame
 from ocenter.context import AppContext, open_context
 from ocenter.display.spec import DefaultView
 from ocenter.errors import PermissionDenied, UserError
+from ocenter.models import PartitionVersion
 from ocenter.reference import reference_rows
 from tests.conftest import settings_for
 
@@ -63,6 +64,11 @@ ALLOWED: dict[str, frozenset[Role]] = {
     "put_on_display": ANALYST,
     "evaluate_dashboard": ANALYST,
     "acknowledge_letter": REQUESTING_UNIT,
+    # Each sender's part of a dataset: the verifier decides on data, Pusdatin watches who sent.
+    "restore_partition": VERIFIER,
+    "completeness_of": frozenset({R.ANALIS, R.VERIFIKATOR}),
+    "completeness_grid": frozenset({R.ANALIS, R.VERIFIKATOR}),
+    "partition_history": frozenset({R.ANALIS, R.VERIFIKATOR}),
     "admin.add_user": frozenset({R.ADMIN}),
     "admin.toggle_active": frozenset({R.ADMIN}),
     "admin.list_users": frozenset({R.ADMIN}),  # it carries every password hash
@@ -120,6 +126,10 @@ DOER: dict[str, str] = {
     "put_on_display": "analis",
     "evaluate_dashboard": "analis",
     "acknowledge_letter": "direktur",
+    "restore_partition": "verifikator",
+    "completeness_of": "analis",
+    "completeness_grid": "analis",
+    "partition_history": "verifikator",
     "admin.add_user": "admin",
     "admin.toggle_active": "admin",
     "admin.list_users": "admin",
@@ -128,6 +138,9 @@ DOER: dict[str, str] = {
 #: Use cases that only read: an allowed call changes nothing either, and returns what is asked for.
 READ_ONLY: dict[str, Callable[[object], bool]] = {
     "failing_rows_file": lambda data: "dua" in data.decode("utf-8-sig"),  # the one bad cell
+    "completeness_of": lambda status: status.expected == 76,
+    "completeness_grid": lambda cells: len(cells) == 76 * 12,
+    "partition_history": lambda versions: [v.id for v in versions][-1:] == [1],
     "admin.list_users": lambda users: "upt-lain" in {user.username for user in users},
 }
 
@@ -245,6 +258,14 @@ def _save_draft(ctx: AppContext, world: World, actor: Authority) -> str:
                                  world.draft_head, "Draf ketiga")
 
 
+def _first_partition(ctx: AppContext) -> tuple[str, str]:
+    """Sender and month of the first partition version the demo's data made."""
+    with Session(ctx.engine) as session:
+        first = session.get(PartitionVersion, 1)
+    assert first is not None
+    return first.sender, first.period
+
+
 Call = Callable[[AppContext, World, Authority], object]
 
 #: Each use case called as it would be in the state ``World`` holds for it.
@@ -282,6 +303,12 @@ CALLS: dict[str, Call] = {
         ctx, actor, w.displayed, "Dasbor dipakai rapat pimpinan."),
     "acknowledge_letter": lambda ctx, w, actor: procedure.acknowledge_letter(
         ctx, actor, w.evaluated, "Diterima."),
+    "restore_partition": lambda ctx, w, actor: procedure.restore_partition(
+        ctx, actor, 1, "Kembali ke versi pertama bagian ini."),
+    "completeness_of": lambda ctx, w, actor: procedure.completeness_of(ctx, actor, DATASET),
+    "completeness_grid": lambda ctx, w, actor: procedure.completeness_grid(ctx, actor, DATASET),
+    "partition_history": lambda ctx, w, actor: procedure.partition_history(
+        ctx, actor, DATASET, *_first_partition(ctx)),
     "admin.add_user": lambda ctx, w, actor: admin.add_user(
         ctx, actor, username="pegawai-baru", name="Pegawai Baru", role=R.UNIT,
         clearance=Level.TERBATAS, scope=ScopeKind.UNIT, unit_code="DIT-WAS-KOSMETIK",
