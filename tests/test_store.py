@@ -404,6 +404,7 @@ HOOK_REFUSAL = "remote: ocenter: only refs/heads/mockup/req-<number> may be push
         ("HEAD:refs/heads/mockup/evil", "refs/heads/mockup/evil", "HEAD -> mockup/evil"),
         ("HEAD:refs/heads/mockup/req-007", "refs/heads/mockup/req-007", "HEAD -> mockup/req-007"),
     ],
+    ids=["fast-forward-main", "delete-main", "new-branch", "tag", "mockup-not-a-request", "leading-zero"],
 )
 def test_the_hook_refuses_pushes_outside_mockup_branches(
     store: SpecStore, store_path: Path, tmp_path: Path, refspec: str, ref: str, report: str
