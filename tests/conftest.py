@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,6 +33,28 @@ def settings_for(home: Path, database_url: str | None = None, mode: str = "demo"
     if mode == "production":
         environ["OCENTER_COOKIE_KEY"] = "k" * 48
     return load_settings(environ)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_temporary_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One temporary folder for the whole run, this process and every command and writer it
+    starts; what the run leaves in it that is named ``ocenter-*`` is a leak and fails the run.
+
+    A folder of its own, because other runs on the machine share the system's one.
+    """
+    folder = tmp_path_factory.mktemp("tmpdir")
+    before_env, before_module = os.environ.get("TMPDIR"), tempfile.tempdir
+    os.environ["TMPDIR"] = str(folder)
+    tempfile.tempdir = str(folder)
+    yield folder
+    if before_env is None:
+        os.environ.pop("TMPDIR", None)
+    else:
+        os.environ["TMPDIR"] = before_env
+    tempfile.tempdir = before_module
+    left = sorted(path.name for path in folder.iterdir() if path.name.startswith("ocenter-"))
+    if left:
+        pytest.fail(f"the test run left {len(left)} of ours in its temporary folder: {left[:5]}")
 
 
 @pytest.fixture(scope="session")

@@ -152,7 +152,8 @@ def test_a_malformed_upload_is_a_message_and_nothing_is_stored(app):
     _button(at, "Kirim data").click()
     at.run()
     assert not at.exception, at.exception
-    assert at.error, "the sender must be told why the file was refused"
+    # The sender is told why the file was refused, in their language.
+    assert [e.value for e in at.error] == [t("ingest.broken_xlsx", "id", filename="rusak.xlsx")]
     assert not any("terkirim" in s.value for s in at.success)
 
 
@@ -177,13 +178,16 @@ def test_a_save_that_lost_the_race_keeps_the_analysts_text(app, demo_ctx):
 
     # Meanwhile a colleague saves first.
     theirs = ctx.store.snapshot(head).specs[request.dashboard_id]
-    procedure.save_mockup(ctx, analyst, request.id,
-                          theirs.model_copy(update={"title": "Versi rekan"}), head, "rekan")
+    saved = procedure.save_mockup(ctx, analyst, request.id,
+                                  theirs.model_copy(update={"title": "Versi rekan"}), head, "rekan")
 
     _button(at, "Simpan revisi").click()
     at.run()
     assert not at.exception, at.exception
-    assert at.error, "the refused save must be explained"
+    assert [e.value for e in at.error] == [  # the refused save is explained
+        t("store.stale_head", "id", branch=f"mockup/req-{request.id}", expected=head[:12],
+          current=saved[:12])
+    ]
     kept = [c.value for c in at.code if "Versi saya" in c.value]
     assert kept, "the analyst's own text must still be there to copy"
     assert "Versi rekan" in at.text_area[0].value

@@ -12,11 +12,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _ocenter(*args: str, home: Path | None = None, stdin: str | None = None):  # noqa: ANN202
+def _ocenter(*args: str, home: Path | None = None, stdin: str | None = None,
+             temporary: Path | None = None):  # noqa: ANN202
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("DATABASE_URL", None)
     if home is not None:
         env["OCENTER_HOME"] = str(home)
+    if temporary is not None:
+        env["TMPDIR"] = str(temporary)
     return subprocess.run([sys.executable, "-m", "ocenter", *args], capture_output=True,
                           text=True, env=env, cwd=ROOT, input=stdin, timeout=300)
 
@@ -40,6 +43,19 @@ def test_init_is_idempotent(tmp_path):
     # versions can make them again.
     assert sorted((home / "datasets" / "sampling-pengujian").glob("*.parquet")) == files_before
     assert len(files_before) == 76 + 2
+
+
+def test_commands_leave_nothing_in_the_temporary_folder(tmp_path):
+    """A command runs git many times (a first start writes the whole store) and must leave the
+    temporary folder as it found it, also the folders it made while running."""
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    home = tmp_path / "home"
+    started = _ocenter("init", home=home, temporary=temporary)
+    assert started.returncode == 0, started.stderr
+    checked = _ocenter("validate-store", str(home / "store.git"), temporary=temporary)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert sorted(p.name for p in temporary.iterdir()) == []
 
 
 def test_validate_store_names_each_broken_file(demo_home, tmp_path):

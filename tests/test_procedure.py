@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 from dataclasses import replace
 
@@ -79,8 +80,9 @@ def walk_the_procedure(ctx, as_user) -> None:  # noqa: ANN001
     report = procedure.check_submission(ctx, verifier, sent.id)
     assert not report.valid
     assert [(e.row, e.column, e.check) for e in report.errors] == [(6, "jumlah_sampel", "type")]
-    with pytest.raises(UserError):
+    with pytest.raises(UserError) as refused:
         procedure.decide_submission(ctx, verifier, sent.id, accept=True, note="")
+    assert refused.value.key == "procedure.cannot_accept_invalid"
     returned = procedure.decide_submission(ctx, verifier, sent.id, accept=False,
                                            note="Kolom jumlah_sampel baris 6 bukan angka.")
     assert returned.status == SubmissionStatus.RETURNED
@@ -91,21 +93,30 @@ def walk_the_procedure(ctx, as_user) -> None:  # noqa: ANN001
     assert "baris 6" in mine[0].decision_note
     failing = procedure.failing_rows_file(ctx, upt, sent.id, "csv").decode("utf-8-sig")
     assert "dua" in failing and len(failing.strip().splitlines()) == 2
-    with pytest.raises(PermissionDenied):  # another unit may not read this UPT's rows
+    with pytest.raises(PermissionDenied) as refused:  # another unit may not read this UPT's rows
         procedure.failing_rows_file(ctx, unit_of_other_unit, sent.id, "csv")
+    assert refused.value.key == "auth.forbidden"
 
-    # The corrected file is accepted and stored as a new dataset version.
     with Session(ctx.engine) as session:
         versions_before = len(session.exec(select(DatasetVersion)).all())
+    # The corrected file is accepted and stored as a new dataset version, named by the SHA-256
+    # of the bytes the UPT sent.
+    corrected = _csv(region)
+    digest = hashlib.sha256(corrected).hexdigest()
     fixed = procedure.submit_data(ctx, upt, dataset_id="sampling-pengujian", level=Level.TERBATAS,
-                                  filename="sampling-bandung-perbaikan.csv", content=_csv(region),
+                                  filename="sampling-bandung-perbaikan.csv", content=corrected,
                                   request_id=request.id)
+    assert fixed.upload_sha256 == digest
     procedure.receive_submission(ctx, verifier, fixed.id)
     assert procedure.check_submission(ctx, verifier, fixed.id).valid
     procedure.decide_submission(ctx, verifier, fixed.id, accept=True, note="Sesuai kontrak.")
     with Session(ctx.engine) as session:
         versions = session.exec(select(DatasetVersion)).all()
     assert len(versions) == versions_before + 1 and versions[-1].submission_id == fixed.id
+    assert (versions[-1].sha256, versions[-1].rows) == (digest, 150)
+    folder = ctx.home / "datasets" / "sampling-pengujian"
+    assert (folder / f"{digest}.orig.csv").read_bytes() == corrected
+    assert load_dataset(ctx.home, "sampling-pengujian", digest).num_rows == 150
 
     # Step 4: the analyst opens the mock-up branch, edits it, and sends it to the unit.
     head = procedure.start_mockup(ctx, analyst, request.id)
@@ -115,17 +126,20 @@ def walk_the_procedure(ctx, as_user) -> None:  # noqa: ANN001
     procedure.send_mockup(ctx, analyst, request.id)
 
     # Step 5: only the requesting unit's reviewer may decide; they ask for changes once.
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(PermissionDenied) as refused:
         procedure.approve_mockup(ctx, unit_of_other_unit, request.id, head)
-    with pytest.raises(PermissionDenied):
+    assert refused.value.key == "procedure.not_your_unit"
+    with pytest.raises(PermissionDenied) as refused:
         procedure.approve_mockup(ctx, analyst, request.id, head)
+    assert refused.value.key == "auth.forbidden"
     procedure.request_changes(ctx, direktur, request.id, head, "Tambahkan kata 'per Wilayah'.")
     assert procedure.get_request(ctx, request.id).review_rounds == 1
     spec = spec.model_copy(update={"title": "Temuan Pangan Olahan per Wilayah"})
     new_head = procedure.save_mockup(ctx, analyst, request.id, spec, head, "Judul diperbaiki")
     procedure.send_mockup(ctx, analyst, request.id)
-    with pytest.raises(Conflict):  # approving the old revision would approve unseen changes
+    with pytest.raises(Conflict) as refused:  # approving the old revision would approve unseen changes
         procedure.approve_mockup(ctx, direktur, request.id, head)
+    assert refused.value.key == "store.review_outdated"
     merge = procedure.approve_mockup(ctx, direktur, request.id, new_head)
     message = subprocess.run(
         ["git", "--git-dir", str(ctx.settings.store_path), "log", "-1", "--format=%an%n%B", merge],
@@ -179,8 +193,9 @@ def test_the_display_filters_rows_and_fields_by_authority(demo_ctx, as_user):
     first_kpi = next(iter(total))
     assert 0 < regional[first_kpi] < total[first_kpi]
     # The dashboard is Rahasia: a Terbatas UPT staff member receives nothing from it at all.
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(PermissionDenied) as refused:
         render_dashboard(spec, main.contracts, tables, as_user("upt"), "id")
+    assert refused.value.key == "render.denied"
     # The authorised outside party sees only the granted summary, never a confidential field.
     tamu = as_user("tamu")
     assert [s.id for s in visible_specs(main.specs.values(), tamu)] == [
@@ -199,15 +214,19 @@ def test_refusals_leave_everything_as_it_was(demo_ctx, as_user):
     with pytest.raises(UserError) as not_csv:
         procedure.submit_data(demo_ctx, upt, dataset_id="sampling-pengujian",
                               level=Level.TERBATAS, filename="data.exe", content=b"MZ")
+    assert not_csv.value.key == "procedure.upload_type"
     assert "CSV" in not_csv.value.text("id").upper()
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound) as unknown:
         procedure.submit_data(demo_ctx, upt, dataset_id="tidak-ada", level=Level.TERBATAS,
                               filename="a.csv", content=b"a\n1\n")
-    with pytest.raises(UserError):
+    assert unknown.value.key == "procedure.contract_missing"
+    with pytest.raises(UserError) as broken:
         procedure.parse_spec("id: [unclosed")
-    with pytest.raises(PermissionDenied):
+    assert broken.value.key == "spec.yaml_error"
+    with pytest.raises(PermissionDenied) as not_a_sender:
         procedure.submit_data(demo_ctx, analyst, dataset_id="sampling-pengujian",
                               level=Level.TERBATAS, filename="a.csv", content=b"a\n1\n")
+    assert not_a_sender.value.key == "auth.forbidden"
     assert procedure.list_submissions(demo_ctx, upt) == sent_before
     assert demo_ctx.store.head("main") == before
 
@@ -243,5 +262,7 @@ def test_a_mockup_pushed_with_plain_git_is_adopted_and_its_errors_block_approval
     assert head == demo_ctx.store.head(branch)
     problems = procedure.mockup_problems(demo_ctx, request.id)
     assert any("kolom_tidak_ada" in p for p in problems)
-    with pytest.raises(UserError):
+    with pytest.raises(UserError) as refused:
         procedure.send_mockup(demo_ctx, analyst, request.id)
+    assert refused.value.key == "procedure.mockup_invalid"
+    assert "kolom_tidak_ada" in refused.value.params["problems"]

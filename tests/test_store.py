@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import random
+import shlex
 import signal
 import subprocess
 import sys
 import textwrap
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -71,10 +73,9 @@ def seed_files() -> dict[str, str]:
 
 def git(*args: str, cwd: Path | None = None, check: bool = True) -> subprocess.CompletedProcess:
     """Plain git as a person would run it, with a clean configuration."""
-    home = Path(os.environ.get("PYTEST_GIT_HOME", "/tmp"))
     env = {
         "PATH": os.environ["PATH"],
-        "HOME": str(home),
+        "HOME": os.devnull,
         "GIT_CONFIG_NOSYSTEM": "1",
         "GIT_CONFIG_GLOBAL": os.devnull,
         "GIT_AUTHOR_NAME": "Dewi Plain",
@@ -84,6 +85,19 @@ def git(*args: str, cwd: Path | None = None, check: bool = True) -> subprocess.C
         "LC_ALL": "C",
     }
     return subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=check)
+
+
+#: Checks of a condition, 0.05 s apart: far more than any wait here needs on a busy machine.
+POLL_ATTEMPTS = 6000
+
+
+def wait_until(condition: Callable[[], bool], what: str, attempts: int = POLL_ATTEMPTS) -> None:
+    """Return once ``condition()`` holds; fail naming ``what`` if it still does not after ``attempts``."""
+    for _ in range(attempts):
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"still not so after {attempts} checks: {what}")
 
 
 def fsck(store_path: Path) -> None:
@@ -176,8 +190,9 @@ def test_start_twice_is_a_conflict(store: SpecStore) -> None:
     with pytest.raises(Conflict) as exc:
         store.start_mockup(5, make_spec("dash-five", "Lagi"), ANALIS2)
     assert exc.value.key == "store.mockup_exists"
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound) as missing:
         store.save_spec(6, make_spec("dash-six"), ANALIS, store.head(), "no branch")
+    assert missing.value.key == "store.mockup_not_found"
 
 
 def test_stale_expected_head_is_refused(store: SpecStore) -> None:
@@ -261,6 +276,7 @@ def test_invalid_spec_is_refused_and_nothing_written(store: SpecStore, store_pat
     )
     with pytest.raises(UserError) as exc:
         store.save_contract(7, narrow, ANALIS, start, "narrow")
+    assert exc.value.key == "store.invalid_content"
     assert "kategori_produk" in exc.value.params["reasons"]
     with pytest.raises(UserError) as exc:
         store.save_spec(7, make_spec("dash-two"), ANALIS, start, "same")
@@ -278,10 +294,11 @@ def test_commit_to_main_and_restore(store: SpecStore, store_path: Path) -> None:
     )
     assert store.snapshot().specs["dash-one"].published
     assert store.history("specs/dash-one.yaml")[0].trailers["Step"] == "6"
-    with pytest.raises(Conflict):
+    with pytest.raises(Conflict) as stale:
         store.commit_to_main(
             {"specs/dash-one.yaml": spec_to_yaml(make_spec(title="Lain"))}, PUSDATIN, seed, "x"
         )
+    assert stale.value.key == "store.stale_head" and store.head() == built
     with pytest.raises(UserError) as exc:
         store.commit_to_main(
             {"specs/dash-one.yaml": spec_to_yaml(make_spec(dimension="nope"))}, PUSDATIN, built, "x"
@@ -298,8 +315,9 @@ def test_commit_to_main_and_restore(store: SpecStore, store_path: Path) -> None:
     v2 = store.save_spec(4, make_spec("dash-four", "v2"), ANALIS, start, "v2")
     back = store.restore(4, "specs/dash-four.yaml", start, ANALIS, v2)
     assert store.snapshot(back).specs["dash-four"].title == "v1"
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound) as absent:
         store.restore(4, "specs/nope-nope.yaml", start, ANALIS, back)
+    assert absent.value.key == "store.file_not_found"
     assert store.read_file("main", "specs/nope-nope.yaml") is None
 
 
@@ -348,73 +366,201 @@ def test_plain_git_push_shows_up_with_errors_and_cannot_be_approved(
     git("commit", "--quiet", "-a", "-m", "Perbaiki", cwd=clone)
     git("push", "--quiet", "origin", "mockup/req-9", cwd=clone)
     head = store.head("mockup/req-9")
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(PermissionDenied) as own:
         store.approve(9, head, Author(username="dewi", name="Dewi Plain"))
+    assert own.value.key == "store.approver_is_author"
     store.approve(9, head, DIREKTUR)
     assert "dash-nine" in store.snapshot().specs
+    fsck(store_path)
 
-    # main moves only through approvals: the store's hook refuses plain pushes to it, and
-    # pushes to names we do not generate.
-    git("checkout", "--quiet", "-b", "sneaky", cwd=clone)
-    git("commit", "--quiet", "--allow-empty", "-m", "sneak", cwd=clone)
-    assert git("push", "origin", "HEAD:main", cwd=clone, check=False).returncode != 0
-    assert git("push", "origin", "HEAD:mockup/evil", cwd=clone, check=False).returncode != 0
-    assert store.snapshot().commit == store.head()
+
+def pushed(clone: Path, refspec: str) -> tuple[int, list[str]]:
+    """``git push origin refspec`` from ``clone``: its exit code and the lines about refs refused,
+    the remote's words included (without the padding git puts after them)."""
+    result = git("push", "origin", refspec, cwd=clone, check=False)
+    said = [line.rstrip() for line in result.stderr.splitlines() if line.startswith(("remote:", " ! "))]
+    return result.returncode, said
+
+
+def clone_with_a_commit_on_main(store: SpecStore, store_path: Path, clone: Path) -> str:
+    """A clone of the store whose main is one commit ahead: pushing it is a fast-forward."""
+    git("clone", "--quiet", str(store_path), str(clone))
+    (clone / "README.md").write_text("# changed with plain git\n", encoding="utf-8")
+    git("commit", "--quiet", "-a", "-m", "Straight to main", cwd=clone)
+    assert git("rev-parse", "HEAD~1", cwd=clone).stdout.strip() == store.head()
+    return git("rev-parse", "HEAD", cwd=clone).stdout.strip()
+
+
+HOOK_REFUSAL = "remote: ocenter: only refs/heads/mockup/req-<number> may be pushed, not {ref}"
+
+
+@pytest.mark.parametrize(
+    ("refspec", "ref", "report"),
+    [
+        ("main", "refs/heads/main", "main -> main"),  # a fast-forward: only the hook stops it
+        (":main", "refs/heads/main", "main"),  # deleting main
+        ("HEAD:refs/heads/sneaky", "refs/heads/sneaky", "HEAD -> sneaky"),
+        ("HEAD:refs/tags/v1", "refs/tags/v1", "HEAD -> v1"),
+        ("HEAD:refs/heads/mockup/evil", "refs/heads/mockup/evil", "HEAD -> mockup/evil"),
+        ("HEAD:refs/heads/mockup/req-007", "refs/heads/mockup/req-007", "HEAD -> mockup/req-007"),
+    ],
+    ids=["fast-forward-main", "delete-main", "new-branch", "tag", "mockup-not-a-request", "leading-zero"],
+)
+def test_the_hook_refuses_pushes_outside_mockup_branches(
+    store: SpecStore, store_path: Path, tmp_path: Path, refspec: str, ref: str, report: str
+) -> None:
+    """main moves only through approvals in the app, and no ref but a mock-up branch is created."""
+    clone_with_a_commit_on_main(store, store_path, tmp_path / "clone")
+    refs_before = git("--git-dir", str(store_path), "for-each-ref").stdout
+
+    code, said = pushed(tmp_path / "clone", refspec)
+
+    assert code == 1
+    assert said == [
+        HOOK_REFUSAL.format(ref=ref),
+        f" ! [remote rejected] {report} (pre-receive hook declined)",
+    ]
+    assert git("--git-dir", str(store_path), "for-each-ref").stdout == refs_before
+    fsck(store_path)
+
+
+def test_mockup_branches_pushed_with_git_keep_their_history(
+    store: SpecStore, store_path: Path, tmp_path: Path
+) -> None:
+    clone = tmp_path / "clone"
+    commit = clone_with_a_commit_on_main(store, store_path, clone)
+    assert pushed(clone, "HEAD:refs/heads/mockup/req-4") == (0, [])
+    assert store.head("mockup/req-4") == commit
+
+    # Neither rewritten nor deleted: the branch is the record of a review.
+    git("commit", "--quiet", "--amend", "-m", "Rewritten", cwd=clone)
+    assert pushed(clone, "+HEAD:refs/heads/mockup/req-4") == (
+        1,
+        [
+            "remote: error: denying non-fast-forward refs/heads/mockup/req-4 (you should pull first)",
+            " ! [remote rejected] HEAD -> mockup/req-4 (non-fast-forward)",
+        ],
+    )
+    assert pushed(clone, ":refs/heads/mockup/req-4") == (
+        1,
+        [
+            "remote: error: denying ref deletion for refs/heads/mockup/req-4",
+            " ! [remote rejected] mockup/req-4 (deletion prohibited)",
+        ],
+    )
+    assert store.head("mockup/req-4") == commit
     fsck(store_path)
 
 
 @pytest.mark.parametrize(
-    "call",
+    ("key", "call"),
     [
-        lambda s: mockup_branch("--upload-pack=touch /tmp/pwned"),  # type: ignore[arg-type]
-        lambda s: mockup_branch(-1),
-        lambda s: mockup_branch(True),
-        lambda s: mockup_branch("7"),  # type: ignore[arg-type]
-        lambda s: s.head("--upload-pack"),
-        lambda s: s.head("../x"),
-        lambda s: s.head("refs/../main"),
-        lambda s: s.head("mockup/req-007"),
-        lambda s: s.snapshot("--output=/tmp/pwned"),
-        lambda s: s.snapshot("-x"),
-        lambda s: s.snapshot("refs/../config"),
-        lambda s: s.snapshot("main@{1}"),
-        lambda s: s.read_file("main", "../config"),
-        lambda s: s.read_file("main", "specs/../config"),
-        lambda s: s.read_file("main", "-p"),
-        lambda s: s.read_file("main", ".git/config"),
-        lambda s: s.diff("main", "--output=/tmp/pwned"),
-        lambda s: s.history("--output=/tmp/pwned"),
-        lambda s: s.save_spec(7, make_spec(), ANALIS, "--upload-pack", "x"),
-        lambda s: s.approve(7, "HEAD", DIREKTUR),
-        lambda s: s.commit_to_main({"specs/../x.yaml": "id: x"}, ANALIS, s.head(), "x"),
-        lambda s: s.commit_to_main({"specs/Evil_Name.yaml": "id: x"}, ANALIS, s.head(), "x"),
-        lambda s: s.commit_to_main({"/etc/passwd": "x"}, ANALIS, s.head(), "x"),
-        lambda s: s.start_mockup(
-            7, DashboardSpec.model_construct(id="../../x", datasets=[], panels=[]), ANALIS
+        (
+            "store.invalid_name",
+            lambda s: mockup_branch("--upload-pack=touch /tmp/pwned"),  # type: ignore[arg-type]
         ),
-        lambda s: s.commit_to_main(
-            {"specs/dash-one.yaml": spec_to_yaml(make_spec())},
-            ANALIS,
-            s.head(),
-            "x",
-            {"Bad key": "v"},
+        ("store.invalid_name", lambda s: mockup_branch(-1)),
+        ("store.invalid_name", lambda s: mockup_branch(True)),
+        ("store.invalid_name", lambda s: mockup_branch("7")),  # type: ignore[arg-type]
+        ("store.invalid_name", lambda s: s.head("--upload-pack")),
+        ("store.invalid_name", lambda s: s.head("../x")),
+        ("store.invalid_name", lambda s: s.head("refs/../main")),
+        ("store.invalid_name", lambda s: s.head("mockup/req-007")),
+        ("store.invalid_revision", lambda s: s.snapshot("--output=/tmp/pwned")),
+        ("store.invalid_revision", lambda s: s.snapshot("-x")),
+        ("store.invalid_revision", lambda s: s.snapshot("refs/../config")),
+        ("store.invalid_revision", lambda s: s.snapshot("main@{1}")),
+        ("store.invalid_path", lambda s: s.read_file("main", "../config")),
+        ("store.invalid_path", lambda s: s.read_file("main", "specs/../config")),
+        ("store.invalid_path", lambda s: s.read_file("main", "-p")),
+        ("store.invalid_path", lambda s: s.read_file("main", ".git/config")),
+        ("store.invalid_revision", lambda s: s.diff("main", "--output=/tmp/pwned")),
+        ("store.invalid_path", lambda s: s.history("--output=/tmp/pwned")),
+        ("store.invalid_revision", lambda s: s.save_spec(7, make_spec(), ANALIS, "--upload-pack", "x")),
+        ("store.invalid_revision", lambda s: s.approve(7, "HEAD", DIREKTUR)),
+        (
+            "store.invalid_path",
+            lambda s: s.commit_to_main({"specs/../x.yaml": "id: x"}, ANALIS, s.head(), "x"),
+        ),
+        (
+            "store.invalid_path",
+            lambda s: s.commit_to_main({"specs/Evil_Name.yaml": "id: x"}, ANALIS, s.head(), "x"),
+        ),
+        ("store.invalid_path", lambda s: s.commit_to_main({"/etc/passwd": "x"}, ANALIS, s.head(), "x")),
+        (
+            "store.invalid_name",
+            lambda s: s.start_mockup(
+                7, DashboardSpec.model_construct(id="../../x", datasets=[], panels=[]), ANALIS
+            ),
+        ),
+        (
+            "store.invalid_trailer",
+            lambda s: s.commit_to_main(
+                {"specs/dash-one.yaml": spec_to_yaml(make_spec())},
+                ANALIS,
+                s.head(),
+                "x",
+                {"Bad key": "v"},
+            ),
         ),
     ],
 )
-def test_evil_names_are_refused_before_git(store: SpecStore, store_path: Path, call) -> None:
+def test_evil_names_are_refused_before_git(store: SpecStore, store_path: Path, key: str, call) -> None:
     refs_before = git("--git-dir", str(store_path), "for-each-ref").stdout
-    with pytest.raises((UserError, ValueError)) as exc:
+    with pytest.raises(UserError) as exc:
         call(store)
-    if isinstance(exc.value, UserError):
-        assert exc.value.key.startswith("store.invalid_")
+    assert exc.value.key == key
     assert not Path("/tmp/pwned").exists()
     assert git("--git-dir", str(store_path), "for-each-ref").stdout == refs_before
 
 
+def test_the_users_own_git_setup_never_reaches_the_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whoever runs the app may have git hooks, templates, settings and attributes of their own:
+    the store's git sees none of them, so its commits and merges are only what the app makes."""
+    user, ran = tmp_path / "user", tmp_path / "user-hook-ran"
+    hook = f"#!/bin/sh\ncat >/dev/null\necho \"$0\" >> {shlex.quote(str(ran))}\n"
+    for hooks in (user / "hooks", user / "template" / "hooks"):
+        hooks.mkdir(parents=True)
+        (hooks / "reference-transaction").write_text(hook, encoding="utf-8")
+        (hooks / "reference-transaction").chmod(0o755)
+    (user / ".gitconfig").write_text(
+        f"[core]\n\thooksPath = {user / 'hooks'}\n[init]\n\ttemplateDir = {user / 'template'}\n",
+        encoding="utf-8",
+    )
+    # Without this, a three-way merge of two changes to one file would conflict.
+    (user / ".config" / "git").mkdir(parents=True)
+    (user / ".config" / "git" / "attributes").write_text("* merge=binary\n", encoding="utf-8")
+    monkeypatch.setenv("HOME", str(user))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(user / ".config"))
+    for name in ("GIT_CONFIG_GLOBAL", "GIT_CONFIG_NOSYSTEM"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("GIT_CONFIG_COUNT", "1")
+    monkeypatch.setenv("GIT_CONFIG_KEY_0", "core.hooksPath")
+    monkeypatch.setenv("GIT_CONFIG_VALUE_0", str(user / "hooks"))
+
+    store = SpecStore.open_or_init(tmp_path / "store.git")
+    seed = store.seed(PUSDATIN, seed_files(), "Seed")
+    head = store.start_mockup(7, make_spec(title="Judul baru"), ANALIS)
+    on_main = make_spec()
+    on_main.panels[0] = on_main.panels[0].model_copy(update={"title": "Per produk"})
+    store.commit_to_main({"specs/dash-one.yaml": spec_to_yaml(on_main)}, PUSDATIN, seed, "Panel")
+    store.approve(7, head, DIREKTUR)
+
+    merged = store.snapshot().specs["dash-one"]
+    assert (merged.title, merged.panels[0].title) == ("Judul baru", "Per produk")
+    assert not ran.exists()
+    assert not (store.path / "hooks" / "reference-transaction").exists()  # not from the template
+
+
 def test_author_rejects_unsafe_identities() -> None:
-    for username, name in (("-x", "A"), ("a b", "A"), ("ok", "Evil <x@y>"), ("ok", "a\nb")):
-        with pytest.raises(ValueError):
-            Author(username=username, name=name)
+    for username in ("-x", "a b"):
+        with pytest.raises(ValueError, match="username\n  String should match pattern"):
+            Author(username=username, name="A")
+    for name in ("Evil <x@y>", "a\nb", " "):
+        with pytest.raises(ValueError, match="a name may not be blank or contain <, > or line breaks"):
+            Author(username="ok", name=name)
 
 
 def test_snapshot_is_cached_by_commit(store: SpecStore) -> None:
@@ -447,7 +593,7 @@ def test_a_stale_lock_of_a_killed_writer_is_cleared(store: SpecStore, store_path
 
 WRITER = textwrap.dedent(
     """
-    import random, sys, time
+    import sys
     sys.path.insert(0, {root!r})
     from tests.test_store import writer_loop
     writer_loop({path!r}, int(sys.argv[1]), int(sys.argv[2]))
@@ -460,12 +606,12 @@ def writer_loop(path: str, index: int, increments: int) -> None:
     after a Conflict, then its own mock-up, approved by someone else."""
     store = SpecStore(Path(path))
     author = Author(username=f"w{index}", name=f"Writer {index}")
-    _increment(store, author, increments)
+    _increment(store, author, increments, random.Random(index))
     head = store.start_mockup(100 + index, make_spec(f"dash-w{index}"), author)
     store.approve(100 + index, head, Author(username=f"a{index}", name=f"Approver {index}"))
 
 
-def _increment(store: SpecStore, author: Author, increments: int) -> None:
+def _increment(store: SpecStore, author: Author, increments: int, rng: random.Random) -> None:
     done = 0
     while done < increments:
         head = store.head("mockup/req-1")
@@ -475,7 +621,9 @@ def _increment(store: SpecStore, author: Author, increments: int) -> None:
         try:
             store.save_spec(1, bumped, author, head, f"{author.username} +1")
         except Conflict:
-            time.sleep(random.uniform(0, 0.02))
+            # Writers that lost the race at once would collide again at once: each waits its own
+            # little while (seeded, so every run draws the same ones) before it rereads.
+            time.sleep(rng.uniform(0, 0.02))
             continue
         done += 1
 
@@ -546,31 +694,82 @@ KILLED_WRITER = textwrap.dedent(
         i += 1
         rid = base + i
         try:
+            print("start", rid, flush=True)
             head = store.start_mockup(rid, make_spec(f"k-{{rid}}"), author)
+            print("save", rid, flush=True)
             head = store.save_spec(rid, make_spec(f"k-{{rid}}", "v2"), author, head, "v2")
+            print("approve", rid, flush=True)
             store.approve(rid, head, approver)
         except UserError:
             pass
     """
 )
 
+# Installed in the store for the test below: it lets ``countdown`` ref transactions through and
+# stops the writer inside the next one, after git took the ref's lock and before it moved the ref,
+# and says so by creating ``held``.
+LOCK_HOLDING_HOOK = """#!/bin/sh
+cat >/dev/null
+[ "$1" = prepared ] && [ -f {countdown} ] || exit 0
+left=$(cat {countdown})
+if [ "$left" -gt 0 ]; then echo $((left - 1)) > {countdown}; exit 0; fi
+rm {countdown}
+: > {held}
+kill -s STOP $$
+"""
 
-def test_killed_writers_leave_a_valid_store(store: SpecStore, store_path: Path) -> None:
-    script = KILLED_WRITER.format(root=str(PROJECT_ROOT), path=str(store_path))
-    env = dict(os.environ, PYTHONPATH=str(PROJECT_ROOT))
-    rng = random.Random(7)
-    approved_before = store.head()
-    for round_no in range(1, 9):
-        before = store.head()
-        proc = subprocess.Popen(
-            [sys.executable, "-c", script, str(round_no * 10_000)],
-            env=env,
-            start_new_session=True,  # its own process group, so git children die with it
-            stderr=subprocess.DEVNULL,
-        )
-        time.sleep(rng.uniform(0.8, 2.0))
+# Where each writer is killed: inside the ref transaction of its n-th write (its lock held), or
+# as soon as it says it begins its n-th write. A writer writes start, save, approve, start, ...
+KILL_POINTS = [
+    *(("holding the lock", n) for n in range(1, 7)),
+    *(("beginning", n) for n in (4, 5, 6)),
+]
+
+
+def kill_writer(proc: subprocess.Popen, where: str, n: int, held: Path) -> None:
+    """Kill the writer ``proc`` (and its git) at its ``n``-th write, ``where`` KILL_POINTS say."""
+    try:
+        if where == "holding the lock":
+            wait_until(lambda: held.exists() or proc.poll() is not None, "the writer holding a lock")
+            assert proc.poll() is None, proc.stderr.read()
+        else:
+            for _ in range(n):
+                line = proc.stdout.readline()
+                assert line, f"the writer ended: {proc.stderr.read()}"
+    finally:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()
+
+
+def test_killed_writers_leave_a_valid_store(store: SpecStore, store_path: Path, tmp_path: Path) -> None:
+    """A writer killed in the middle of a write leaves objects fsck accepts, refs moved by whole
+    commits only, and at most its ref lock, which clearing stale locks removes."""
+    script = KILLED_WRITER.format(root=str(PROJECT_ROOT), path=str(store_path))
+    env = dict(os.environ, PYTHONPATH=str(PROJECT_ROOT))
+    countdown, held = tmp_path / "countdown", tmp_path / "held"
+    hook = store_path / "hooks" / "reference-transaction"
+    hook.write_text(
+        LOCK_HOLDING_HOOK.format(countdown=shlex.quote(str(countdown)), held=shlex.quote(str(held))),
+        encoding="utf-8",
+    )
+    hook.chmod(0o755)
+    approved_before = store.head()
+    for round_no, (where, n) in enumerate(KILL_POINTS, start=1):
+        before = store.head()
+        base = round_no * 10_000
+        if where == "holding the lock":
+            countdown.write_text(f"{n - 1}\n", encoding="utf-8")
+        writer = subprocess.Popen(
+            [sys.executable, "-c", script, str(base)],
+            env=env,
+            start_new_session=True,  # its own process group, so git children die with it
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        kill_writer(writer, where, n, held)
 
         fsck(store_path)
         after = store.head()
@@ -582,8 +781,22 @@ def test_killed_writers_leave_a_valid_store(store: SpecStore, store_path: Path) 
         for info in store.list_mockups():
             assert info.problems == {}
         # A lock left by the killed writer is cleared once it is old; nothing else is needed.
-        store.clear_stale_locks(max_age_seconds=0)
+        removed = store.clear_stale_locks(max_age_seconds=0)
+        if where == "holding the lock":
+            held.unlink()
+            # Killed before its ref moved: that write never happened, and only its lock was left.
+            rid = base + (n - 1) // 3 + 1
+            branch_lock = f"refs/heads/mockup/req-{rid}.lock"
+            if n % 3 == 1:  # start
+                assert removed == [branch_lock] and store.head(mockup_branch(rid)) is None
+            elif n % 3 == 2:  # save
+                assert removed == [branch_lock]
+                assert store.snapshot(mockup_branch(rid)).specs[f"k-{rid}"].title == "Dasbor"
+            else:  # approve: moving main locks HEAD too, the symbolic ref pointing at it
+                assert sorted(removed) == ["HEAD.lock", "refs/heads/main.lock"]
+                assert f"k-{rid}" not in store.snapshot().specs
     assert store.head() != approved_before, "the writer never got an approval in"
     head = store.start_mockup(99, make_spec("after-kill"), ANALIS)
     store.approve(99, head, DIREKTUR)
+    assert store.clear_stale_locks(max_age_seconds=0) == []
     fsck(store_path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import gc
+import hashlib
 import io
 import json
 import math
@@ -17,6 +18,7 @@ import numpy as np
 import openpyxl
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import pytest
 import yaml
 
@@ -493,8 +495,9 @@ def test_a_stream_failing_part_way_stops_every_worker(monkeypatch: pytest.Monkey
 
     monkeypatch.setattr(engine, "_PART_ROWS", 4)
     before = {t.ident for t in threading.enumerate()}
-    with pytest.raises(UserError):
+    with pytest.raises(UserError) as failed:
         verify_table(contract, batches())
+    assert (failed.value.key, failed.value.params["row"]) == ("ingest.ragged_row", 9)
     left = [t for t in threading.enumerate() if t.ident not in before and t.name.startswith("ocenter")]
     assert not left
 
@@ -585,25 +588,31 @@ def test_failing_rows_keep_the_original_cells_with_row_and_reasons() -> None:
     assert set(masked.column("kode_upt").to_pylist()) == {"***"}
 
 
-def test_export_neutralises_formulas_in_csv_and_xlsx() -> None:
+def test_export_neutralises_every_formula_start_in_csv_and_xlsx() -> None:
+    # A spreadsheet may run a cell that starts with =, +, -, @, a tab or a carriage return as a
+    # formula: each goes back with an apostrophe in front; a cell with = further on stays as sent.
     contract = DataContract(
         id="rumus-uji", title="t", owner_unit="X", fields=[{"name": "a"}, {"name": "b", "type": "integer"}]
     )
-    table = pa.table({"a": ['=HYPERLINK("http://x")', "+1", "@SUM(A1)", "ok"], "b": ["x", "-1x", "y", "1"]})
+    sent = ['=HYPERLINK("http://x")', "+1+1", "-1+1", "@SUM(A1)", "\t=1+1", "\r=1+1", "1=1", "ok"]
+    table = pa.table({"a": sent, "b": ["x"] * len(sent)})  # b is no number: every row goes back
     report = verify_table(contract, table)
+    neutral = ['\'=HYPERLINK("http://x")', "'+1+1", "'-1+1", "'@SUM(A1)", "'\t=1+1", "'\r=1+1", "1=1", "ok"]
+
     exported = export_failing_rows(contract, table, report, "csv", lang="en").decode("utf-8-sig")
-    records = list(csv.reader(io.StringIO(exported)))
+    records = list(csv.reader(io.StringIO(exported, newline="")))
     assert records[0] == ["row", "a", "b", "errors"]
-    assert [r[1] for r in records[1:]] == ['\'=HYPERLINK("http://x")', "'+1", "'@SUM(A1)"]
-    assert records[2][2] == "'-1x"
+    assert [r[1] for r in records[1:]] == neutral
+    assert [r[2] for r in records[1:]] == ["x"] * len(sent)
+
     workbook = openpyxl.load_workbook(
-        io.BytesIO(export_failing_rows(contract, table, report, "xlsx")), read_only=True
+        io.BytesIO(export_failing_rows(contract, table, report, "xlsx", lang="en")), read_only=True
     )
-    values = [[c.value for c in row] for row in workbook.worksheets[0].iter_rows()]
-    assert values[1][1] == '\'=HYPERLINK("http://x")'
-    cells_ = [c for row in workbook.worksheets[0].iter_rows() for c in row]
-    assert all(c.data_type != "f" for c in cells_)
-    with pytest.raises(ValueError):
+    rows = list(workbook.worksheets[0].iter_rows())
+    # XML reads a carriage return in a cell's text back as a line feed; the apostrophe stays first.
+    assert [r[1].value for r in rows[1:]] == [*neutral[:5], "'\n=1+1", *neutral[6:]]
+    assert {c.data_type for row in rows for c in row} == {"s"}  # text cells, not one formula
+    with pytest.raises(ValueError, match="unknown export format 'pdf'"):
         export_failing_rows(contract, table, report, "pdf")  # type: ignore[arg-type]
 
 
@@ -704,11 +713,19 @@ def test_run_verify_refuses_unreadable_input_with_a_reason(
 def test_store_dataset_version_is_content_addressed_and_idempotent(tmp_path: Path) -> None:
     contract, _, data = load("sampling_valid")
     original = data.read_bytes()
+    # The address is the SHA-256 of the file exactly as the sender sent it.
+    digest = hashlib.sha256(data.read_bytes()).hexdigest()
     table = read_table(original, "data.csv", contract)
     stored = store_dataset_version(tmp_path, contract, table, original, "Data Sampling.CSV")
-    assert stored.parquet_path == tmp_path / "datasets" / contract.id / f"{stored.sha256}.parquet"
-    assert stored.original_path.name == f"{stored.sha256}.orig.csv"
-    assert stored.original_path.read_bytes() == original and stored.rows == 5
+    folder = tmp_path / "datasets" / contract.id
+    assert stored.sha256 == digest
+    assert (stored.parquet_path, stored.original_path) == (
+        folder / f"{digest}.parquet",
+        folder / f"{digest}.orig.csv",
+    )
+    assert sorted(p.name for p in folder.iterdir()) == [f"{digest}.orig.csv", f"{digest}.parquet"]
+    assert stored.original_path.read_bytes() == data.read_bytes() and stored.rows == 5
+    assert pq.read_schema(stored.parquet_path).metadata[b"ocenter.sha256"] == digest.encode()
     stamp = stored.parquet_path.stat().st_mtime_ns
     again = store_dataset_version(tmp_path, contract, table, original, "lagi.csv")
     assert again == stored and stored.parquet_path.stat().st_mtime_ns == stamp
@@ -726,12 +743,15 @@ def test_load_dataset_refuses_bad_names_and_unknown_versions(tmp_path: Path) -> 
     with pytest.raises(UserError) as refused:
         store_dataset_version(tmp_path, contract, table, original, "data.exe")
     assert refused.value.key == "dataset.bad_suffix"
-    with pytest.raises(UserError):
+    with pytest.raises(UserError) as refused:
         load_dataset(tmp_path, "../etc", "0" * 64)
-    with pytest.raises(UserError):
+    assert refused.value.key == "dataset.bad_id"
+    with pytest.raises(UserError) as refused:
         load_dataset(tmp_path, contract.id, "../../x")
-    with pytest.raises(NotFound):
+    assert refused.value.key == "dataset.bad_id"
+    with pytest.raises(NotFound) as missing:
         load_dataset(tmp_path, contract.id, "a" * 64)
+    assert missing.value.key == "dataset.not_found"
     stored = store_dataset_version(tmp_path, contract, table, original, "data.csv")
     with pytest.raises(UserError) as unknown:
         load_dataset(tmp_path, contract.id, stored.sha256, ["tidak_ada"])

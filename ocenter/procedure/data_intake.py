@@ -57,7 +57,8 @@ def submit_data(
         raise UserError("procedure.upload_type", allowed=", ".join(UPLOAD_SUFFIXES))
     if len(content) > ctx.settings.max_upload_mb * 1024 * 1024:
         raise UserError("procedure.upload_too_large", limit=ctx.settings.max_upload_mb)
-    table = read_table(content, suffix, contract)
+    # The sender's own file name, so a refusal names the file they chose.
+    table = read_table(content, Path(filename).name, contract)
     if table.num_rows == 0 and nothing_to_report is None:
         raise UserError("procedure.no_rows")
     if table.num_rows > 0 and nothing_to_report is not None:

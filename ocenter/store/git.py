@@ -5,8 +5,6 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
-import tempfile
-import threading
 import time
 from functools import lru_cache
 from pathlib import Path
@@ -25,26 +23,20 @@ class GitError(RuntimeError):
 # Running git
 
 
-_home_lock = threading.Lock()
-_home_dir: str | None = None
-
-
-def _empty_home() -> str:
-    global _home_dir
-    with _home_lock:
-        if _home_dir is None or not os.path.isdir(_home_dir):
-            _home_dir = tempfile.mkdtemp(prefix="ocenter-git-home-")
-        return _home_dir
+#: HOME and XDG_CONFIG_HOME for every git we run. Nothing can ever exist below the null device
+#: (a path under it fails with "not a directory", which git reads as "no such file"), so no user's
+#: ignore or attribute files can reach our calls, and no process has to create, or leave behind,
+#: an empty folder for them.
+_NO_HOME = os.devnull
 
 
 def _git_env(author: Author | None) -> dict[str, str]:
     """A clean environment: no user or system config, no inherited GIT_* variables, and the
     author and committer (with one timestamp) fixed for this call only."""
-    home = _empty_home()
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": home,
-        "XDG_CONFIG_HOME": home,
+        "HOME": _NO_HOME,
+        "XDG_CONFIG_HOME": _NO_HOME,
         "GIT_CONFIG_NOSYSTEM": "1",
         "GIT_CONFIG_GLOBAL": os.devnull,
         "GIT_ATTR_NOSYSTEM": "1",

@@ -18,6 +18,7 @@ import subprocess
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -35,6 +36,8 @@ PUSH_TIMEOUT_SECONDS = 300.0
 #: Pause after the first failed push; it doubles after each further failure up to the maximum.
 MIN_BACKOFF_SECONDS = 5.0
 MAX_BACKOFF_SECONDS = 300.0
+# Doubling beyond this many failures only overflows a float; the pause is long at its maximum by then.
+_MAX_DOUBLINGS = 64
 _MAX_ERROR_CHARS = 2000
 #: main only fast-forwards; mock-up branches are mirrored as they are.
 _MAIN_REFSPEC = f"{MAIN_REF}:{MAIN_REF}"
@@ -56,6 +59,20 @@ class MirrorStatus(BaseModel):
         description="What git said when the last push failed; None after a success."
     )
     failures: int = Field(description="Failed pushes since the last success.")
+    next_attempt_in: float | None = Field(
+        default=None,
+        description="Seconds until the push is tried again after a failure; None when no retry waits.",
+    )
+
+
+def retry_delay(
+    failures: int,
+    min_backoff: float = MIN_BACKOFF_SECONDS,
+    max_backoff: float = MAX_BACKOFF_SECONDS,
+) -> float:
+    """The pause before the next push after ``failures`` failed pushes in a row: ``min_backoff``
+    after the first, doubled after each further one, never more than ``max_backoff``."""
+    return min(max_backoff, min_backoff * 2.0 ** min(max(failures - 1, 0), _MAX_DOUBLINGS))
 
 
 def redact(text: str) -> str:
@@ -74,7 +91,9 @@ class Mirror:
         timeout: float = PUSH_TIMEOUT_SECONDS,
         min_backoff: float = MIN_BACKOFF_SECONDS,
         max_backoff: float = MAX_BACKOFF_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """``clock`` is the monotonic time, in seconds, that retries are scheduled by."""
         checked = check_store_remote(remote)
         if checked is None:
             raise ValueError("a mirror needs a remote")
@@ -84,6 +103,7 @@ class Mirror:
         self.timeout = timeout
         self.min_backoff = min_backoff
         self.max_backoff = max_backoff
+        self._clock = clock
         self._cond = threading.Condition()
         self._generation = 0  # counts changes; a push clears the marker only if it did not move
         self._wanted = self.marker.exists()  # a change of an earlier run not yet pushed
@@ -128,6 +148,9 @@ class Mirror:
                 last_success=self._last_success,
                 last_error=self._last_error,
                 failures=self._failures,
+                next_attempt_in=(
+                    None if self._retry_at is None else max(0.0, self._retry_at - self._clock())
+                ),
             )
 
     def stop(self, timeout: float = 5.0) -> None:
@@ -144,7 +167,7 @@ class Mirror:
         while True:
             with self._cond:
                 while not self._stopped:
-                    now = time.monotonic()
+                    now = self._clock()
                     if self._wanted and (self._retry_at is None or now >= self._retry_at):
                         break
                     wait = None if not self._wanted or self._retry_at is None else self._retry_at - now
@@ -174,8 +197,8 @@ class Mirror:
                     self._failures += 1
                     self._last_error = redact(error)[:_MAX_ERROR_CHARS]
                     self._wanted = True
-                    pause = min(self.max_backoff, self.min_backoff * 2 ** (self._failures - 1))
-                    self._retry_at = time.monotonic() + pause
+                    pause = retry_delay(self._failures, self.min_backoff, self.max_backoff)
+                    self._retry_at = self._clock() + pause
                     _log.warning(
                         "pushing the store to %s failed (%d in a row, next try in %.0f s): %s",
                         redact(self.remote),
