@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections import deque
 from collections.abc import Callable, Collection, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +32,7 @@ from ocenter.verification.judging import (
     _worth_distinct,
 )
 from ocenter.verification.kernels import _fixed_ranges, _take
+from ocenter.verification.pool import _Pool
 from ocenter.verification.report import (
     _CELL_ERRORS,
     CELL_CHECKS,
@@ -47,7 +47,6 @@ from ocenter.verification.report import (
 _PART_ROWS = 1 << 16
 _PK_EXAMPLES = 10
 _PRINTED_ERRORS = 5  # failing cells the command prints; the JSON report has them all
-_MAX_WORKERS = 4
 
 
 # --- the engine ----------------------------------------------------------------------------------
@@ -150,49 +149,6 @@ def _parts(source: pa.Table | pa.RecordBatch | Iterable[pa.RecordBatch]) -> Iter
         yield pa.Table.from_batches(group, schema=schema or pa.schema([]))
 
 
-class _Pool:
-    """Worker threads judging parts, or none on a single processor (then work runs inline).
-
-    ``reading``: True when the calling thread reads and parses the stream as it goes (a
-    processor is left to it); a callable when a thread of its own does, saying whether it still
-    is: until then one part is judged at a time, so that the reading, the slower of the two,
-    keeps a processor to itself; then every processor judges what it left.
-    """
-
-    def __init__(self, reading: bool | Callable[[], bool] = False) -> None:
-        usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-        workers = min(usable or 1, _MAX_WORKERS)
-        self._still_reading = reading if callable(reading) else None
-        self._window = 2 * workers  # a part waits for each worker: none idles between two parts
-        if reading is True and workers > 1:
-            # The calling thread reads on a core of its own, and the next part comes only as
-            # fast as it reads: one waiting part is enough.
-            workers -= 1
-            self._window = workers
-        threaded = (usable or 1) > 1
-        self.executor = ThreadPoolExecutor(workers, "ocenter-verify") if threaded else None
-
-    def window(self) -> int:
-        """Parts that may stay submitted but not yet recorded once the next one is submitted:
-        bounds the memory of work in flight, and how many are judged at once."""
-        if self._still_reading is not None and self._still_reading():
-            return 0
-        return self._window
-
-    def submit(self, function: Callable[..., Any], *arguments: Any) -> Future[Any]:
-        if self.executor is not None:
-            return self.executor.submit(function, *arguments)
-        done: Future[Any] = Future()
-        try:
-            done.set_result(function(*arguments))
-        except BaseException as exc:  # re-raised by result(), as from a worker
-            done.set_exception(exc)
-        return done
-
-    def close(self) -> None:
-        if self.executor is not None:
-            # Tasks never wait on one another, so waiting here always ends.
-            self.executor.shutdown(wait=True, cancel_futures=True)
 
 
 @dataclass
