@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -29,8 +30,9 @@ def settings_for(home: Path, database_url: str | None = None, mode: str = "demo"
     environ = {"OCENTER_HOME": str(home), "OCENTER_MODE": mode}
     if database_url:
         environ["DATABASE_URL"] = database_url
-    if mode == "production":
-        environ["OCENTER_COOKIE_KEY"] = "k" * 48
+    if mode == "production":  # production starts only with both secrets set
+        environ["OCENTER_COOKIE_KEY"] = secrets.token_urlsafe(48)
+        environ.setdefault("DATABASE_URL", f"sqlite:///{home / 'ocenter.db'}")
     return load_settings(environ)
 
 
