@@ -306,6 +306,8 @@ def test_a_session_that_claims_a_demo_user_is_refused(converted, monkeypatch):
     assert not at.exception, at.exception
     assert _errors(at) == [t("login.not_allowed", "id")]
     assert t("page.beranda", "id") not in _titles(at)
+    # Refused at the door: no name, language switch or logout of a session in the sidebar.
+    assert not at.sidebar.markdown and not at.sidebar.button and not at.sidebar.button_group
     _assert_no_demo_label(at)
 
 
