@@ -10,6 +10,5 @@ st.set_page_config(page_title="Operational Center BPOM", page_icon=":material/da
 ctx = ui.context()
 viewer = ui.login_gate(ctx)
 navigation = ui.navigation(viewer)
-ui.demo_banner(ctx)
 ui.sidebar(ctx, viewer)
 navigation.run()

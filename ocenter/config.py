@@ -16,6 +16,9 @@ from ocenter.errors import UserError
 #: Cookie keys that must never protect a production login: the library's example and ours.
 KNOWN_WEAK_COOKIE_KEYS = frozenset({"", "some_key", "abcdef", "demo", "changeme", "secret"})
 MIN_COOKIE_KEY_LENGTH = 32
+#: A key of one character repeated (or a short word repeated) is long but guessable; a random
+#: key of 32 characters, even in hex, has about 14 different characters.
+MIN_COOKIE_KEY_DISTINCT_CHARACTERS = 10
 #: URL schemes the store may be mirrored to (no transport helpers such as ext::).
 STORE_REMOTE_SCHEMES = frozenset({"https", "http", "ssh", "git", "file"})
 _URL_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
@@ -68,8 +71,10 @@ def load_settings(
 ) -> Settings:
     """Settings from environment variables, with ``secret_values`` (Streamlit secrets) first for secrets.
 
-    In production mode a missing or weak cookie key is refused (``UserError``); in demo mode a
-    random key is made once per installation and kept in ``$OCENTER_HOME/demo-cookie-key``.
+    In production mode a missing or weak cookie key and a missing ``DATABASE_URL`` are refused
+    (``UserError``): nothing falls back to a default there. In demo mode a random key is made
+    once per installation and kept in ``$OCENTER_HOME/demo-cookie-key``, and the database is
+    SQLite under ``OCENTER_HOME`` unless ``DATABASE_URL`` says otherwise.
     """
     env = dict(os.environ if environ is None else environ)
     secret_values = secret_values or {}
@@ -78,15 +83,18 @@ def load_settings(
     if mode_text not in {m.value for m in Mode}:
         raise UserError("config.bad_mode", value=mode_text)
     mode = Mode(mode_text)
-    database_url = secret_values.get("DATABASE_URL") or env.get("DATABASE_URL") or ""
-    if not database_url:
-        database_url = f"sqlite:///{home / 'ocenter.db'}"
+    database_url = (secret_values.get("DATABASE_URL") or env.get("DATABASE_URL") or "").strip()
     cookie_key = secret_values.get("OCENTER_COOKIE_KEY") or env.get("OCENTER_COOKIE_KEY") or ""
     if mode == Mode.PRODUCTION:
-        if cookie_key in KNOWN_WEAK_COOKIE_KEYS or len(cookie_key) < MIN_COOKIE_KEY_LENGTH:
+        if is_weak_cookie_key(cookie_key):
             raise UserError("config.weak_cookie_key", length=MIN_COOKIE_KEY_LENGTH)
-    elif not cookie_key:
-        cookie_key = _demo_cookie_key(home)
+        # A forgotten DATABASE_URL would otherwise start an empty SQLite database beside the
+        # real one, where users added on the command line could never log in to the app.
+        if not database_url:
+            raise UserError("config.database_url_required")
+    else:
+        database_url = database_url or f"sqlite:///{home / 'ocenter.db'}"
+        cookie_key = cookie_key or _demo_cookie_key(home)
     return Settings(
         home=home,
         database_url=database_url,
@@ -94,6 +102,15 @@ def load_settings(
         cookie_key=cookie_key,
         max_upload_mb=int(env.get("OCENTER_MAX_UPLOAD_MB", "200")),
         store_remote=check_store_remote(env.get("OCENTER_STORE_REMOTE")),
+    )
+
+
+def is_weak_cookie_key(key: str) -> bool:
+    """True when ``key`` may not sign production logins: known, short, or hardly random."""
+    return (
+        key in KNOWN_WEAK_COOKIE_KEYS
+        or len(key) < MIN_COOKIE_KEY_LENGTH
+        or len(set(key)) < MIN_COOKIE_KEY_DISTINCT_CHARACTERS
     )
 
 

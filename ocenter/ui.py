@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from typing import NoReturn
 
 import streamlit as st
 
@@ -119,13 +120,20 @@ def login_gate(ctx: AppContext) -> Authority:
     viewer = authority_of(ctx.engine, st.session_state.get("username"),
                                    production=not ctx.settings.is_demo)
     if viewer is None:
-        # Deactivated since the cookie was made, or a demo user on a production server.
-        authenticator.logout(location="unrendered")
-        st.error(tr("login.not_allowed"))
-        st.stop()
+        _shut_out(authenticator)
     st.session_state[_VIEWER_KEY] = viewer
     st.session_state["ocenter_authenticator"] = authenticator
     return viewer
+
+
+def _shut_out(authenticator) -> NoReturn:  # noqa: ANN001 - the library's own type, or None
+    """Refuse a logged-in session whose account may not log in (any more): deactivated since
+    the cookie was made, or a demo account on a production server."""
+    if authenticator is not None:
+        authenticator.logout(location="unrendered")
+    st.session_state.pop(_VIEWER_KEY, None)
+    st.error(tr("login.not_allowed"))
+    st.stop()
 
 
 def logout_button() -> None:
@@ -156,7 +164,7 @@ def navigation(viewer: Authority):  # noqa: ANN201 - StreamlitPage navigation
 
 
 def demo_banner(ctx: AppContext) -> None:
-    """The demo label every page carries in demo mode."""
+    """The demo label every page carries in demo mode: the login form and ``page`` draw it."""
     if ctx.settings.is_demo:
         st.warning(tr("app.demo_banner"), icon=":material/science:")
 
@@ -189,10 +197,16 @@ def page(key: str) -> tuple[AppContext, Authority]:
         viewer = login_gate(ctx)
     viewer = authority_of(ctx.engine, viewer.username,
                                    production=not ctx.settings.is_demo)
-    if viewer is None or not may_open(viewer.role, key):
+    if viewer is None:
+        _shut_out(st.session_state.get("ocenter_authenticator"))
+    if not may_open(viewer.role, key):
         st.error(tr("auth.forbidden"))
         st.stop()
     entry = next(p for p in PAGES if p.key == key)
+    # The label belongs to the page, not to the router: on the first run after a server start
+    # Streamlit may run a page file straight from pages/ (its older multipage mode, until
+    # st.navigation has been called once), and the router's own elements are then missing.
+    demo_banner(ctx)
     title = tr(entry.title_key)
     st.title(title)
     if entry.step:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import secrets
 import shutil
 import tempfile
 import uuid
@@ -30,8 +32,9 @@ def settings_for(home: Path, database_url: str | None = None, mode: str = "demo"
     environ = {"OCENTER_HOME": str(home), "OCENTER_MODE": mode}
     if database_url:
         environ["DATABASE_URL"] = database_url
-    if mode == "production":
-        environ["OCENTER_COOKIE_KEY"] = "k" * 48
+    if mode == "production":  # production starts only with both secrets set
+        environ["OCENTER_COOKIE_KEY"] = secrets.token_urlsafe(48)
+        environ.setdefault("DATABASE_URL", f"sqlite:///{home / 'ocenter.db'}")
     return load_settings(environ)
 
 
@@ -94,8 +97,8 @@ def as_user(demo_ctx: AppContext):  # noqa: ANN201 - a small factory
     return _authority
 
 
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
+@contextlib.contextmanager
+def fresh_postgres_database() -> Iterator[str]:
     """A fresh, empty PostgreSQL database on the local server, dropped afterwards."""
     sqlalchemy = pytest.importorskip("sqlalchemy")
     name = f"ocenter_test_{uuid.uuid4().hex[:12]}"
@@ -106,16 +109,25 @@ def postgres_url() -> Iterator[str]:
     except sqlalchemy.exc.OperationalError as error:
         pytest.fail(f"PostgreSQL on 127.0.0.1:5432 is needed for this test: {error}")
     url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    yield url
-    with admin.connect() as connection:
-        connection.execute(
-            sqlalchemy.text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :name"
-            ),
-            {"name": name},
-        )
-        connection.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}"'))
-    admin.dispose()
+    try:
+        yield url
+    finally:
+        with admin.connect() as connection:
+            connection.execute(
+                sqlalchemy.text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :name"
+                ),
+                {"name": name},
+            )
+            connection.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test."""
+    with fresh_postgres_database() as url:
+        yield url
 
 
 @pytest.fixture

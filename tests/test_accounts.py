@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 import pytest
 from sqlmodel import Session
 
@@ -25,12 +27,31 @@ def test_passwords_are_bcrypt_hashes_and_long_ones_are_refused_not_crashed():
 
 
 def test_production_refuses_a_missing_or_weak_cookie_key(tmp_path):
-    base = {"OCENTER_HOME": str(tmp_path), "OCENTER_MODE": "production"}
-    for key in ("", "some_key", "short"):
+    base = {"OCENTER_HOME": str(tmp_path), "OCENTER_MODE": "production",
+            "DATABASE_URL": "postgresql+psycopg://ocenter@db/ocenter"}
+    for key in ("", "some_key", "short", "k" * 40, "rahasia!" * 5):
         with pytest.raises(UserError) as weak:
             load_settings({**base, "OCENTER_COOKIE_KEY": key})
-        assert "OCENTER_COOKIE_KEY" in weak.value.text("en")
-    assert load_settings({**base, "OCENTER_COOKIE_KEY": "k" * 40}).cookie_key == "k" * 40
+        assert weak.value.key == "config.weak_cookie_key"
+    with pytest.raises(UserError) as missing:
+        load_settings(base)
+    assert missing.value.key == "config.weak_cookie_key"
+    key = secrets.token_hex(16)  # 32 characters of 16 kinds: the weakest random key accepted
+    assert load_settings({**base, "OCENTER_COOKIE_KEY": key}).cookie_key == key
+
+
+def test_production_refuses_to_fall_back_to_a_local_database(tmp_path):
+    base = {"OCENTER_HOME": str(tmp_path), "OCENTER_MODE": "production",
+            "OCENTER_COOKIE_KEY": secrets.token_urlsafe(48)}
+    for url in (None, "", "  "):
+        environ = base if url is None else {**base, "DATABASE_URL": url}
+        with pytest.raises(UserError) as missing:
+            load_settings(environ)
+        assert missing.value.key == "config.database_url_required"
+    from_secrets = load_settings(base, {"DATABASE_URL": "postgresql+psycopg://ocenter@db/ocenter"})
+    assert from_secrets.database_url == "postgresql+psycopg://ocenter@db/ocenter"
+    assert load_settings({"OCENTER_HOME": str(tmp_path)}).database_url == (
+        f"sqlite:///{tmp_path.resolve() / 'ocenter.db'}")
 
 
 def test_demo_mode_makes_its_own_random_cookie_key_once(tmp_path):

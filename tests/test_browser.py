@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from ocenter.bootstrap import DEMO_PASSWORD
+from ocenter.i18n import t
 
 pytestmark = pytest.mark.browser
 CHROMIUM = Path("/usr/bin/chromium")
@@ -62,7 +63,8 @@ def server(demo_home: Path, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def page(server: str):  # noqa: ANN201 - playwright Page
+def blank_page(server: str):  # noqa: ANN201 - playwright Page
+    """A browser tab that has not opened the app yet (the server has run no page so far)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -75,9 +77,15 @@ def page(server: str):  # noqa: ANN201 - playwright Page
         context = browser.new_context(viewport={"width": 1600, "height": 1000})
         page = context.new_page()
         page.set_default_timeout(60_000)
-        page.goto(server)
         yield page
         browser.close()
+
+
+@pytest.fixture
+def page(blank_page, server: str):  # noqa: ANN001, ANN201 - playwright Page
+    """A browser tab at the app's login page."""
+    blank_page.goto(server)
+    return blank_page
 
 
 def _login(page, username: str) -> None:  # noqa: ANN001
@@ -113,3 +121,18 @@ def test_a_forbidden_page_cannot_be_reached_by_url(page, server):
     page.get_by_text("Page not found").first.wait_for()
     assert page.get_by_role("heading", name="Buat Mock-up").count() == 0
     assert page.get_by_text("YAML").count() == 0
+
+
+def test_the_first_page_opened_after_a_start_carries_the_demo_label(blank_page, server):
+    """The first run after a server start may run a page file straight from pages/ (Streamlit's
+    older multipage mode) without the router; the page draws the label itself."""
+    from playwright.sync_api import expect
+
+    blank_page.goto(f"{server}/log")
+    blank_page.get_by_label("Nama pengguna").fill("analis")
+    blank_page.get_by_label("Kata sandi").fill(DEMO_PASSWORD)
+    blank_page.get_by_role("button", name="Masuk").click()
+    blank_page.get_by_role("heading", name="Catatan Kegiatan").first.wait_for()
+    # Until the login cookie's rerun ends, the run of the login form may still be on screen.
+    expect(blank_page.get_by_text(t("app.demo_banner", "id"))).to_have_count(1, timeout=60_000)
+    expect(blank_page.get_by_role("heading", name="Catatan Kegiatan")).to_have_count(1, timeout=60_000)
