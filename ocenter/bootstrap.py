@@ -260,6 +260,7 @@ def initialise(
 
         raise UserError("config.no_demo_in_production")
     ctx = open_context(settings, clock)
+    procedure.seal_stored_files(ctx)
     seed_units(ctx)
     seed_store(ctx, demo=demo)
     if demo:

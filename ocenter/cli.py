@@ -108,6 +108,34 @@ def _cmd_user_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_audit_verify(args: argparse.Namespace) -> int:
+    from sqlmodel import Session
+
+    from ocenter.audit import audit_lines, verify_event_log
+    from ocenter.config import load_settings
+    from ocenter.database import open_engine
+    from ocenter.events import record
+
+    # The database as it is: no tables created, no triggers put back before they are checked.
+    engine = open_engine(load_settings().database_url)
+    try:
+        audit = verify_event_log(engine)
+        lines = audit_lines(audit, args.lang)
+        for line in lines:
+            print(line, file=sys.stdout if audit.intact else sys.stderr)
+        if audit.intact:
+            return 0
+        if audit.finding is None and not audit.chained:
+            return 1  # a database this version has not opened: it has no chain to append to yet
+        with Session(engine) as session:  # the finding is itself evidence
+            english = audit_lines(audit, "en")
+            record(session, "system", "audit.log_broken", outcome="broken", detail=" ".join(english))
+            session.commit()
+        return 1
+    finally:
+        engine.dispose()
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m ocenter``."""
     from ocenter.accounts.levels import Level, Role, ScopeKind
@@ -139,6 +167,14 @@ def build_parser() -> argparse.ArgumentParser:
     contract.add_argument("--id", help="dataset id for infer")
     contract.add_argument("--owner", help="owner unit code for infer")
     contract.set_defaults(run=_cmd_contract)
+
+    audit = commands.add_parser("audit", help="check the evidence the installation keeps")
+    audit_commands = audit.add_subparsers(dest="audit_command", required=True)
+    audit_verify = audit_commands.add_parser(
+        "verify", help="check the event log's hash chain: 0 intact, 1 names the first entry "
+        "changed, inserted or removed")
+    audit_verify.add_argument("--lang", choices=["id", "en"], default="id", help="message language")
+    audit_verify.set_defaults(run=_cmd_audit_verify)
 
     user = commands.add_parser("user-add", help="add a user (password asked, never an option)")
     user.add_argument("username")

@@ -37,3 +37,8 @@ class NotFound(UserError):
 
 class Conflict(UserError):
     """Someone else changed the same thing first; nothing was overwritten."""
+
+
+class IntegrityError(UserError):
+    """Kept evidence (a stored file, an upload) no longer matches the digest recorded for it:
+    it was changed outside the application. It is refused, never used, and logged."""

@@ -138,6 +138,11 @@ class DatasetVersion(SQLModel, table=True):
     rows: int = Field(description="Number of data rows.")
     submission_id: int = Field(foreign_key="submission.id", description="Submission it came from.")
     accepted_at: datetime = Field(default_factory=utcnow, description="When it was accepted.")
+    file_sha256: str | None = Field(
+        default=None,
+        description="SHA-256 of the stored Parquet file's bytes, checked whenever it is read; "
+        "None only for versions accepted before files were sealed.",
+    )
 
 
 class PartitionAction(StrEnum):
@@ -181,6 +186,11 @@ class IntegratedDataset(SQLModel, table=True):
     partitions: int = Field(description="Partitions with rows.")
     built_at: datetime = Field(default_factory=utcnow, description="When it was built (UTC).")
     newest_at: datetime = Field(description="When its newest partition version was decided (UTC).")
+    file_sha256: str | None = Field(
+        default=None,
+        description="SHA-256 of the bytes of the Parquet file dashboards read, checked whenever "
+        "it is read; None only for builds made before files were sealed.",
+    )
 
 
 class EmptyDeclaration(SQLModel, table=True):
@@ -228,3 +238,25 @@ class Event(SQLModel, table=True):
     submission_id: int | None = Field(default=None, description="Submission concerned.")
     outcome: str = Field(default="ok", description="ok, refused, returned, approved ...")
     detail: str = Field(default="", sa_column=Column(Text), description="Free detail (English).")
+    chain_seq: int | None = Field(
+        default=None, description="Position in the hash chain, 1 for its first entry; None for an "
+        "entry written before the chain existed (those are sealed into its first entry).",
+    )
+    prev_hash: str | None = Field(
+        default=None, description="entry_hash of the entry before (for the first chained entry: the "
+        "seal of every earlier entry), hex SHA-256.",
+    )
+    entry_hash: str | None = Field(
+        default=None, description="SHA-256 of this entry's canonical fields and prev_hash, hex.",
+    )
+
+
+class EventLogHead(SQLModel, table=True):
+    """The newest entry of the event log's hash chain: one row, updated by every append. Locking it
+    serialises appends (so concurrent writers still form one chain), and ``audit verify`` compares
+    the end of the chain with it to notice entries removed from the end."""
+
+    id: int = Field(default=1, primary_key=True, description="Always 1.")
+    chain_seq: int = Field(default=0, description="Position of the newest chained entry; 0 = none yet.")
+    entry_hash: str | None = Field(default=None, description="Its entry_hash.")
+    event_id: int | None = Field(default=None, description="Its event id.")

@@ -15,7 +15,7 @@ from ocenter.accounts.authority import Authority
 from ocenter.accounts.login import authority_of, display_name, login_credentials
 from ocenter.config import Settings, load_settings
 from ocenter.context import AppContext
-from ocenter.errors import UserError
+from ocenter.errors import IntegrityError, UserError
 from ocenter.i18n import DEFAULT_LANGUAGE, t
 from ocenter.navigation import PAGES, default_page_key, may_open, pages_for
 from ocenter.verification.datasets import load_dataset
@@ -233,34 +233,63 @@ def show_error(error: UserError) -> None:
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)
-def _dataset_table(home: str, dataset_id: str, sha256: str):  # noqa: ANN202 - pyarrow.Table
-    """An accepted dataset version; immutable (content-addressed), so one copy serves every user.
-    Filtering by authority happens after this, per viewer, and is never cached across users."""
+def _dataset_table(home: str, dataset_id: str, sha256: str, file_sha256: str | None,
+                   stamp: tuple[int, ...]):  # noqa: ANN202 - pyarrow.Table
+    """A stored dataset file, read once per process and shared by every user (filtering by
+    authority happens after this, per viewer, and is never cached across users).
+
+    Only a file whose bytes matched ``file_sha256`` is cached (a mismatch raises, and Streamlit
+    caches no exception), under the digest it was verified against. ``stamp`` (the file's
+    inode, size, modification and change times) makes an edit on disk a cache miss, so the file
+    is checked again at once rather than at the next restart; an unchanged stamp serves the
+    verified copy in memory, never the bytes now on disk.
+    """
     from pathlib import Path
 
-    return load_dataset(Path(home), dataset_id, sha256)
+    return load_dataset(Path(home), dataset_id, sha256, file_sha256=file_sha256)
 
 
-def dashboard_tables(ctx: AppContext, dataset_ids: list[str]) -> dict:
-    """The newest accepted table of each dataset the dashboard reads (missing ones left out)."""
+def _stamp(ctx: AppContext, dataset_id: str, sha256: str) -> tuple[int, ...]:
+    from ocenter.verification.datasets import dataset_dir
+
+    try:
+        status = (dataset_dir(ctx.home, dataset_id) / f"{sha256}.parquet").stat()
+    except FileNotFoundError:
+        return ()
+    return (status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns)
+
+
+def dashboard_tables(ctx: AppContext, dataset_ids: list[str], viewer: Authority) -> tuple[dict, dict]:
+    """The newest integrated table of each dataset the dashboard reads (missing ones left out),
+    and the datasets whose file no longer matches its recorded digest (logged, never read)."""
     from ocenter.procedure.data_intake import latest_versions
+    from ocenter.procedure.data_integration import report_altered_file
 
     versions = latest_versions(ctx)
-    return {
-        dataset_id: _dataset_table(str(ctx.home), dataset_id, versions[dataset_id].sha256)
-        for dataset_id in dataset_ids
-        if dataset_id in versions
-    }
+    tables: dict = {}
+    altered: dict[str, IntegrityError] = {}
+    for dataset_id in dataset_ids:
+        build = versions.get(dataset_id)
+        if build is None:
+            continue
+        try:
+            tables[dataset_id] = _dataset_table(str(ctx.home), dataset_id, build.sha256,
+                                                build.file_sha256, _stamp(ctx, dataset_id, build.sha256))
+        except IntegrityError as error:
+            altered[dataset_id] = error
+            report_altered_file(ctx, viewer.username, error)
+    return tables, altered
 
 
 def show_dashboard(ctx: AppContext, spec, contracts: dict, viewer: Authority) -> None:  # noqa: ANN001
     """Render ``spec`` for ``viewer``: data filtered and aggregated on the server, then drawn;
-    each tile says how complete and how recent its data is."""
+    each tile says how complete and how recent its data is. A tile whose data file was altered
+    says so instead, and shows nothing of it."""
     from ocenter.display.render import render_dashboard
     from ocenter.procedure.data_integration import data_status
 
-    tables = dashboard_tables(ctx, spec.datasets)
-    missing = [d for d in spec.datasets if d not in tables]
+    tables, altered = dashboard_tables(ctx, spec.datasets, viewer)
+    missing = [d for d in spec.datasets if d not in tables and d not in altered]
     if missing:
         st.info(tr("display.no_data", datasets=", ".join(missing)))
     rendered = render_dashboard(spec, contracts, tables, viewer, lang())
@@ -268,7 +297,17 @@ def show_dashboard(ctx: AppContext, spec, contracts: dict, viewer: Authority) ->
     for row in _rows_of_three(rendered):
         for column, item in zip(st.columns([item.panel.width for item in row]), row, strict=True):
             with column:
-                _show_panel(item, status.get(item.panel.dataset))
+                if item.panel.dataset in altered:
+                    _show_altered(item)
+                else:
+                    _show_panel(item, status.get(item.panel.dataset))
+
+
+def _show_altered(item) -> None:  # noqa: ANN001 - render.RenderedPanel
+    with st.container(border=True):
+        st.markdown(f"**{item.panel.title}**")
+        st.error(tr("dataset.integrity_tile", dataset_id=item.panel.dataset),
+                 icon=":material/error:")
 
 
 def data_note(status) -> str:  # noqa: ANN001 - integration.completeness.Completeness

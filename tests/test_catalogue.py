@@ -13,7 +13,7 @@ from ocenter.i18n import LANGUAGES, catalogue, t
 ROOT = Path(__file__).resolve().parent.parent
 # A literal key passed to t()/tr() or to a UserError and its subclasses.
 KEY_USE = re.compile(
-    r"""\b(?:tr|t|UserError|NotFound|Conflict|PermissionDenied)\(\s*"([a-z_]+\.[a-z0-9_.-]+)\""""
+    r"""\b(?:tr|t|UserError|NotFound|Conflict|PermissionDenied|IntegrityError)\(\s*"([a-z_]+\.[a-z0-9_.-]+)\""""
 )
 
 

@@ -13,6 +13,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ocenter.contracts.model import DataContract
+from ocenter.errors import IntegrityError
 from ocenter.integration.partitions import (
     WHOLE_DATASET,
     PartitionKey,
@@ -21,7 +22,7 @@ from ocenter.integration.partitions import (
     key_columns,
     rows_in,
 )
-from ocenter.verification.datasets import _write_atomically, dataset_dir, load_dataset
+from ocenter.verification.datasets import dataset_dir, load_dataset, sha256_of_file, write_parquet
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class IntegratedFile:
     sha256: str  # its address: the digest of the partition list it was built from
     rows: int
     partitions: int  # partitions with rows
+    file_sha256: str | None  # SHA-256 of the file's bytes (None: an unsealed older version)
 
 
 def current_partitions(versions: Iterable[PartitionState]) -> dict[PartitionKey, PartitionState]:
@@ -54,8 +56,13 @@ def build_integrated(
     current: Mapping[PartitionKey, PartitionState],
     previous: str | None,
     changed: Iterable[PartitionKey],
+    file_digests: Mapping[str, str] | None = None,
 ) -> IntegratedFile:
     """Write the integrated dataset for ``current`` and return it.
+
+    ``file_digests`` maps the address of every stored file (accepted versions, earlier builds) to
+    the SHA-256 recorded for its bytes: each file read here is checked against it
+    (``IntegrityError``), so an altered file never passes into a new build with a fresh digest.
 
     From the ``previous`` integrated file only the partitions in ``changed`` are replaced (their
     rows read from the versions that now hold them), so a UPT's monthly file costs a read of one
@@ -63,20 +70,28 @@ def build_integrated(
     month, each partition keeping the order of its file, so the result does not depend on the
     order in which senders' files were accepted.
     """
+    digests = dict(file_digests or {})
     with_rows = {key: v for key, v in current.items() if v.sha256}
     if not is_partitioned(contract):
         whole = with_rows.get(WHOLE_DATASET)
         if whole is None:
             raise ValueError("an unpartitioned dataset has no accepted version")
-        return IntegratedFile(whole.sha256, whole.rows, 1)  # the accepted file is the dataset
+        # The accepted file is the dataset.
+        return IntegratedFile(whole.sha256, whole.rows, 1, digests.get(whole.sha256))
     digest = manifest_digest(contract.id, current)
     path = dataset_dir(home, contract.id) / f"{digest}.parquet"
     if path.exists():
-        return IntegratedFile(digest, pq.read_metadata(path).num_rows, len(with_rows))
+        # Built before from the same partitions (e.g. a partition restored): still the bytes
+        # recorded then, or refused.
+        found, recorded = sha256_of_file(path), digests.get(digest)
+        if recorded is not None and found != recorded:
+            raise IntegrityError("dataset.integrity", dataset_id=contract.id, address=digest,
+                                 expected=recorded, found=found)
+        return IntegratedFile(digest, pq.read_metadata(path).num_rows, len(with_rows), found)
     changed = set(changed)
     pieces: list[pa.Table] = []
     if previous is not None and (dataset_dir(home, contract.id) / f"{previous}.parquet").exists():
-        before = load_dataset(home, contract.id, previous)
+        before = load_dataset(home, contract.id, previous, file_sha256=digests.get(previous))
         pieces.append(before.filter(pc.invert(rows_in(contract, before, changed))))
     else:
         changed = set(with_rows)
@@ -86,7 +101,7 @@ def build_integrated(
         if version is not None:
             by_version.setdefault(version.sha256, []).append(key)
     for sha256, keys in sorted(by_version.items()):
-        table = load_dataset(home, contract.id, sha256)
+        table = load_dataset(home, contract.id, sha256, file_sha256=digests.get(sha256))
         pieces.append(table.filter(rows_in(contract, table, keys)))
     if not pieces:
         raise ValueError("nothing to integrate: no partition has rows and there is no earlier build")
@@ -100,8 +115,7 @@ def build_integrated(
     }
     table = table.replace_schema_metadata(metadata)
     path.parent.mkdir(parents=True, exist_ok=True)
-    _write_atomically(path, lambda handle: pq.write_table(table, handle))
-    return IntegratedFile(digest, table.num_rows, len(with_rows))
+    return IntegratedFile(digest, table.num_rows, len(with_rows), write_parquet(path, table))
 
 
 def remove_builds(home: Path, dataset_id: str, shas: set[str]) -> None:

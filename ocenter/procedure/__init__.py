@@ -47,7 +47,9 @@ from ocenter.procedure.data_integration import (
     completeness_of,
     data_status,
     partition_history,
+    report_altered_file,
     restore_partition,
+    seal_stored_files,
 )
 from ocenter.procedure.evaluation import (
     acknowledge_letter,
@@ -82,7 +84,9 @@ __all__ = [
     "completeness_of",
     "data_status",
     "partition_history",
+    "report_altered_file",
     "restore_partition",
+    "seal_stored_files",
     "PUSDATIN_ROLES",
     "REQUESTER_ROLES",
     "SENDER_ROLES",

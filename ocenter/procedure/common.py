@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 from sqlmodel import Session
 
 from ocenter.accounts.authority import Authority
 from ocenter.accounts.levels import Role
 from ocenter.context import AppContext
 from ocenter.contracts.model import DataContract
-from ocenter.errors import Conflict, NotFound, PermissionDenied
+from ocenter.errors import Conflict, IntegrityError, NotFound, PermissionDenied
+from ocenter.events import record
 from ocenter.models import (
     DashboardRequest,
     RequestStatus,
@@ -81,3 +85,27 @@ def _advance(ctx: AppContext, request: DashboardRequest, status: RequestStatus) 
 def request_clock(ctx: AppContext, request: DashboardRequest) -> StepClock:
     """How the request's current step stands today against the SOP's time standard."""
     return step_clock(STATUS_STEP[request.status], request.step_started_at, ctx.clock.today())
+
+
+def log_integrity_failure(
+    ctx: AppContext, username: str, error: IntegrityError, *, step: int | None = None,
+    submission_id: int | None = None, request_id: int | None = None,
+) -> None:
+    """Write to the log, in a transaction of its own, that kept evidence was found altered (the
+    refused use case's own transaction is rolled back)."""
+    with Session(ctx.engine) as session:
+        record(session, username, "data.integrity_failed", step=step, request_id=request_id,
+               submission_id=submission_id, outcome="refused", detail=str(error)[:1000])
+        session.commit()
+
+
+@contextlib.contextmanager
+def integrity_logged(
+    ctx: AppContext, username: str, *, step: int | None = None, submission_id: int | None = None
+) -> Iterator[None]:
+    """Run a use case; if it meets altered evidence, log that and let the refusal through."""
+    try:
+        yield
+    except IntegrityError as error:
+        log_integrity_failure(ctx, username, error, step=step, submission_id=submission_id)
+        raise

@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 from ocenter.accounts.authority import Authority, require_role
 from ocenter.accounts.levels import Level, Role
 from ocenter.context import AppContext
-from ocenter.errors import Conflict, NotFound, PermissionDenied, UserError
+from ocenter.errors import Conflict, IntegrityError, NotFound, PermissionDenied, UserError
 from ocenter.events import record
 from ocenter.intake.read import read_table
 from ocenter.models import (
@@ -21,10 +21,17 @@ from ocenter.models import (
     Submission,
     SubmissionStatus,
 )
-from ocenter.procedure.common import PUSDATIN_ROLES, SENDER_ROLES, UPLOAD_SUFFIXES, _request, contract_of
+from ocenter.procedure.common import (
+    PUSDATIN_ROLES,
+    SENDER_ROLES,
+    UPLOAD_SUFFIXES,
+    _request,
+    contract_of,
+    integrity_logged,
+)
 from ocenter.procedure.data_integration import check_declaration, integrate_accepted, sender_codes
 from ocenter.procedure.workdays import StepClock, step_clock
-from ocenter.verification.datasets import store_dataset_version
+from ocenter.verification.datasets import DatasetVersionFile, sha256_of_file, store_dataset_version
 from ocenter.verification.engine import verify_table
 from ocenter.verification.failing_rows import export_failing_rows
 from ocenter.verification.report import VerificationReport
@@ -167,15 +174,21 @@ def check_submission(
     submission_id: int,
     progress: Callable[[int], None] | None = None,
 ) -> VerificationReport:
-    """Step 3, first half: run every contract check on the received data and keep the report."""
+    """Step 3, first half: run every contract check on the received data and keep the report.
+    An upload that is no longer the file sent is refused (``IntegrityError``) and logged."""
     require_role(actor, Role.VERIFIKATOR)
-    with Session(ctx.engine) as session:
+    with integrity_logged(ctx, actor.username, step=3, submission_id=submission_id), \
+            Session(ctx.engine) as session:
         submission = _submission(session, submission_id)
         if submission.status != SubmissionStatus.RECEIVED:
             raise Conflict("procedure.submission_status", submission=submission_id,
                            status=submission.status.value)
         contract = contract_of(ctx, submission.dataset_id)
         path = upload_path(ctx, submission)
+        found = sha256_of_file(path)
+        if found != submission.upload_sha256:
+            raise IntegrityError("procedure.upload_changed", submission=submission.id,
+                                 expected=submission.upload_sha256, found=found)
         table = read_table(path, submission.upload_suffix, contract)
         declared = session.get(EmptyDeclaration, submission_id) is not None
         report = verify_table(contract, table, today=ctx.clock.today(), progress=progress,
@@ -203,9 +216,16 @@ def decide_submission(
 ) -> Submission:
     """Step 3, second half: the verifier accepts the data (stored as a new dataset version) or
     returns it to the sender with reasons. Data that failed the checks cannot be accepted, and
-    nothing that is returned replaces data already shown."""
+    nothing that is returned replaces data already shown.
+
+    What is accepted is exactly what was sent: the upload is read again and its SHA-256 compared
+    with the one recorded at submission; a stored file met on the way (an earlier build, a
+    version) is checked against its recorded digest. Either mismatch refuses the acceptance
+    (``IntegrityError``), changes nothing, and is logged.
+    """
     require_role(actor, Role.VERIFIKATOR)
-    with Session(ctx.engine) as session:
+    with integrity_logged(ctx, actor.username, step=3, submission_id=submission_id), \
+            Session(ctx.engine) as session:
         submission = _submission(session, submission_id)
         if submission.status != SubmissionStatus.RECEIVED or submission.checks_passed is None:
             raise Conflict("procedure.submission_status", submission=submission_id,
@@ -217,12 +237,12 @@ def decide_submission(
         decided_at = ctx.clock.now()
         if accept:
             contract = contract_of(ctx, submission.dataset_id)
-            path = upload_path(ctx, submission)
-            original = path.read_bytes()
+            original = _upload_as_sent(ctx, submission)
             table = read_table(original, submission.upload_suffix, contract)
             stored = store_dataset_version(
                 ctx.home, contract, table, original, f"upload{submission.upload_suffix}"
             )
+            _check_known_version(session, stored)
             session.add(
                 DatasetVersion(
                     dataset_id=submission.dataset_id,
@@ -230,6 +250,7 @@ def decide_submission(
                     rows=stored.rows,
                     submission_id=submission_id,
                     accepted_at=decided_at,
+                    file_sha256=stored.file_sha256,
                 )
             )
             integrate_accepted(ctx, session, contract, submission, stored.sha256, actor.username)
@@ -243,6 +264,29 @@ def decide_submission(
         session.commit()
         session.refresh(submission)
         return submission
+
+
+def _upload_as_sent(ctx: AppContext, submission: Submission) -> bytes:
+    """The submission's upload, read once, refused unless it is the file that was sent."""
+    original = upload_path(ctx, submission).read_bytes()
+    found = hashlib.sha256(original).hexdigest()
+    if found != submission.upload_sha256:
+        raise IntegrityError("procedure.upload_changed", submission=submission.id,
+                             expected=submission.upload_sha256, found=found)
+    return original
+
+
+def _check_known_version(session: Session, stored: DatasetVersionFile) -> None:
+    """The same upload accepted before is stored already: its file must still be the one
+    recorded then (it is not written again)."""
+    recorded = session.exec(
+        select(DatasetVersion.file_sha256)
+        .where(DatasetVersion.dataset_id == stored.dataset_id, DatasetVersion.sha256 == stored.sha256,
+               col(DatasetVersion.file_sha256).is_not(None))
+    ).first()
+    if recorded is not None and recorded != stored.file_sha256:
+        raise IntegrityError("dataset.integrity", dataset_id=stored.dataset_id, address=stored.sha256,
+                             expected=recorded, found=stored.file_sha256)
 
 
 def latest_versions(ctx: AppContext) -> dict[str, IntegratedDataset]:

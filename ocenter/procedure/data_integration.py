@@ -4,13 +4,15 @@ version of a partition as a new, logged decision."""
 
 from __future__ import annotations
 
+import threading
+
 from sqlmodel import Session, col, select
 
 from ocenter.accounts.authority import Authority, require_role
 from ocenter.accounts.levels import Role
 from ocenter.context import AppContext
 from ocenter.contracts.model import DataContract
-from ocenter.errors import NotFound, UserError
+from ocenter.errors import IntegrityError, NotFound, UserError
 from ocenter.events import record
 from ocenter.integration.build import build_integrated, current_partitions, remove_builds
 from ocenter.integration.completeness import Completeness, completeness, grid, periods_of
@@ -23,6 +25,7 @@ from ocenter.integration.partitions import (
     keys_of,
 )
 from ocenter.models import (
+    DatasetVersion,
     EmptyDeclaration,
     IntegratedDataset,
     PartitionAction,
@@ -31,8 +34,13 @@ from ocenter.models import (
     Unit,
     UnitKind,
 )
-from ocenter.procedure.common import PUSDATIN_ROLES, contract_of
-from ocenter.verification.datasets import load_dataset
+from ocenter.procedure.common import (
+    PUSDATIN_ROLES,
+    contract_of,
+    integrity_logged,
+    log_integrity_failure,
+)
+from ocenter.verification.datasets import dataset_dir, load_dataset, sha256_of_file
 
 #: Units that may send every sender's partitions (a central unit compiles national data).
 NATIONAL_SENDERS = (UnitKind.PUSAT, UnitKind.PUSDATIN)
@@ -75,7 +83,8 @@ def integrate_accepted(
         keys = {WHOLE_DATASET: submission.rows or 0}
         action = PartitionAction.ACCEPTED
     else:
-        keys = keys_of(contract, load_dataset(ctx.home, contract.id, sha256))
+        digest = _file_digests(session, contract.id).get(sha256)
+        keys = keys_of(contract, load_dataset(ctx.home, contract.id, sha256, file_sha256=digest))
         action = PartitionAction.ACCEPTED
     for (sender, period), rows in sorted(keys.items()):
         session.add(PartitionVersion(
@@ -91,7 +100,27 @@ def integrate_accepted(
     record(session, decided_by, "data.integrated", step=3, request_id=submission.request_id,
            submission_id=submission.id, outcome=action.value,
            detail=f"{len(keys)} partitions replaced: {shown}{more}; "
-                  f"{build.rows if build else 0} rows integrated")
+                  f"{build.rows if build else 0} rows integrated{_file_note(build)}")
+
+
+def _file_note(build: IntegratedDataset | None) -> str:
+    """The digest of the file dashboards now read, for the log: the hash-chained log then vouches
+    for it too, should the database row and the file be altered together."""
+    if build is None or build.file_sha256 is None:
+        return ""
+    return f"; file {build.sha256[:12]} sha256 {build.file_sha256}"
+
+
+def _file_digests(session: Session, dataset_id: str) -> dict[str, str]:
+    """The SHA-256 recorded for the bytes of every stored file of a dataset, by address."""
+    digests: dict[str, str] = {}
+    for table in (DatasetVersion, IntegratedDataset):
+        rows = session.exec(
+            select(table.sha256, table.file_sha256)
+            .where(table.dataset_id == dataset_id, col(table.file_sha256).is_not(None))
+        ).all()
+        digests.update({address: digest for address, digest in rows})
+    return digests
 
 
 def _partition_states(session: Session, dataset_id: str) -> dict[PartitionKey, PartitionState]:
@@ -117,11 +146,12 @@ def _rebuild(
     ).first()
     if previous is None and not any(v.sha256 for v in current.values()):
         return None  # only statements of nothing to report so far: nothing to show yet
-    built = build_integrated(ctx.home, contract, current,
-                             previous.sha256 if previous else None, changed)
+    built = build_integrated(ctx.home, contract, current, previous.sha256 if previous else None,
+                             changed, _file_digests(session, contract.id))
     integrated = IntegratedDataset(
         dataset_id=contract.id, sha256=built.sha256, rows=built.rows, partitions=built.partitions,
         built_at=ctx.clock.now(), newest_at=max(v.decided_at for v in current.values()),
+        file_sha256=built.file_sha256,
     )
     session.add(integrated)
     if previous is not None and is_partitioned(contract):
@@ -144,7 +174,7 @@ def restore_partition(
     require_role(actor, Role.VERIFIKATOR)
     if not note.strip():
         raise UserError("procedure.restore_needs_reason")
-    with Session(ctx.engine) as session:
+    with integrity_logged(ctx, actor.username, step=3), Session(ctx.engine) as session:
         earlier = session.get(PartitionVersion, version_id)
         if earlier is None:
             raise NotFound("procedure.partition_version_missing", version=version_id)
@@ -215,3 +245,42 @@ def data_status(ctx: AppContext, dataset_ids: list[str]) -> dict[str, Completene
         if contract is not None:
             status[dataset_id] = completeness(contract, _current(ctx, dataset_id))
     return status
+
+
+_reported: set[tuple[str, ...]] = set()
+_reported_lock = threading.Lock()
+
+
+def report_altered_file(ctx: AppContext, seen_by: str, error: IntegrityError) -> None:
+    """Log that a file a dashboard reads was found altered (step 8, the display): once per
+    process and altered file, since the wall screen reads its dashboards again every few
+    seconds and one entry says it all."""
+    key = (str(ctx.home), *(str(error.params.get(name)) for name in ("dataset_id", "address", "found")))
+    with _reported_lock:
+        if key in _reported:
+            return
+        _reported.add(key)
+    log_integrity_failure(ctx, seen_by, error, step=8)
+
+
+def seal_stored_files(ctx: AppContext) -> int:
+    """Record the SHA-256 of stored files that have none (kept before this version recorded
+    digests), as they are now, and say so in the log; from then on they are checked like the
+    others. Returns how many were sealed."""
+    with Session(ctx.engine) as session:
+        unsealed = [
+            *session.exec(select(DatasetVersion).where(col(DatasetVersion.file_sha256).is_(None))),
+            *session.exec(select(IntegratedDataset).where(col(IntegratedDataset.file_sha256).is_(None))),
+        ]
+        sealed: list[str] = []
+        for row in unsealed:
+            path = dataset_dir(ctx.home, row.dataset_id) / f"{row.sha256}.parquet"
+            if path.exists():  # a build no one reads any more was removed: nothing to seal
+                row.file_sha256 = sha256_of_file(path)
+                sealed.append(f"{row.dataset_id}/{row.sha256[:12]}")
+        if sealed:
+            record(session, "system", "data.files_sealed",
+                   detail=f"{len(sealed)} stored files had no recorded digest; sealed as they are "
+                          f"now: {', '.join(sorted(set(sealed))[:20])}")
+        session.commit()
+        return len(sealed)

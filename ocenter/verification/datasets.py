@@ -1,4 +1,10 @@
-"""Accepted data: each verified upload stored once as typed Parquet, addressed by its SHA-256."""
+"""Accepted data: each verified upload stored once as typed Parquet, addressed by its SHA-256.
+
+A stored file is evidence of what was verified: the SHA-256 of its bytes is recorded when it is
+written (``file_sha256``, kept in the database row) and checked whenever it is read with that
+digest, from the very bytes that are then parsed, so a file edited on disk is refused
+(``IntegrityError``), never read.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +21,7 @@ import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field
 
 from ocenter.contracts.model import ID_PATTERN, DataContract
-from ocenter.errors import NotFound, UserError
+from ocenter.errors import IntegrityError, NotFound, UserError
 from ocenter.verification.typed import typed_table
 
 #: Suffixes an original upload may be kept under; anything else is refused, so a stored name
@@ -34,6 +40,7 @@ class DatasetVersionFile(BaseModel):
     sha256: str = Field(description="SHA-256 of the original upload, hex: the version's address.")
     rows: int = Field(ge=0, description="Number of data rows stored.")
     parquet_path: Path = Field(description="Typed Parquet file of the version.")
+    file_sha256: str = Field(description="SHA-256 of the Parquet file's bytes, hex.")
     original_path: Path = Field(description="The upload exactly as it was sent.")
 
 
@@ -67,7 +74,10 @@ def store_dataset_version(
     original_path = folder / f"{digest}.orig{suffix}"
     if not original_path.exists():
         _write_atomically(original_path, lambda handle: handle.write(original))
-    if not parquet_path.exists():
+    if parquet_path.exists():
+        # The same upload accepted before: the caller compares this with the digest it recorded.
+        file_digest = sha256_of_file(parquet_path)
+    else:
         typed = typed_table(contract, table)
         metadata = {
             **(typed.schema.metadata or {}),
@@ -75,8 +85,7 @@ def store_dataset_version(
             b"ocenter.sha256": digest.encode(),
             b"ocenter.original": original_path.name.encode(),
         }
-        typed = typed.replace_schema_metadata(metadata)
-        _write_atomically(parquet_path, lambda handle: pq.write_table(typed, handle))
+        file_digest = write_parquet(parquet_path, typed.replace_schema_metadata(metadata))
     rows = pq.read_metadata(parquet_path).num_rows
     return DatasetVersionFile(
         dataset_id=contract.id,
@@ -84,22 +93,62 @@ def store_dataset_version(
         rows=rows,
         parquet_path=parquet_path,
         original_path=original_path,
+        file_sha256=file_digest,
     )
 
 
-def load_dataset(home: Path, dataset_id: str, sha256: str, columns: list[str] | None = None) -> pa.Table:
-    """One stored version as a typed table, all columns or only ``columns``."""
+def write_parquet(path: Path, table: pa.Table) -> str:
+    """Write ``table`` to ``path`` atomically and return the SHA-256 of the bytes written."""
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink)
+    data = sink.getvalue()
+    _write_atomically(path, lambda handle: handle.write(data))
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_of_file(path: Path) -> str:
+    """SHA-256 of a file's bytes, hex."""
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def load_dataset(
+    home: Path,
+    dataset_id: str,
+    sha256: str,
+    columns: list[str] | None = None,
+    *,
+    file_sha256: str | None = None,
+) -> pa.Table:
+    """One stored file (an accepted version or an integrated build, by its address ``sha256``)
+    as a typed table, all columns or only ``columns``.
+
+    With ``file_sha256`` (the digest recorded when the file was written) the bytes are checked
+    before they are parsed: ``IntegrityError`` when they differ. Without it (files stored before
+    digests were recorded) the file is read unchecked.
+    """
     if not _SHA256.match(sha256):
         raise UserError("dataset.bad_id", value=sha256)
     path = dataset_dir(home, dataset_id) / f"{sha256}.parquet"
     if not path.exists():
         raise NotFound("dataset.not_found", dataset_id=dataset_id, sha256=sha256)
+    data: bytes | None = None
+    if file_sha256 is not None:
+        data = path.read_bytes()  # hashed and parsed from the same bytes: no window to swap the file
+        found = hashlib.sha256(data).hexdigest()
+        if found != file_sha256:
+            raise IntegrityError("dataset.integrity", dataset_id=dataset_id, address=sha256,
+                                 expected=file_sha256, found=found)
+
+    def source() -> Path | pa.BufferReader:
+        return path if data is None else pa.BufferReader(data)
+
     if columns is not None:
-        known = pq.read_schema(path).names
+        known = pq.read_schema(source()).names
         unknown = [c for c in columns if c not in known]
         if unknown:
             raise UserError("dataset.unknown_column", columns=", ".join(unknown), dataset_id=dataset_id)
-    return pq.read_table(path, columns=columns)
+    return pq.read_table(source(), columns=columns)
 
 
 def _write_atomically(path: Path, write: Callable[[IO[bytes]], object]) -> None:
