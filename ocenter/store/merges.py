@@ -300,6 +300,15 @@ class Merges:
             return commit
         raise UserError("store.busy")
 
+    def merge_base(self, rev_a: str, rev_b: str) -> str:
+        """The commit where ``rev_b`` forked from ``rev_a`` (say main and a proposal)."""
+        a, _ = self._resolve(rev_a)
+        b, _ = self._resolve(rev_b)
+        base = self._merge_base(a, b)
+        if base is None:
+            raise NotFound("store.revision_not_found", rev=f"{_short(a)}...{_short(b)}")
+        return base
+
     def _mockup_rev(self, request_id: int, rev: str | None) -> str:
         """The commit ``rev`` names (a commit id), or the mock-up's head when it is None."""
         if rev is None:
