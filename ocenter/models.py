@@ -234,6 +234,7 @@ class ContractChange(SQLModel, table=True):
     proposed_by: str = Field(foreign_key="user.username", description="Pusdatin user proposing.")
     proposed_at: datetime = Field(default_factory=utcnow, description="When it was proposed.")
     reason: str = Field(sa_column=Column(Text), description="Why, in the proposer's words.")
+    base_commit: str = Field(default="", description="main's commit the proposal was made on.")
     head_commit: str = Field(default="", description="The proposal's commit, the one approved.")
     lowers_level: bool = Field(default=False, description="It lowers a dataset or field level.")
     summary: str = Field(

@@ -301,6 +301,22 @@ def test_a_spec_carrying_lifecycle_state_is_refused_at_save(demo_ctx, as_user, s
     assert ctx.store.head("main") == main
 
 
+def test_the_editor_refuses_to_save_a_spec_that_says_it_is_on_display(app, demo_ctx, as_user):
+    ctx = demo_ctx
+    head = ctx.store.head("mockup/req-2")
+    procedure.request_changes(ctx, as_user("unit"), 2, head, "Ubah judulnya.")
+    at = _login(app, "analis")
+    at.switch_page("pages/mockup.py").run()
+    at.selectbox[0].set_value(2).run()
+    editor = at.text_area(key=f"spec-2-{head}")
+    editor.input(editor.value + "on_display: true\n").run()
+    next(b for b in at.button if b.label == t("mockup.save", "id")).click()
+    at.run()
+    assert not at.exception, at.exception
+    assert t("spec.lifecycle_fields", "id", fields="on_display") in [e.value for e in at.error]
+    assert ctx.store.head("mockup/req-2") == head
+
+
 def test_a_pushed_spec_carrying_lifecycle_state_fails_validate_store(demo_ctx, as_user, tmp_path):
     ctx = demo_ctx
     clone = _clone_mockup(ctx, tmp_path)

@@ -93,6 +93,10 @@ def test_a_lowered_level_needs_the_owner_unit_and_pusdatin_and_is_logged(demo_ct
     with pytest.raises(Conflict) as refused:
         procedure.approve_contract_change(ctx, as_user("analis"), change.id, change.head_commit)
     assert refused.value.key == "contract_change.closed"
+    # Once in force, the change still reads as what it changed, and its diff is what merged.
+    review = procedure.review_contract_change(ctx, as_user("pppomn"), change.id)
+    assert [(d.subject, d.attribute) for d in review.differences] == [("parameter_tms", "level")]
+    assert review.diff == ctx.store.diff(main_before, merged.merge_commit)
 
 
 def test_pusdatin_may_approve_first_but_not_twice(demo_ctx, as_user):

@@ -45,7 +45,8 @@ class ContractChangeReview:
         before: the contract the change was proposed against.
         after: the contract as proposed.
         differences: what changes, readably (``contracts.changes``), lowered levels marked.
-        diff: the YAML diff from ``before`` to ``after``, which is what the merge applies.
+        diff: the YAML diff from ``before`` to ``after``: what the merge applies to main (a
+            merge that would not apply it cleanly is refused).
     """
 
     change: ContractChange
@@ -87,6 +88,8 @@ def propose_contract_change(
             change.id, proposed, author_of(ctx, actor),
             f"Usulan perubahan kontrak {dataset_id}\n\n{reason}",
         )
+        # main only moves on from the proposal's parent, so this is that parent, now and later.
+        change.base_commit = ctx.store.merge_base("main", change.head_commit)
         record(session, actor.username, "contract.proposed",
                detail=f"change {change.id} of {dataset_id} at {change.head_commit}: "
                       f"{change.summary}; reason: {reason}"[:2000])
@@ -113,8 +116,7 @@ def review_contract_change(ctx: AppContext, actor: Authority, change_id: int) ->
     if actor.role not in PUSDATIN_ROLES and actor.unit_code != change.owner_unit:
         raise PermissionDenied("contract_change.not_owner_unit")
     assert change.id is not None
-    base = ctx.store.merge_base("main", change.head_commit)
-    before = ctx.store.snapshot(base).contracts[change.dataset_id]
+    before = ctx.store.snapshot(change.base_commit).contracts[change.dataset_id]
     after = ctx.store.snapshot(change.head_commit).contracts[change.dataset_id]
     return ContractChangeReview(
         change=change,
@@ -122,7 +124,7 @@ def review_contract_change(ctx: AppContext, actor: Authority, change_id: int) ->
         before=before,
         after=after,
         differences=compare_contracts(before, after),
-        diff=ctx.store.diff(base, change.head_commit),
+        diff=ctx.store.diff(change.base_commit, change.head_commit),
     )
 
 
