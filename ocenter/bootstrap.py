@@ -20,6 +20,7 @@ from ocenter.clock import SYSTEM_CLOCK, Clock
 from ocenter.config import Settings
 from ocenter.context import AppContext, open_context
 from ocenter.display.spec import spec_from_yaml
+from ocenter.errors import Conflict
 from ocenter.events import record
 from ocenter.models import (
     DashboardRequest,
@@ -31,6 +32,7 @@ from ocenter.models import (
 )
 from ocenter.reference import reference_rows
 from ocenter.store.models import Author
+from ocenter.store.names import load_folder
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEMO_PASSWORD = "ocenter-demo"  # noqa: S105 - demo mode only; production refuses demo users
@@ -115,25 +117,85 @@ def seed_demo_users(ctx: AppContext) -> None:
 
 
 def seed_store(ctx: AppContext, *, demo: bool) -> None:
-    """Start main the first time only: with the project's specs/ and data_contracts/ in demo mode,
-    with only a README (the layout) in production, where units bring their own contracts."""
+    """Start main the first time only: with the project's specs/, data_contracts/ and
+    lifecycle/ in demo mode, with only a README (the layout) in production, where units bring
+    their own contracts."""
     if ctx.store.head("main") is not None:
         return
     files = {"README.md": STORE_README}
     if demo:
-        files |= {
-            f"{folder}/{path.name}": path.read_text(encoding="utf-8")
-            for folder in ("specs", "data_contracts")
-            for path in sorted((PROJECT_ROOT / folder).glob("*.yaml"))
-        }
+        files |= load_folder(PROJECT_ROOT)
     ctx.store.seed(SYSTEM_AUTHOR, files, "Isi awal Operational Center")
+
+
+def move_lifecycle_out_of_specs(ctx: AppContext) -> str | None:
+    """Stores begun before steps 6-8 had records of their own kept that state in the specs on
+    main (``published``, ``on_display``, ``defaults``), where specs may no longer hold it: move
+    it into ``lifecycle/<id>.yaml`` in one commit on main, so that what was on display stays
+    on display. Idempotent; returns the commit, or None when there was nothing to move (or
+    another process moved it first). A spec that does not read even without those keys is
+    left as it is, for ``validate-store`` to name."""
+    import yaml
+    from pydantic import ValidationError
+
+    from ocenter.contracts.model import YAML_LOADER
+    from ocenter.display.lifecycle import DashboardLifecycle, lifecycle_to_yaml
+    from ocenter.display.spec import LIFECYCLE_KEYS, DashboardSpec, spec_to_yaml
+    from ocenter.store.names import lifecycle_path
+
+    if ctx.store.head("main") is None:
+        return None
+    main = ctx.store.snapshot("main")
+    files: dict[str, str | None] = {}
+    for path in main.problems:
+        folder, _, name = path.partition("/")
+        if folder != "specs" or main.specs.get(name.removesuffix(".yaml")) is not None:
+            continue
+        try:
+            data = yaml.load(ctx.store.read_file(main.commit, path) or "", Loader=YAML_LOADER)  # noqa: S506
+            state = {key: data.pop(key) for key in LIFECYCLE_KEYS if key in data}
+            if not state:
+                continue
+            spec = DashboardSpec.model_validate(data)
+            on_display = bool(state.get("on_display"))
+            defaults = state.get("defaults") or []
+            classified = bool(state.get("classified")) or on_display or bool(defaults)
+            lifecycle = DashboardLifecycle(
+                id=spec.id, built=bool(state.get("built") or state.get("published")) or classified,
+                classified=classified, defaults=defaults, on_display=on_display,
+            )
+        except (yaml.YAMLError, ValidationError, ValueError, TypeError, AttributeError):
+            continue
+        if path != f"specs/{spec.id}.yaml":
+            continue
+        files[path] = spec_to_yaml(spec)
+        files[lifecycle_path(spec.id)] = lifecycle_to_yaml(lifecycle)
+    if not files:
+        return None
+    try:
+        commit = ctx.store.commit_to_main(
+            files, SYSTEM_AUTHOR, main.commit,
+            "Pindahkan langkah 6-8 dari spesifikasi dasbor ke lifecycle/",
+        )
+    except Conflict:
+        return None  # main moved meanwhile: the next start looks again
+    with Session(ctx.engine) as session:
+        record(session, "system", "store.lifecycle_moved", outcome="ok",
+               detail=f"{commit}: {', '.join(sorted(p for p in files if p.startswith('specs/')))}"[:500])
+        session.commit()
+    return commit
 
 
 STORE_README = """# Operational Center spec store
 
 - `specs/<dashboard-id>.yaml`: approved dashboard specs (main is the approved state).
 - `data_contracts/<dataset-id>.yaml`: approved data contracts.
-- `mockup/req-<request-id>` branches: mock-ups under review; a merge into main is an approval.
+- `lifecycle/<dashboard-id>.yaml`: steps 6-8 of each dashboard (built, default data, on display),
+  written only by those steps on main.
+- `mockup/req-<request-id>` branches: mock-ups under review; a merge into main is an approval,
+  and may change only the request's own `specs/<dashboard-id>.yaml`.
+- `contract/<dataset-id>-<n>` branches: proposed changes to a data contract, merged after the
+  owner unit and Pusdatin both approved.
 
 Check any revision with `python -m ocenter validate-store PATH [--rev REV]`.
 """
@@ -263,6 +325,7 @@ def initialise(
     procedure.seal_stored_files(ctx)
     seed_units(ctx)
     seed_store(ctx, demo=demo)
+    move_lifecycle_out_of_specs(ctx)
     if demo:
         seed_demo_users(ctx)
         seed_demo_data(ctx, progress)

@@ -23,6 +23,7 @@ from ocenter.contracts.model import (
     Partitioning,
     contract_to_yaml,
 )
+from ocenter.display.lifecycle import DashboardLifecycle, lifecycle_to_yaml
 from ocenter.display.spec import (
     Aggregation,
     DashboardSpec,
@@ -339,11 +340,20 @@ def sampling_dashboard() -> DashboardSpec:
                   kind=PanelKind.HEATMAP, dataset=DATASET_ID, dimension="tanggal_sampling",
                   series="kategori_produk", filters=_tms(), width=3),
         ],
+    )
+
+
+def sampling_lifecycle() -> DashboardLifecycle:
+    """Steps 6-8 of request 1's dashboard: built, its default data classified (a UPT sees its
+    last year, all of BPOM two years), and on the Operational Center display."""
+    return DashboardLifecycle(
+        id=DASHBOARD_ID,
+        built=True,
+        classified=True,
         defaults=[
             DefaultView(scope=ScopeKind.UPT, months=12),
             DefaultView(scope=ScopeKind.BPOM, months=24),
         ],
-        published=True,
         on_display=True,
     )
 
@@ -370,18 +380,21 @@ def mockup_dashboard() -> DashboardSpec:
                   kind=PanelKind.BAR, dataset=DATASET_ID, dimension="kode_provinsi",
                   filters=[kosmetik, *_tms()], sort="desc", limit=10, width=3),
         ],
-        defaults=[DefaultView(scope=ScopeKind.UNIT, months=12)],
     )
 
 
 def write_demo_files(project_root: Path) -> list[Path]:
-    """Write the demo contract and dashboard into ``project_root``'s data_contracts/ and specs/,
-    and the request-2 mock-up as ocenter/demo_mockup.yaml; returns the files written."""
+    """Write the demo contract, dashboard and its steps 6-8 into ``project_root``'s
+    data_contracts/, specs/ and lifecycle/, and the request-2 mock-up as
+    ocenter/demo_mockup.yaml; returns the files written."""
     targets = {
         project_root / "data_contracts" / f"{DATASET_ID}.yaml": contract_to_yaml(
             sampling_contract()
         ),
         project_root / "specs" / f"{DASHBOARD_ID}.yaml": spec_to_yaml(sampling_dashboard()),
+        project_root / "lifecycle" / f"{DASHBOARD_ID}.yaml": lifecycle_to_yaml(
+            sampling_lifecycle()
+        ),
         project_root / "ocenter" / MOCKUP_FILE.name: spec_to_yaml(mockup_dashboard()),
     }
     for path, text in targets.items():

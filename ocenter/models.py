@@ -226,6 +226,40 @@ class Evaluation(SQLModel, table=True):
     acknowledgement_note: str = Field(default="", description="The unit's reply, if any.")
 
 
+class ContractChangeStatus(StrEnum):
+    """Where a proposed change to a data contract stands."""
+
+    PROPOSED = "proposed"  # waiting for the owner unit's and Pusdatin's approvals
+    MERGED = "merged"  # both approved; merged into main
+
+
+class ContractChange(SQLModel, table=True):
+    """A change to a data contract, proposed by Pusdatin on its own branch of the spec store and
+    merged only after the dataset's owner unit and Pusdatin both approved it, neither being the
+    proposer. The branch is ``contract/<dataset_id>-<id>``; approvals name ``head_commit``."""
+
+    id: int | None = Field(default=None, primary_key=True, description="Change number.")
+    dataset_id: str = Field(index=True, description="Data contract changed.")
+    owner_unit: str = Field(description="Unit owning the dataset when proposed; it approves.")
+    proposed_by: str = Field(foreign_key="user.username", description="Pusdatin user proposing.")
+    proposed_at: datetime = Field(default_factory=utcnow, description="When it was proposed.")
+    reason: str = Field(sa_column=Column(Text), description="Why, in the proposer's words.")
+    base_commit: str = Field(default="", description="main's commit the proposal was made on.")
+    head_commit: str = Field(default="", description="The proposal's commit, the one approved.")
+    lowers_level: bool = Field(default=False, description="It lowers a dataset or field level.")
+    summary: str = Field(
+        default="", sa_column=Column(Text), description="What it changes, for the log (English)."
+    )
+    owner_approved_by: str | None = Field(default=None, description="Owner unit's approver.")
+    owner_approved_at: datetime | None = Field(default=None, description="When (UTC).")
+    pusdatin_approved_by: str | None = Field(default=None, description="Pusdatin's approver.")
+    pusdatin_approved_at: datetime | None = Field(default=None, description="When (UTC).")
+    status: ContractChangeStatus = Field(
+        default=ContractChangeStatus.PROPOSED, description="Proposed or merged."
+    )
+    merge_commit: str | None = Field(default=None, description="Merge commit on main, once merged.")
+
+
 class Event(SQLModel, table=True):
     """One entry of the append-only log of every step: who did what, when, with what outcome."""
 

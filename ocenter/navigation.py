@@ -31,6 +31,10 @@ PAGES: tuple[PageEntry, ...] = (
               section_key="section.umum", roles=_EVERYONE - {R.LAYAR}),
     PageEntry(key="tampilan", path="pages/tampilan.py", title_key="page.tampilan",
               icon=":material/monitor:", section_key="section.umum", step=8, roles=_EVERYONE),
+    # A contract change is its own review: Pusdatin proposes, the owner unit and Pusdatin approve.
+    PageEntry(key="perubahan-kontrak", path="pages/perubahan_kontrak.py",
+              title_key="page.perubahan_kontrak", icon=":material/rule:", section_key="section.umum",
+              roles=_PUSDATIN | _UNIT_SIDE | _SENDERS),
     PageEntry(key="permintaan", path="pages/permintaan.py", title_key="page.permintaan",
               icon=":material/assignment:", section_key="section.unit", roles=_UNIT_SIDE | {R.ANALIS}),
     PageEntry(key="kirim-data", path="pages/kirim_data.py", title_key="page.kirim_data",

@@ -281,10 +281,13 @@ def dashboard_tables(ctx: AppContext, dataset_ids: list[str], viewer: Authority)
     return tables, altered
 
 
-def show_dashboard(ctx: AppContext, spec, contracts: dict, viewer: Authority) -> None:  # noqa: ANN001
-    """Render ``spec`` for ``viewer``: data filtered and aggregated on the server, then drawn;
-    each tile says how complete and how recent its data is. A tile whose data file was altered
-    says so instead, and shows nothing of it."""
+def show_dashboard(  # noqa: ANN001 - a spec, and a lifecycle record of display.lifecycle
+    ctx: AppContext, spec, contracts: dict, viewer: Authority, lifecycle=None
+) -> None:
+    """Render ``spec`` for ``viewer``: data filtered and aggregated on the server, then drawn,
+    with the step-7 defaults of its ``lifecycle`` (None for a mock-up); each tile says how
+    complete and how recent its data is. A tile whose data file was altered says so instead, and
+    shows nothing of it."""
     from ocenter.display.render import render_dashboard
     from ocenter.procedure.data_integration import data_status
 
@@ -292,7 +295,7 @@ def show_dashboard(ctx: AppContext, spec, contracts: dict, viewer: Authority) ->
     missing = [d for d in spec.datasets if d not in tables and d not in altered]
     if missing:
         st.info(tr("display.no_data", datasets=", ".join(missing)))
-    rendered = render_dashboard(spec, contracts, tables, viewer, lang())
+    rendered = render_dashboard(spec, contracts, tables, viewer, lang(), lifecycle)
     status = {d: data_note(s) for d, s in data_status(ctx, list(tables)).items()}
     for row in _rows_of_three(rendered):
         for column, item in zip(st.columns([item.panel.width for item in row]), row, strict=True):

@@ -12,6 +12,7 @@ request = ui.choose_request(ctx, viewer, (RequestStatus.BUILT, RequestStatus.CLA
                             nothing_key="classify.nothing", choose_key="classify.choose")
 main = ctx.store.snapshot("main")
 spec = main.specs[request.dashboard_id]
+lifecycle = main.lifecycle_of(spec.id)
 contracts = [main.contracts[d] for d in spec.datasets if d in main.contracts]
 choice_fields = {f.name: f for c in contracts for f in c.fields if f.allowed_values}
 
@@ -19,7 +20,7 @@ st.write(ui.tr("classify.explain"))
 with st.form("defaults"):
     defaults: list[DefaultView] = []
     for scope in ScopeKind:
-        current = spec.default_for(scope)
+        current = lifecycle.default_for(scope)
         st.markdown(f"**{ui.tr('scope.' + scope.value)}**")
         left, right, third = st.columns(3)
         months = left.number_input(ui.tr("classify.months"), min_value=0, max_value=120,
@@ -40,6 +41,6 @@ with st.form("defaults"):
             commit = procedure.classify_defaults(ctx, viewer, request.id, defaults)
             ui.flash(ui.tr("classify.done", commit=commit[:8]))
             st.rerun()
-if spec.defaults:
+if lifecycle.defaults:
     st.subheader(ui.tr("classify.current"))
-    st.json([d.model_dump(mode="json") for d in spec.defaults])
+    st.json([d.model_dump(mode="json") for d in lifecycle.defaults])

@@ -8,7 +8,8 @@ from ocenter.display.filtering import visible_specs
 
 ctx, viewer = ui.page("tampilan")
 main = ctx.store.snapshot("main")
-dashboards = visible_specs(main.specs.values(), viewer)
+shown = main.displayed_specs()
+dashboards = visible_specs(shown.values(), viewer, on_display=shown.keys())
 if not dashboards:
     st.info(ui.tr("display.none"))
     st.stop()
@@ -25,7 +26,7 @@ def _show(spec_id: str) -> None:
     st.header(spec.title)
     st.caption(ui.tr("display.caption", level=ui.tr(f"level.{spec.level.value}"),
                      unit=spec.owner_unit))
-    ui.show_dashboard(ctx, spec, main.contracts, viewer)
+    ui.show_dashboard(ctx, spec, main.contracts, viewer, main.lifecycle_of(spec.id))
 
 
 if rotate:

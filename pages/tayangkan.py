@@ -35,7 +35,7 @@ profiles = {
     "upt": Authority(username="pratinjau", role=Role.KABALAI, clearance=capped(Level.TERBATAS),
                      scope=ScopeKind.UPT, unit_code=upt_code),
 }
-ui.show_dashboard(ctx, spec, main.contracts, profiles[profile])
+ui.show_dashboard(ctx, spec, main.contracts, profiles[profile], main.lifecycle_of(spec.id))
 if st.button(ui.tr("show.go"), type="primary"):
     with ui.guarded():
         commit = procedure.put_on_display(ctx, viewer, request.id)

@@ -36,6 +36,16 @@ except UserError as error:
 conflicting = preview is not None and not preview.clean
 if conflicting:
     st.warning(ui.tr("history.review_conflict", files=", ".join(preview.conflict_paths) or "?"))
+# An approval merges only this request's own spec: anything else the branch changes blocks it.
+outside = procedure.mockup_scope(ctx, request.id, reviewed)
+if outside:
+    st.error(ui.tr("review.outside_scope", allowed=f"specs/{request.dashboard_id}.yaml"))
+    # A table, not Markdown: a pushed file may be named anything.
+    st.dataframe(
+        [{ui.tr("review.col_file"): change.path, ui.tr("review.col_change"): ui.tr(f"change.{change.change}")}
+         for change in outside],
+        hide_index=True, width="stretch", key="outside-scope",
+    )
 
 tab_side, tab_new, tab_main, tab_diff, tab_history = st.tabs(
     [ui.tr("review.tab_side"), ui.tr("review.tab_mockup"), ui.tr("review.tab_main"),
@@ -49,7 +59,7 @@ def _show_current() -> None:
     if current is None:
         st.info(ui.tr("review.new_dashboard"))
     else:
-        ui.show_dashboard(ctx, current, main.contracts, viewer)
+        ui.show_dashboard(ctx, current, main.contracts, viewer, main.lifecycle_of(current.id))
 
 
 def _show_mockup() -> None:
@@ -70,7 +80,9 @@ with tab_new:
 with tab_main:
     _show_current()
 with tab_diff:
-    st.code(ctx.store.diff("main", reviewed) or ui.tr("review.no_diff"), language="diff")
+    st.caption(ui.tr("review.diff_caption"))
+    st.code(procedure.mockup_review_diff(ctx, request.id, reviewed) or ui.tr("review.no_diff"),
+            language="diff")
 with tab_history:
     st.caption(ui.tr("history.review_caption"))
     st.dataframe(
@@ -83,7 +95,8 @@ with tab_history:
 st.caption(ui.tr("review.pinned", commit=reviewed[:8]))
 approve_col, changes_col = st.columns(2)
 with approve_col:
-    if st.button(ui.tr("review.approve"), type="primary", disabled=bool(problems) or conflicting):
+    blocked = bool(problems) or conflicting or bool(outside)
+    if st.button(ui.tr("review.approve"), type="primary", disabled=blocked, key="approve"):
         with ui.guarded():
             merge = procedure.approve_mockup(ctx, viewer, request.id, reviewed)
             st.session_state.pop(pin_key, None)

@@ -88,12 +88,16 @@ def test_each_role_gets_only_its_pages():
         Role.LAYAR: {"tampilan"},
         Role.TAMU: {"beranda", "tampilan"},
         Role.ANALIS: {"beranda", "tampilan", "permintaan", "terima-data", "kelengkapan", "mockup",
-                      "bangun", "klasifikasi", "tayangkan", "evaluasi", "log"},
-        Role.VERIFIKATOR: {"beranda", "tampilan", "terima-data", "kelengkapan", "verifikasi-data"},
-        Role.DIREKTUR: {"beranda", "tampilan", "permintaan", "tinjau-mockup", "penerimaan"},
+                      "bangun", "klasifikasi", "tayangkan", "evaluasi", "log", "perubahan-kontrak"},
+        Role.VERIFIKATOR: {"beranda", "tampilan", "terima-data", "kelengkapan", "verifikasi-data",
+                           "perubahan-kontrak"},
+        # A data contract's owner unit approves its changes: central units, UPT and agencies.
+        Role.DIREKTUR: {"beranda", "tampilan", "permintaan", "tinjau-mockup", "penerimaan",
+                        "perubahan-kontrak"},
         Role.UNIT: {"beranda", "tampilan", "permintaan", "kirim-data", "tinjau-mockup",
-                    "penerimaan"},
-        Role.UPT: {"beranda", "tampilan", "kirim-data"},
+                    "penerimaan", "perubahan-kontrak"},
+        Role.UPT: {"beranda", "tampilan", "kirim-data", "perubahan-kontrak"},
+        Role.MITRA: {"beranda", "tampilan", "kirim-data", "perubahan-kontrak"},
         Role.ADMIN: {"beranda", "tampilan", "log", "pengguna"},
     }
     for role, keys in expected.items():

@@ -19,8 +19,10 @@ from ocenter.demo_data import (
     mockup_dashboard,
     sampling_contract,
     sampling_dashboard,
+    sampling_lifecycle,
     write_demo_files,
 )
+from ocenter.display.lifecycle import lifecycle_problems, lifecycle_to_yaml
 from ocenter.display.spec import content_problems, spec_from_yaml, spec_to_yaml
 from ocenter.reference import REFERENCE_LISTS, reference_codes, reference_rows
 
@@ -155,11 +157,14 @@ def test_the_demo_dashboards_fit_the_contract() -> None:
     dashboard, mockup = sampling_dashboard(), mockup_dashboard()
     assert content_problems(dashboard, contracts) == []
     assert content_problems(mockup, contracts) == []
-    assert dashboard.published and dashboard.on_display and dashboard.request_id == 1
+    assert dashboard.request_id == 1
     assert dashboard.owner_unit == "DIT-WAS-EDAR-PANGAN" and dashboard.level == "rahasia"
     assert 6 <= len(dashboard.panels) <= 8
-    assert dashboard.default_for("upt").months == 12 and dashboard.default_for("bpom").months == 24
-    assert not mockup.published and mockup.request_id == 2
+    lifecycle = sampling_lifecycle()
+    assert lifecycle.id == dashboard.id and lifecycle.built and lifecycle.on_display
+    assert lifecycle.default_for("upt").months == 12 and lifecycle.default_for("bpom").months == 24
+    assert lifecycle_problems(lifecycle, dashboard, contracts) == []
+    assert mockup.request_id == 2
     assert mockup.owner_unit == "DIT-WAS-KOSMETIK"
 
 
@@ -175,6 +180,7 @@ def test_write_demo_files_round_trips(tmp_path: Path) -> None:
     written = write_demo_files(tmp_path)
     assert sorted(p.relative_to(tmp_path).as_posix() for p in written) == [
         f"data_contracts/{DATASET_ID}.yaml",
+        f"lifecycle/{DASHBOARD_ID}.yaml",
         "ocenter/demo_mockup.yaml",
         f"specs/{DASHBOARD_ID}.yaml",
     ]
@@ -192,6 +198,7 @@ def test_the_committed_demo_files_are_current() -> None:
             sampling_contract()
         ),
         PROJECT_ROOT / "specs" / f"{DASHBOARD_ID}.yaml": spec_to_yaml(sampling_dashboard()),
+        PROJECT_ROOT / "lifecycle" / f"{DASHBOARD_ID}.yaml": lifecycle_to_yaml(sampling_lifecycle()),
         PROJECT_ROOT / "ocenter" / "demo_mockup.yaml": spec_to_yaml(mockup_dashboard()),
     }
     for path, text in expected.items():

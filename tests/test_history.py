@@ -73,7 +73,7 @@ def test_clean_update_from_main_then_approval_is_a_normal_merge(
     assert store.merge_preview(7).up_to_date
     assert store.mockup_diff(7).count("+++ ") == 1  # the review diff shows only the mock-up's file
 
-    merge = store.approve(7, updated, DIREKTUR)
+    merge = store.approve(7, updated, DIREKTUR, dashboard_id="dash-two")
     assert commit_fields(store_path, merge, "%P").split() == [main, updated]
     assert commit_fields(store_path, merge, "%T") == branch.tree
     assert validate_store(store_path) == []
@@ -92,7 +92,7 @@ def test_conflict_shows_three_versions_and_the_resolution_is_approved(
     assert "title: Judul Main" in versions.main
     assert "title: Judul Mock-up" in versions.mockup
     with pytest.raises(Conflict) as exc:  # approval still refuses it, naming the file
-        store.approve(7, head, DIREKTUR)
+        store.approve(7, head, DIREKTUR, dashboard_id="dash-one")
     assert exc.value.key == "store.merge_conflict"
 
     resolution = versions.mockup.replace("title: Judul Mock-up", "title: Judul Gabungan")
@@ -103,7 +103,7 @@ def test_conflict_shows_three_versions_and_the_resolution_is_approved(
     assert store.head() == main
     assert store.merge_preview(7).up_to_date
 
-    merge = store.approve(7, updated, DIREKTUR)
+    merge = store.approve(7, updated, DIREKTUR, dashboard_id="dash-one")
     assert commit_fields(store_path, merge, "%P").split() == [main, updated]
     assert store.snapshot().specs["dash-one"].title == "Judul Gabungan"
     fsck(store_path)

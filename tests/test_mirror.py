@@ -70,7 +70,7 @@ def test_saves_and_an_approval_reach_the_remote(store: SpecStore, tmp_path: Path
     first = store.start_mockup(7, make_spec(title="Draft"), ANALIS)
     saved = store.save_spec(7, make_spec(title="Draft 2"), ANALIS, first, "Second draft")
     wait_until(lambda: branches(remote).get("refs/heads/mockup/req-7") == saved, "the save on the remote")
-    merge = store.approve(7, saved, DIREKTUR)
+    merge = store.approve(7, saved, DIREKTUR, dashboard_id="dash-one")
     wait_until(lambda: branches(remote).get("refs/heads/main") == merge, "the approval on the remote")
 
     assert branches(remote) == branches(store.path)

@@ -155,12 +155,17 @@ def walk_the_procedure(ctx, as_user) -> None:  # noqa: ANN001
                                 [DefaultView(scope=ScopeKind.UPT, months=12)])
     procedure.put_on_display(ctx, analyst, request.id)
     main = ctx.store.snapshot("main")
-    shown = main.specs[request.dashboard_id]
-    assert shown.published and shown.on_display and shown.default_for(ScopeKind.UPT).months == 12
-    assert request.dashboard_id in {s.id for s in visible_specs(main.specs.values(),
-                                                                as_user("kepala"))}
-    assert request.dashboard_id not in {s.id for s in visible_specs(main.specs.values(),
-                                                                    as_user("tamu"))}
+    lifecycle = main.lifecycle_of(request.dashboard_id)
+    assert lifecycle.built and lifecycle.classified and lifecycle.on_display
+    assert lifecycle.default_for(ScopeKind.UPT).months == 12
+    # The approved spec stays exactly as the unit approved it: steps 6-8 write their own record.
+    assert ctx.store.read_file(main.commit, f"specs/{request.dashboard_id}.yaml") == \
+        ctx.store.read_file(merge, f"specs/{request.dashboard_id}.yaml")
+    shown = main.displayed_specs()
+    assert request.dashboard_id in {s.id for s in visible_specs(shown.values(), as_user("kepala"),
+                                                                on_display=shown.keys())}
+    assert request.dashboard_id not in {s.id for s in visible_specs(shown.values(), as_user("tamu"),
+                                                                    on_display=shown.keys())}
     assert validate_store(ctx.settings.store_path) == []
 
     # Steps 9-10: evaluation, the letter, and the unit's receipt.
@@ -198,11 +203,13 @@ def test_the_display_filters_rows_and_fields_by_authority(demo_ctx, as_user):
     assert refused.value.key == "render.denied"
     # The authorised outside party sees only the granted summary, never a confidential field.
     tamu = as_user("tamu")
-    assert [s.id for s in visible_specs(main.specs.values(), tamu)] == [
+    shown = main.displayed_specs()
+    assert [s.id for s in visible_specs(shown.values(), tamu, on_display=shown.keys())] == [
         "ringkasan-pengawasan-nasional"
     ]
     summary = main.specs["ringkasan-pengawasan-nasional"]
-    for item in render_dashboard(summary, main.contracts, tables, tamu, "id"):
+    for item in render_dashboard(summary, main.contracts, tables, tamu, "id",
+                                 main.lifecycle_of(summary.id)):
         assert not item.data.restricted
         assert {"nama_produk", "parameter_tms"}.isdisjoint(item.data.frame.columns)
 

@@ -26,6 +26,7 @@ from ocenter.accounts.levels import Level, Role, ScopeKind
 from ocenter.accounts.login import authority_of
 from ocenter.bootstrap import demo_sampling_frame
 from ocenter.context import AppContext, open_context
+from ocenter.contracts.model import contract_to_yaml
 from ocenter.display.spec import DefaultView
 from ocenter.errors import PermissionDenied, UserError
 from ocenter.models import PartitionVersion
@@ -38,6 +39,9 @@ REQUESTING_UNIT = frozenset({R.UNIT, R.DIREKTUR})  # the unit that asked: centra
 SENDERS = frozenset({R.UNIT, R.UPT, R.MITRA})  # step 1: central units, UPT, other K/L
 ANALYST = frozenset({R.ANALIS})
 VERIFIER = frozenset({R.VERIFIKATOR})
+#: A data contract changes only with the approval of the unit owning the data (a central unit, a
+#: UPT or an agency) and of Pusdatin; Pusdatin proposes.
+CONTRACT_PARTIES = frozenset({R.ANALIS, R.VERIFIKATOR}) | REQUESTING_UNIT | SENDERS
 
 #: Who may perform each use case. Steps 2-9 are Pusdatin's; within Pusdatin the verifier decides
 #: on data (Verifikasi Data) and the analyst makes, builds, shows and evaluates dashboards. Steps
@@ -69,6 +73,10 @@ ALLOWED: dict[str, frozenset[Role]] = {
     "completeness_of": frozenset({R.ANALIS, R.VERIFIKATOR}),
     "completeness_grid": frozenset({R.ANALIS, R.VERIFIKATOR}),
     "partition_history": frozenset({R.ANALIS, R.VERIFIKATOR}),
+    "propose_contract_change": frozenset({R.ANALIS, R.VERIFIKATOR}),
+    "list_contract_changes": CONTRACT_PARTIES,
+    "review_contract_change": CONTRACT_PARTIES,
+    "approve_contract_change": CONTRACT_PARTIES,
     "admin.add_user": frozenset({R.ADMIN}),
     "admin.toggle_active": frozenset({R.ADMIN}),
     "admin.list_users": frozenset({R.ADMIN}),  # it carries every password hash
@@ -103,6 +111,12 @@ WRONG_UNIT: list[tuple[str, str, str]] = [
     ("failing_rows_file", "pppomn", "auth.forbidden"),
     ("failing_rows_file", "mitra", "auth.forbidden"),
     ("failing_rows_file", "upt-lain", "auth.forbidden"),  # staff of another UPT
+    # The sampling contract belongs to PPPOMN: no other unit reviews or approves its changes...
+    *((use_case, username, "contract_change.not_owner_unit")
+      for use_case in ("review_contract_change", "approve_contract_change")
+      for username in ("unit", "direktur", "upt", "mitra")),
+    # ...and whoever proposed the change does not approve it.
+    ("approve_contract_change", "analis", "contract_change.proposer_cannot_approve"),
 ]
 
 #: The user who performs each use case in the working procedure.
@@ -130,6 +144,10 @@ DOER: dict[str, str] = {
     "completeness_of": "analis",
     "completeness_grid": "analis",
     "partition_history": "verifikator",
+    "propose_contract_change": "verifikator",
+    "list_contract_changes": "pppomn",
+    "review_contract_change": "pppomn",
+    "approve_contract_change": "pppomn",
     "admin.add_user": "admin",
     "admin.toggle_active": "admin",
     "admin.list_users": "admin",
@@ -142,6 +160,9 @@ READ_ONLY: dict[str, Callable[[object], bool]] = {
     "completeness_grid": lambda cells: len(cells) == 76 * 12,
     "partition_history": lambda versions: [v.id for v in versions][-1:] == [1],
     "admin.list_users": lambda users: "upt-lain" in {user.username for user in users},
+    "list_contract_changes": lambda changes: [c.dataset_id for c in changes] == [DATASET],
+    "review_contract_change": lambda review: [d.subject for d in review.differences
+                                              if d.lowers_level] == ["parameter_tms"],
 }
 
 
@@ -166,6 +187,8 @@ class World:
     displayed: int  # request 1 of the demo
     evaluated: int  # the letter waits for the food directorate's receipt
     upload: bytes  # a conforming file of the Bandung UPT's rows
+    contract_change: int  # the analyst proposed lowering parameter_tms; nobody approved yet
+    contract_change_head: str
 
 
 def _csv(frame) -> bytes:  # noqa: ANN001 - pandas.DataFrame
@@ -237,6 +260,13 @@ def _build_world(ctx: AppContext) -> World:
     procedure.put_on_display(ctx, analyst, evaluated)
     procedure.evaluate_dashboard(ctx, analyst, evaluated, "Dasbor dipakai rapat pimpinan.")
 
+    contract = procedure.contract_of(ctx, DATASET)
+    lowered = contract.model_copy(update={"fields": [
+        f.model_copy(update={"level": Level.TERBUKA}) if f.name == "parameter_tms" else f
+        for f in contract.fields]})
+    change = procedure.propose_contract_change(ctx, analyst, DATASET, contract_to_yaml(lowered),
+                                               "Parameter TMS kini diumumkan.")
+
     other_upt = next(row["code"] for row in reference_rows("upt") if row["code"] != upt.unit_code)
     admin.add_user(ctx, who("admin"), username="upt-lain", name="Staf UPT Lain", role=R.UPT,
                    clearance=Level.TERBATAS, scope=ScopeKind.UPT, unit_code=other_upt,
@@ -247,6 +277,7 @@ def _build_world(ctx: AppContext) -> World:
         requested=requested, drafting=drafting, first_draft=first_draft, draft_head=draft_head,
         in_review=2, in_review_head=head(2), approved=approved, built=built,
         classified=classified, displayed=1, evaluated=evaluated, upload=_csv(good),
+        contract_change=change.id, contract_change_head=change.head_commit,
     )
 
 
@@ -309,6 +340,14 @@ CALLS: dict[str, Call] = {
     "completeness_grid": lambda ctx, w, actor: procedure.completeness_grid(ctx, actor, DATASET),
     "partition_history": lambda ctx, w, actor: procedure.partition_history(
         ctx, actor, DATASET, *_first_partition(ctx)),
+    "propose_contract_change": lambda ctx, w, actor: procedure.propose_contract_change(
+        ctx, actor, DATASET, contract_to_yaml(procedure.contract_of(ctx, DATASET).model_copy(
+            update={"title": "Sampling dan Pengujian"})), "Judul yang lebih pendek."),
+    "list_contract_changes": lambda ctx, w, actor: procedure.list_contract_changes(ctx, actor),
+    "review_contract_change": lambda ctx, w, actor: procedure.review_contract_change(
+        ctx, actor, w.contract_change),
+    "approve_contract_change": lambda ctx, w, actor: procedure.approve_contract_change(
+        ctx, actor, w.contract_change, w.contract_change_head),
     "admin.add_user": lambda ctx, w, actor: admin.add_user(
         ctx, actor, username="pegawai-baru", name="Pegawai Baru", role=R.UNIT,
         clearance=Level.TERBATAS, scope=ScopeKind.UNIT, unit_code="DIT-WAS-KOSMETIK",

@@ -17,6 +17,7 @@ from ocenter.demo_data import (
     mockup_dashboard,
     sampling_contract,
     sampling_dashboard,
+    sampling_lifecycle,
 )
 from ocenter.display.aggregation import MAX_PANEL_ROWS, VALUE_COLUMN, panel_data
 from ocenter.display.charts import panel_chart
@@ -125,12 +126,30 @@ def test_a_upt_head_with_enough_clearance_sees_the_demo_dashboard() -> None:
     assert can_view(viewer("kabalai", clearance=Level.RAHASIA), sampling_dashboard())
 
 
-def test_visible_specs_keeps_order_and_by_default_only_what_is_on_display() -> None:
+def test_visible_specs_keeps_order_and_only_what_is_on_display() -> None:
     specs = list(MATRIX_SPECS.values())
     kepala = viewer("kepala")
-    assert [s.id for s in visible_specs(specs, kepala)] == [sampling_dashboard().id]
-    assert visible_specs(specs, kepala, on_display_only=False) == specs
-    assert visible_specs(specs, viewer("tamu")) == []
+    shown = {sampling_dashboard().id}
+    assert [s.id for s in visible_specs(specs, kepala, on_display=shown)] == [sampling_dashboard().id]
+    assert visible_specs(specs, kepala, on_display=None) == specs  # Pusdatin's preview of all
+    assert visible_specs(specs, kepala, on_display=set()) == []
+    assert visible_specs(specs, viewer("tamu"), on_display=shown) == []
+
+
+def test_the_step_7_default_comes_from_the_lifecycle_record(contract, sent, table) -> None:
+    """A UPT viewer of the demo dashboard sees its last 12 months once step 7 said so, and
+    every month without a lifecycle record (a mock-up has none)."""
+    kabalai = viewer("kabalai", clearance=Level.RAHASIA)
+    lifecycle = sampling_lifecycle()
+    assert lifecycle.default_for(ScopeKind.UPT).months == 12
+    months = lambda rendered: {  # noqa: E731 - the months a line panel draws
+        str(row) for r in rendered if r.panel.id == "sampel-per-bulan" for row in r.data.frame.iloc[:, 0]
+    }
+    classified = render_dashboard(sampling_dashboard(), {DATASET_ID: contract},
+                                  {DATASET_ID: table}, kabalai, "id", lifecycle)
+    plain = render_dashboard(sampling_dashboard(), {DATASET_ID: contract},
+                             {DATASET_ID: table}, kabalai, "id")
+    assert 0 < len(months(classified)) <= 12 < len(months(plain))
 
 
 # --- viewer_rows --------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from ocenter.contracts.model import ContractField, DataContract, FieldType, contract_to_yaml
+from ocenter.display.lifecycle import DashboardLifecycle, lifecycle_to_yaml
 from ocenter.display.spec import DashboardSpec, Panel, spec_to_yaml
 from ocenter.errors import Conflict, NotFound, PermissionDenied, UserError
 from ocenter.store.models import Author
@@ -146,7 +147,7 @@ def test_save_and_approve_round_trip(store: SpecStore, store_path: Path) -> None
     assert info.authors == ["analis"] and info.problems == {}
 
     assert "+title: Baru v2" in store.mockup_diff(7)
-    merge = store.approve(7, saved, DIREKTUR)
+    merge = store.approve(7, saved, DIREKTUR, dashboard_id="dash-two")
     assert store.head() == merge
     parents = commit_fields(store_path, merge, "%P").split()
     assert parents == [main_before, saved]
@@ -162,7 +163,7 @@ def test_save_and_approve_round_trip(store: SpecStore, store_path: Path) -> None
     [info] = store.list_mockups()
     assert info.merged and info.head == saved
     with pytest.raises(UserError) as exc:
-        store.approve(7, saved, DIREKTUR)
+        store.approve(7, saved, DIREKTUR, dashboard_id="dash-two")
     assert exc.value.key == "store.nothing_to_approve"
 
     history = store.history("specs/dash-two.yaml")
@@ -177,12 +178,19 @@ def test_save_and_approve_round_trip(store: SpecStore, store_path: Path) -> None
     fsck(store_path)
 
 
-def test_save_contract_on_mockup(store: SpecStore) -> None:
-    start = store.start_mockup(3, make_spec("dash-three"), ANALIS)
+def test_a_contract_change_is_proposed_on_its_own_branch(store: SpecStore, store_path: Path) -> None:
+    main_before = store.head()
     contract = make_contract().model_copy(update={"title": "Sampling v2"})
-    head = store.save_contract(3, contract, ANALIS2, start, "Kontrak")
+    head = store.propose_contract(3, contract, ANALIS2, "Kontrak")
+    assert store.contract_change_head(CONTRACT_ID, 3) == head
+    assert git("--git-dir", str(store_path), "rev-parse", f"contract/{CONTRACT_ID}-3").stdout.strip() == head
     assert store.snapshot(head).contracts[CONTRACT_ID].title == "Sampling v2"
-    assert sorted(store.list_mockups()[0].authors) == ["analis", "analis2"]
+    assert store.head() == main_before and store.list_mockups() == []  # not a mock-up
+    assert commit_fields(store_path, head, "%P") == main_before
+    assert commit_fields(store_path, head, "%(trailers:key=Contract-change,valueonly)") == "3"
+    with pytest.raises(UserError) as exc:  # a proposal must change the contract
+        store.propose_contract(4, make_contract(), ANALIS2, "Sama")
+    assert exc.value.key == "store.no_changes" and store.contract_change_head(CONTRACT_ID, 4) is None
 
 
 def test_start_twice_is_a_conflict(store: SpecStore) -> None:
@@ -211,10 +219,10 @@ def test_approval_is_bound_to_the_reviewed_commit(store: SpecStore) -> None:
     reviewed = store.start_mockup(7, make_spec("dash-two"), ANALIS)
     later = store.save_spec(7, make_spec("dash-two", "Diam-diam"), ANALIS, reviewed, "after review")
     with pytest.raises(Conflict) as exc:
-        store.approve(7, reviewed, DIREKTUR)
+        store.approve(7, reviewed, DIREKTUR, dashboard_id="dash-two")
     assert exc.value.key == "store.review_outdated"
     assert store.head() == main_before
-    assert store.approve(7, later, DIREKTUR) == store.head()
+    assert store.approve(7, later, DIREKTUR, dashboard_id="dash-two") == store.head()
 
 
 def test_an_author_cannot_approve(store: SpecStore) -> None:
@@ -223,17 +231,18 @@ def test_an_author_cannot_approve(store: SpecStore) -> None:
     head = store.save_spec(7, make_spec("dash-two", "v2"), ANALIS2, start, "second author")
     for approver in (ANALIS, ANALIS2, Author(username="other", name="Rudi Analis")):
         with pytest.raises(PermissionDenied) as exc:
-            store.approve(7, head, approver)
+            store.approve(7, head, approver, dashboard_id="dash-two")
         assert exc.value.key == "store.approver_is_author"
     assert store.head() == main_before
-    store.approve(7, head, DIREKTUR)
+    store.approve(7, head, DIREKTUR, dashboard_id="dash-two")
 
 
 def test_three_way_merge_when_main_moved(store: SpecStore, store_path: Path) -> None:
     a = store.start_mockup(7, make_spec("dash-two"), ANALIS)
     b = store.start_mockup(8, make_spec("dash-three"), ANALIS)
-    first = store.approve(8, b, DIREKTUR)
-    second = store.approve(7, a, DIREKTUR)  # main moved since req-7 forked: a real merge
+    first = store.approve(8, b, DIREKTUR, dashboard_id="dash-three")
+    # main moved since req-7 forked: a real merge
+    second = store.approve(7, a, DIREKTUR, dashboard_id="dash-two")
     assert commit_fields(store_path, second, "%P").split() == [first, a]
     assert store.snapshot().specs.keys() == {"dash-one", "dash-two", "dash-three"}
     assert validate_store(store_path) == []
@@ -243,9 +252,9 @@ def test_three_way_merge_when_main_moved(store: SpecStore, store_path: Path) -> 
 def test_conflicting_merge_is_refused_with_file_names(store: SpecStore) -> None:
     a = store.start_mockup(7, make_spec("dash-one", "Judul A"), ANALIS)
     b = store.start_mockup(8, make_spec("dash-one", "Judul B"), ANALIS)
-    merged = store.approve(8, b, DIREKTUR)
+    merged = store.approve(8, b, DIREKTUR, dashboard_id="dash-one")
     with pytest.raises(Conflict) as exc:
-        store.approve(7, a, DIREKTUR)
+        store.approve(7, a, DIREKTUR, dashboard_id="dash-one")
     assert exc.value.key == "store.merge_conflict"
     assert exc.value.params["files"] == "specs/dash-one.yaml"
     assert "specs/dash-one.yaml" in exc.value.text("id")
@@ -267,17 +276,18 @@ def test_invalid_spec_is_refused_and_nothing_written(store: SpecStore, store_pat
         store.start_mockup(9, broken, ANALIS)
     assert exc.value.key == "store.invalid_content" and store.head("mockup/req-9") is None
 
-    # A contract change that breaks a spec on the branch is refused too.
+    # A contract change that breaks a dashboard on main is refused too.
     narrow = DataContract(
         id=CONTRACT_ID,
         title="Sampling",
         owner_unit="DIT-X",
         fields=[ContractField(name="jumlah", type=FieldType.INTEGER)],
     )
-    with pytest.raises(UserError) as exc:
-        store.save_contract(7, narrow, ANALIS, start, "narrow")
+    with pytest.raises(UserError) as exc:  # dash-one on main reads kategori_produk
+        store.propose_contract(1, narrow, ANALIS, "narrow")
     assert exc.value.key == "store.invalid_content"
     assert "kategori_produk" in exc.value.params["reasons"]
+    assert store.contract_change_head(CONTRACT_ID, 1) is None
     with pytest.raises(UserError) as exc:
         store.save_spec(7, make_spec("dash-two"), ANALIS, start, "same")
     assert exc.value.key == "store.no_changes"
@@ -286,14 +296,18 @@ def test_invalid_spec_is_refused_and_nothing_written(store: SpecStore, store_pat
 def test_commit_to_main_and_restore(store: SpecStore, store_path: Path) -> None:
     seed = store.head()
     built = store.commit_to_main(
-        {"specs/dash-one.yaml": spec_to_yaml(make_spec(published=True, title="Dibangun"))},
+        {
+            "specs/dash-one.yaml": spec_to_yaml(make_spec(title="Dibangun")),
+            "lifecycle/dash-one.yaml": lifecycle_to_yaml(DashboardLifecycle(id="dash-one", built=True)),
+        },
         PUSDATIN,
         seed,
         "Bangun dasbor",
         {"Request": "1", "Step": "6"},
     )
-    assert store.snapshot().specs["dash-one"].published
-    assert store.history("specs/dash-one.yaml")[0].trailers["Step"] == "6"
+    assert store.snapshot().lifecycle_of("dash-one").built
+    assert not store.snapshot(seed).lifecycle_of("dash-one").built
+    assert store.history("lifecycle/dash-one.yaml")[0].trailers["Step"] == "6"
     with pytest.raises(Conflict) as stale:
         store.commit_to_main(
             {"specs/dash-one.yaml": spec_to_yaml(make_spec(title="Lain"))}, PUSDATIN, seed, "x"
@@ -348,9 +362,10 @@ def test_plain_git_push_shows_up_with_errors_and_cannot_be_approved(
     }
     assert "kolom_hilang" in info.problems["specs/dash-nine.yaml"][0]
     assert "does not match" in info.problems["specs/bad-name.yaml"][0]
-    with pytest.raises(UserError) as exc:
-        store.approve(9, info.head, DIREKTUR)
-    assert exc.value.key == "store.mockup_invalid"
+    with pytest.raises(UserError) as exc:  # two files besides its own spec: refused for that first
+        store.approve(9, info.head, DIREKTUR, dashboard_id="dash-nine")
+    assert exc.value.key == "store.mockup_outside_scope"
+    assert exc.value.params["files"] == "specs/bad-name.yaml, specs/garbage.yaml"
     assert store.history("specs/dash-nine.yaml", "mockup/req-9")[0].author_username == ("dewi@pom.go.id")
 
     # The same checks from the command line's function, on the clone and on the bare store.
@@ -359,19 +374,47 @@ def test_plain_git_push_shows_up_with_errors_and_cannot_be_approved(
     assert {p.path for p in validate_store(store_path, "mockup/req-9")} == set(info.problems)
     assert validate_store(store_path) == []
 
-    # Fixed with plain git, it can be approved (by someone who did not write it).
+    # Without the stray files, its own spec's error still refuses it.
     (clone / "specs" / "bad-name.yaml").unlink()
     (clone / "specs" / "garbage.yaml").unlink()
+    git("commit", "--quiet", "-a", "-m", "Hapus berkas lain", cwd=clone)
+    git("push", "--quiet", "origin", "mockup/req-9", cwd=clone)
+    with pytest.raises(UserError) as exc:
+        store.approve(9, store.head("mockup/req-9"), DIREKTUR, dashboard_id="dash-nine")
+    assert exc.value.key == "store.mockup_invalid" and "kolom_hilang" in exc.value.params["reasons"]
+
+    # Fixed with plain git, it can be approved (by someone who did not write it).
     (clone / "specs" / "dash-nine.yaml").write_text(spec_to_yaml(make_spec("dash-nine")))
     git("commit", "--quiet", "-a", "-m", "Perbaiki", cwd=clone)
     git("push", "--quiet", "origin", "mockup/req-9", cwd=clone)
     head = store.head("mockup/req-9")
     with pytest.raises(PermissionDenied) as own:
-        store.approve(9, head, Author(username="dewi", name="Dewi Plain"))
+        store.approve(9, head, Author(username="dewi", name="Dewi Plain"), dashboard_id="dash-nine")
     assert own.value.key == "store.approver_is_author"
-    store.approve(9, head, DIREKTUR)
+    store.approve(9, head, DIREKTUR, dashboard_id="dash-nine")
     assert "dash-nine" in store.snapshot().specs
     fsck(store_path)
+
+
+def test_a_mockup_may_not_delete_its_own_approved_spec(
+    store: SpecStore, store_path: Path, tmp_path: Path
+) -> None:
+    clone = tmp_path / "clone"
+    git("clone", "--quiet", str(store_path), str(clone))
+    git("checkout", "--quiet", "-b", "mockup/req-7", cwd=clone)
+    git("rm", "--quiet", "specs/dash-one.yaml", cwd=clone)
+    git("commit", "--quiet", "-m", "Hapus dasbor", cwd=clone)
+    git("push", "--quiet", "origin", "mockup/req-7", cwd=clone)
+    main_before = store.head()
+    deleted = [("specs/dash-one.yaml", "deleted")]
+    assert [(c.path, c.change) for c in store.mockup_scope(7, "dash-one")] == deleted
+    with pytest.raises(UserError) as exc:
+        store.approve(7, store.head("mockup/req-7"), DIREKTUR, dashboard_id="dash-one")
+    assert exc.value.key == "store.mockup_outside_scope"
+    assert exc.value.params == {
+        "request": 7, "allowed": "specs/dash-one.yaml", "files": "specs/dash-one.yaml"
+    }
+    assert store.head() == main_before
 
 
 def pushed(clone: Path, refspec: str) -> tuple[int, list[str]]:
@@ -477,7 +520,7 @@ def test_mockup_branches_pushed_with_git_keep_their_history(
         ("store.invalid_revision", lambda s: s.diff("main", "--output=/tmp/pwned")),
         ("store.invalid_path", lambda s: s.history("--output=/tmp/pwned")),
         ("store.invalid_revision", lambda s: s.save_spec(7, make_spec(), ANALIS, "--upload-pack", "x")),
-        ("store.invalid_revision", lambda s: s.approve(7, "HEAD", DIREKTUR)),
+        ("store.invalid_revision", lambda s: s.approve(7, "HEAD", DIREKTUR, dashboard_id="dash-two")),
         (
             "store.invalid_path",
             lambda s: s.commit_to_main({"specs/../x.yaml": "id: x"}, ANALIS, s.head(), "x"),
@@ -546,7 +589,7 @@ def test_the_users_own_git_setup_never_reaches_the_store(
     on_main = make_spec()
     on_main.panels[0] = on_main.panels[0].model_copy(update={"title": "Per produk"})
     store.commit_to_main({"specs/dash-one.yaml": spec_to_yaml(on_main)}, PUSDATIN, seed, "Panel")
-    store.approve(7, head, DIREKTUR)
+    store.approve(7, head, DIREKTUR, dashboard_id="dash-one")
 
     merged = store.snapshot().specs["dash-one"]
     assert (merged.title, merged.panels[0].title) == ("Judul baru", "Per produk")
@@ -583,7 +626,7 @@ def test_a_stale_lock_of_a_killed_writer_is_cleared(store: SpecStore, store_path
     head_lock = store_path / "HEAD.lock"
     head_lock.write_text("ref: refs/heads/main\n")
     os.utime(head_lock, (an_hour_ago, an_hour_ago))
-    store.approve(7, head, DIREKTUR)
+    store.approve(7, head, DIREKTUR, dashboard_id="dash-two")
     assert not head_lock.exists()
     store.maintenance()
     fsck(store_path)
@@ -608,7 +651,8 @@ def writer_loop(path: str, index: int, increments: int) -> None:
     author = Author(username=f"w{index}", name=f"Writer {index}")
     _increment(store, author, increments, random.Random(index))
     head = store.start_mockup(100 + index, make_spec(f"dash-w{index}"), author)
-    store.approve(100 + index, head, Author(username=f"a{index}", name=f"Approver {index}"))
+    store.approve(100 + index, head, Author(username=f"a{index}", name=f"Approver {index}"),
+                  dashboard_id=f"dash-w{index}")
 
 
 def _increment(store: SpecStore, author: Author, increments: int, rng: random.Random) -> None:
@@ -699,7 +743,7 @@ KILLED_WRITER = textwrap.dedent(
             print("save", rid, flush=True)
             head = store.save_spec(rid, make_spec(f"k-{{rid}}", "v2"), author, head, "v2")
             print("approve", rid, flush=True)
-            store.approve(rid, head, approver)
+            store.approve(rid, head, approver, dashboard_id=f"k-{{rid}}")
         except UserError:
             pass
     """
@@ -797,6 +841,6 @@ def test_killed_writers_leave_a_valid_store(store: SpecStore, store_path: Path, 
                 assert f"k-{rid}" not in store.snapshot().specs
     assert store.head() != approved_before, "the writer never got an approval in"
     head = store.start_mockup(99, make_spec("after-kill"), ANALIS)
-    store.approve(99, head, DIREKTUR)
+    store.approve(99, head, DIREKTUR, dashboard_id="after-kill")
     assert store.clear_stale_locks(max_age_seconds=0) == []
     fsck(store_path)

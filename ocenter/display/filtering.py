@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any
 
 import pandas as pd
@@ -47,13 +47,15 @@ def can_view(viewer: Authority, spec: DashboardSpec) -> bool:
 
 
 def visible_specs(
-    specs: Iterable[DashboardSpec], viewer: Authority, *, on_display_only: bool = True
+    specs: Iterable[DashboardSpec], viewer: Authority, *, on_display: Collection[str] | None
 ) -> list[DashboardSpec]:
-    """The dashboards ``viewer`` may open, in the given order; by default only those on display."""
+    """The dashboards ``viewer`` may open, in the given order, among those whose ids are in
+    ``on_display`` (step 8 put them there; ``StoreSnapshot.displayed_specs``). ``None`` is a
+    preview for Pusdatin of every approved dashboard: callers must say which they mean."""
     return [
         spec
         for spec in specs
-        if can_view(viewer, spec) and (spec.on_display or not on_display_only)
+        if can_view(viewer, spec) and (on_display is None or spec.id in on_display)
     ]
 
 

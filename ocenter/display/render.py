@@ -14,6 +14,7 @@ from ocenter.display.aggregation import PanelData, panel_data
 from ocenter.display.charts import panel_chart
 from ocenter.display.filtering import can_view, viewer_rows
 from ocenter.display.labels import format_value, table_frame
+from ocenter.display.lifecycle import DashboardLifecycle
 from ocenter.display.spec import DashboardSpec, Panel, PanelKind
 from ocenter.errors import PermissionDenied
 from ocenter.i18n import t
@@ -48,14 +49,16 @@ def render_dashboard(
     tables: dict[str, pa.Table | pd.DataFrame],
     viewer: Authority,
     lang: str,
+    lifecycle: DashboardLifecycle | None = None,
 ) -> list[RenderedPanel]:
-    """Every panel of ``spec`` as ``viewer`` may see it, with the step-7 default of their scope.
+    """Every panel of ``spec`` as ``viewer`` may see it, with the step-7 default of their scope
+    from the dashboard's ``lifecycle`` (a mock-up has none).
 
     Raises ``PermissionDenied`` when the viewer may not open the dashboard at all.
     """
     if not can_view(viewer, spec):
         raise PermissionDenied("render.denied")
-    default = spec.default_for(viewer.scope)
+    default = lifecycle.default_for(viewer.scope) if lifecycle is not None else None
     rows_by_dataset: dict[str, pd.DataFrame] = {}
     rendered: list[RenderedPanel] = []
     for panel in spec.panels:

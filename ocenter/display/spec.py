@@ -113,6 +113,31 @@ class DefaultView(BaseModel):
     )
 
 
+#: What steps 6-8 record (built, default data classified, on display). It lives in the
+#: dashboard's lifecycle record, written only by those steps on main (display/lifecycle.py);
+#: a spec carrying any of it is refused wherever specs are read, so no mock-up, made in the
+#: editor or pushed with Git, can skip a step.
+LIFECYCLE_KEYS = ("built", "published", "classified", "defaults", "on_display")
+
+
+class LifecycleInSpecError(ValueError):
+    """A spec carries state only steps 6-8 may set."""
+
+    def __init__(self, keys: list[str]) -> None:
+        super().__init__(
+            f"{', '.join(keys)}: set only by steps 6-8 (Bangun, Klasifikasi, Tayangkan) in "
+            "lifecycle/<id>.yaml, never in a spec"
+        )
+        self.keys = keys
+
+
+def check_no_lifecycle_keys(data: dict) -> None:
+    """Raise ``LifecycleInSpecError`` when the mapping of a spec holds a lifecycle key."""
+    found = [key for key in LIFECYCLE_KEYS if key in data]
+    if found:
+        raise LifecycleInSpecError(found)
+
+
 class DashboardSpec(BaseModel):
     """A whole dashboard of the Operational Center, reviewable as YAML in Git."""
 
@@ -135,15 +160,12 @@ class DashboardSpec(BaseModel):
     )
     datasets: list[str] = Field(default_factory=list, description="Ids of the contracts it reads.")
     panels: list[Panel] = Field(default_factory=list, description="Panels, in reading order.")
-    defaults: list[DefaultView] = Field(
-        default_factory=list, description="Step 7: default data per kind of stakeholder."
-    )
-    published: bool = Field(
-        default=False, description="Step 6 done: built and ready for the Operational Center display."
-    )
-    on_display: bool = Field(
-        default=False, description="Step 8 done: shown on the Operational Center display."
-    )
+    @model_validator(mode="before")
+    @classmethod
+    def _no_lifecycle_state(cls, data: object) -> object:
+        if isinstance(data, dict):
+            check_no_lifecycle_keys(data)
+        return data
 
     @model_validator(mode="after")
     def _panels_are_consistent(self) -> DashboardSpec:
@@ -156,14 +178,11 @@ class DashboardSpec(BaseModel):
             raise ValueError(f"panels read datasets not listed in datasets: {', '.join(undeclared)}")
         return self
 
-    def default_for(self, scope: ScopeKind) -> DefaultView | None:
-        """The step-7 default for viewers of ``scope``, if one is set."""
-        return next((d for d in self.defaults if d.scope == scope), None)
-
 
 def content_problems(spec: DashboardSpec, contracts: dict[str, DataContract]) -> list[str]:
     """Content validation against the contracts: every field named exists with a fitting type,
-    and the dashboard is classified at least as high as the data it shows.
+    and the dashboard is classified at least as high as the data it shows. (Its step-7 defaults
+    are checked with its lifecycle record: ``display.lifecycle.lifecycle_problems``.)
 
     Returns readable English problems (empty when the spec is sound).
     """
@@ -189,10 +208,6 @@ def content_problems(spec: DashboardSpec, contracts: dict[str, DataContract]) ->
             )
         used = [n for n in panel.fields_used() if n in names]
         shown_levels.append(contract.highest_level(used))
-    for view in spec.defaults:
-        for flt in view.filters:
-            if not any(flt.field in contracts[d].field_names() for d in spec.datasets if d in contracts):
-                problems.append(f"default for {view.scope}: field {flt.field!r} is in no dataset")
     for level in shown_levels:
         if not spec.level.allows(level):
             problems.append(f"dashboard level {spec.level} is below the level of its data ({level})")
@@ -205,6 +220,7 @@ def spec_from_yaml(text: str) -> DashboardSpec:
     data = yaml.load(text, Loader=YAML_LOADER)  # noqa: S506 - a safe loader, the C one
     if not isinstance(data, dict):
         raise ValueError("a dashboard spec must be a YAML mapping")
+    check_no_lifecycle_keys(data)  # before the model, so the refusal keeps its own type
     return DashboardSpec.model_validate(data)
 
 

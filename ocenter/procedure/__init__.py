@@ -6,9 +6,10 @@ event to the log. Errors a user can cause are ``UserError``s carrying catalogue 
 
 One module per stage of the procedure: ``requests`` (the request form), ``data_intake`` (steps
 1-3) with ``data_integration`` (each sender's part of a dataset), ``mockup_review`` (4-5),
-``dashboard_build`` (6-8), ``evaluation`` (9-10); ``common`` what they share, ``workdays`` the
-time standards in HK, ``overview`` the picture on Beranda. Pages use
-the names re-exported here.
+``dashboard_build`` (6-8), ``evaluation`` (9-10), and ``contract_changes`` (a data contract
+changed only with its owner unit's and Pusdatin's approval); ``common`` what they share,
+``workdays`` the time standards in HK, ``overview`` the picture on Beranda. Pages use the names
+re-exported here.
 
 May import: accounts, contracts, intake, verification, store, display (the spec model), models,
 events, context, clock, errors, i18n; never Streamlit or the UI. The time and the day come from
@@ -24,6 +25,14 @@ from ocenter.procedure.common import (
     author_of,
     contract_of,
     request_clock,
+)
+from ocenter.procedure.contract_changes import (
+    ContractChangeReview,
+    approve_contract_change,
+    list_contract_changes,
+    parse_contract,
+    propose_contract_change,
+    review_contract_change,
 )
 from ocenter.procedure.dashboard_build import (
     build_dashboard,
@@ -62,6 +71,8 @@ from ocenter.procedure.mockup_review import (
     dashboard_history,
     mockup_merge_preview,
     mockup_problems,
+    mockup_review_diff,
+    mockup_scope,
     parse_spec,
     request_changes,
     restore_mockup_version,
@@ -80,6 +91,12 @@ from ocenter.procedure.requests import (
 )
 
 __all__ = [
+    "ContractChangeReview",
+    "approve_contract_change",
+    "list_contract_changes",
+    "parse_contract",
+    "propose_contract_change",
+    "review_contract_change",
     "completeness_grid",
     "completeness_of",
     "data_status",
@@ -112,6 +129,8 @@ __all__ = [
     "list_submissions",
     "mockup_merge_preview",
     "mockup_problems",
+    "mockup_review_diff",
+    "mockup_scope",
     "parse_spec",
     "put_on_display",
     "receive_submission",

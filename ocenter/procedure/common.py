@@ -46,10 +46,15 @@ PUSDATIN_ROLES = (Role.ANALIS, Role.VERIFIKATOR)
 
 def author_of(ctx: AppContext, actor: Authority) -> Author:
     """The Git author for ``actor``: the logged-in user, by name."""
+    return author_named(ctx, actor.username)
+
+
+def author_named(ctx: AppContext, username: str) -> Author:
+    """The Git author for the user ``username`` (say, an approver recorded earlier)."""
     with Session(ctx.engine) as session:
-        user = session.get(User, actor.username)
-        name = user.name if user else actor.username
-    return Author(username=actor.username, name=name)
+        user = session.get(User, username)
+        name = user.name if user else username
+    return Author(username=username, name=name)
 
 
 def contract_of(ctx: AppContext, dataset_id: str) -> DataContract:

@@ -1,4 +1,8 @@
-"""Steps 6-8 on main: build the dashboard (15 HK), classify its default data (1 HK), display it (1 HK)."""
+"""Steps 6-8 on main: build the dashboard (15 HK), classify its default data (1 HK), display it (1 HK).
+
+Each step writes the dashboard's lifecycle record (``lifecycle/<id>.yaml``) on main and leaves the
+approved spec as the unit approved it; nothing else can write that record (see display/lifecycle.py).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,8 @@ from sqlmodel import Session
 from ocenter.accounts.authority import Authority, require_role
 from ocenter.accounts.levels import Role
 from ocenter.context import AppContext
-from ocenter.display.spec import DashboardSpec, DefaultView, spec_to_yaml
+from ocenter.display.lifecycle import DashboardLifecycle, lifecycle_to_yaml
+from ocenter.display.spec import DefaultView
 from ocenter.errors import NotFound
 from ocenter.events import record
 from ocenter.models import (
@@ -17,19 +22,19 @@ from ocenter.models import (
     RequestStatus,
 )
 from ocenter.procedure.common import _advance, _expect_status, _request, author_of
+from ocenter.store.names import lifecycle_path
 
 
 def _change_on_main(
     ctx: AppContext, actor: Authority, request: DashboardRequest, step: int, message: str,
-    change: Callable[[DashboardSpec], DashboardSpec],
+    change: Callable[[DashboardLifecycle], DashboardLifecycle],
 ) -> str:
     snapshot = ctx.store.snapshot("main")
-    spec = snapshot.specs.get(request.dashboard_id)
-    if spec is None:
+    if request.dashboard_id not in snapshot.specs:
         raise NotFound("procedure.dashboard_missing", dashboard=request.dashboard_id)
-    updated = change(spec)
+    updated = change(snapshot.lifecycle_of(request.dashboard_id))
     return ctx.store.commit_to_main(
-        {f"specs/{updated.id}.yaml": spec_to_yaml(updated)},
+        {lifecycle_path(updated.id): lifecycle_to_yaml(updated)},
         author_of(ctx, actor),
         snapshot.commit,
         message,
@@ -47,9 +52,10 @@ def _step_on_main(
     then: RequestStatus,
     action: str,
     message: str,
-    change: Callable[[DashboardSpec], DashboardSpec],
+    change: Callable[[DashboardLifecycle], DashboardLifecycle],
 ) -> str:
-    """One of Pusdatin's steps 6-8: change the approved spec on main, then move the request on."""
+    """One of Pusdatin's steps 6-8: record it in the dashboard's lifecycle on main, then move the
+    request on."""
     require_role(actor, Role.ANALIS)
     with Session(ctx.engine) as session:
         request = _request(session, request_id)
@@ -68,7 +74,7 @@ def build_dashboard(ctx: AppContext, actor: Authority, request_id: int) -> str:
     return _step_on_main(
         ctx, actor, request_id, step=6, allowed=(RequestStatus.APPROVED,),
         then=RequestStatus.BUILT, action="dashboard.built", message="Bangun dasbor",
-        change=lambda spec: spec.model_copy(update={"published": True}),
+        change=lambda lifecycle: lifecycle.model_copy(update={"built": True}),
     )
 
 
@@ -81,8 +87,9 @@ def classify_defaults(
         ctx, actor, request_id, step=7,
         allowed=(RequestStatus.BUILT, RequestStatus.CLASSIFIED), then=RequestStatus.CLASSIFIED,
         action="dashboard.classified", message="Klasifikasi data bawaan",
-        change=lambda spec: DashboardSpec.model_validate(
-            {**spec.model_dump(), "defaults": [d.model_dump() for d in defaults]}
+        change=lambda lifecycle: DashboardLifecycle.model_validate(
+            {**lifecycle.model_dump(), "classified": True,
+             "defaults": [d.model_dump() for d in defaults]}
         ),
     )
 
@@ -92,5 +99,7 @@ def put_on_display(ctx: AppContext, actor: Authority, request_id: int) -> str:
     return _step_on_main(
         ctx, actor, request_id, step=8, allowed=(RequestStatus.CLASSIFIED,),
         then=RequestStatus.DISPLAYED, action="dashboard.displayed", message="Tayangkan dasbor",
-        change=lambda spec: spec.model_copy(update={"on_display": True}),
+        change=lambda lifecycle: DashboardLifecycle.model_validate(
+            {**lifecycle.model_dump(), "on_display": True}
+        ),
     )

@@ -18,7 +18,8 @@ from ocenter.models import (
 )
 from ocenter.procedure.common import REQUESTER_ROLES, _advance, _expect_status, _own_unit, _request, author_of
 from ocenter.procedure.data_intake import latest_versions
-from ocenter.store.models import CommitInfo, MergePreview
+from ocenter.store.merges import listing
+from ocenter.store.models import CommitInfo, FileChange, MergePreview
 from ocenter.store.names import spec_path
 
 
@@ -116,6 +117,10 @@ def send_mockup(ctx: AppContext, actor: Authority, request_id: int) -> None:
         problems = mockup_problems(ctx, request_id)
         if problems:
             raise UserError("procedure.mockup_invalid", problems="; ".join(problems))
+        outside = mockup_scope(ctx, request_id)
+        if outside:  # the unit could not approve it: do not send it
+            raise UserError("procedure.mockup_outside_scope", allowed=spec_path(request.dashboard_id),
+                            files=listing(outside))
         _advance(ctx, request, RequestStatus.IN_REVIEW)
         record(session, actor.username, "mockup.sent", step=4, request_id=request_id,
                detail=ctx.store.head(ctx.store.mockup_branch(request_id)) or "")
@@ -131,11 +136,31 @@ def mockup_problems(ctx: AppContext, request_id: int) -> list[str]:
     return [f"{path}: {msg}" for path, msgs in snapshot.problems.items() for msg in msgs]
 
 
+def mockup_scope(ctx: AppContext, request_id: int, reviewed_commit: str | None = None) -> list[FileChange]:
+    """Files the mock-up (at ``reviewed_commit``, default its newest) changes besides the
+    request's own dashboard spec, since it forked from main. An approval may change only that
+    spec, so each of these blocks it: another unit's dashboard, a data contract (changed only
+    through its own reviewed change), a deletion, or a file outside the store's folders."""
+    with Session(ctx.engine) as session:
+        request = _request(session, request_id)
+    return ctx.store.mockup_scope(request_id, request.dashboard_id, reviewed_commit)
+
+
+def mockup_review_diff(ctx: AppContext, request_id: int, reviewed_commit: str) -> str:
+    """What approving the reviewed revision changes on main, as a unified diff from where the
+    mock-up forked (see ``SpecStore.mockup_diff``): exactly what the approval merges."""
+    return ctx.store.mockup_diff(request_id, reviewed_commit)
+
+
 def approve_mockup(
     ctx: AppContext, actor: Authority, request_id: int, reviewed_commit: str
 ) -> str:
     """Step 5: the requesting unit approves exactly the revision it reviewed; the mock-up branch is
-    merged into main. Step 6's 15-HK clock starts now."""
+    merged into main. Step 6's 15-HK clock starts now.
+
+    The approval merges only the request's own dashboard spec: a branch that changes anything
+    else is refused whole (``store.mockup_outside_scope``), by the store, whatever the page
+    showed."""
     require_role(actor, *REQUESTER_ROLES)
     with Session(ctx.engine) as session:
         request = _request(session, request_id)
@@ -144,7 +169,8 @@ def approve_mockup(
         problems = mockup_problems(ctx, request_id)
         if problems:
             raise UserError("procedure.mockup_invalid", problems="; ".join(problems))
-        merge = ctx.store.approve(request_id, reviewed_commit, author_of(ctx, actor))
+        merge = ctx.store.approve(request_id, reviewed_commit, author_of(ctx, actor),
+                                  dashboard_id=request.dashboard_id)
         _advance(ctx, request, RequestStatus.APPROVED)
         record(session, actor.username, "mockup.approved", step=5, request_id=request_id,
                outcome="approved", detail=f"reviewed {reviewed_commit}, merge {merge}")
@@ -185,10 +211,12 @@ def parse_spec(text: str) -> DashboardSpec:
     import yaml
     from pydantic import ValidationError
 
-    from ocenter.display.spec import spec_from_yaml
+    from ocenter.display.spec import LifecycleInSpecError, spec_from_yaml
 
     try:
         return spec_from_yaml(text)
+    except LifecycleInSpecError as error:
+        raise UserError("spec.lifecycle_fields", fields=", ".join(error.keys)) from None
     except yaml.YAMLError as error:
         raise UserError("spec.yaml_error", detail=str(error).splitlines()[0]) from None
     except ValidationError as error:

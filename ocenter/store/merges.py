@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass, field
+
 from ocenter.errors import Conflict, NotFound, PermissionDenied, UserError
-from ocenter.store.models import Author, ConflictVersions, MergePreview, _RefMovedError
+from ocenter.store.models import Author, ConflictVersions, FileChange, MergePreview, _RefMovedError
 from ocenter.store.names import (
     _APPROVAL_ATTEMPTS,
     MAIN,
@@ -13,7 +16,56 @@ from ocenter.store.names import (
     _identity,
     _short,
     mockup_branch,
+    spec_path,
 )
+
+#: git's status letters (diff-tree --name-status, renames off) in our words.
+_CHANGE_KINDS = {"A": "added", "M": "modified", "D": "deleted", "T": "type_changed"}
+#: Files named in one refusal message; the review page lists them all.
+_LISTED_FILES = 20
+
+
+@dataclass(frozen=True)
+class _MergeWords:
+    """The catalogue keys of an approval's refusals, and the values that name what is approved."""
+
+    nothing: str
+    outside: str
+    author: str
+    invalid: str
+    merge_invalid: str
+    conflict: str
+    unrelated: str
+    params: dict[str, object] = field(default_factory=dict)
+
+
+def _mockup_words(request_id: int) -> _MergeWords:
+    return _MergeWords(
+        nothing="store.nothing_to_approve",
+        outside="store.mockup_outside_scope",
+        author="store.approver_is_author",
+        invalid="store.mockup_invalid",
+        merge_invalid="store.merge_invalid",
+        conflict="store.merge_conflict",
+        unrelated="store.unrelated_history",
+        params={"request": request_id},
+    )
+
+
+def outside_scope(changes: list[FileChange], allowed: str) -> list[FileChange]:
+    """The changes other than adding or editing ``allowed``: what an approval may not merge.
+
+    Deleting the allowed file is outside too, and so is turning it into anything but a file.
+    """
+    return [c for c in changes if not (c.path == allowed and c.change in ("added", "modified"))]
+
+
+def listing(changes: list[FileChange]) -> str:
+    """The files for a refusal message. Messages are shown as Markdown and a pushed name may be
+    anything, so every character but those of our own paths becomes '?'."""
+    shown = [re.sub(r"[^A-Za-z0-9._/-]", "?", c.path)[:120] for c in changes[:_LISTED_FILES]]
+    more = len(changes) - len(shown)
+    return ", ".join(shown) + (f" (+{more})" if more > 0 else "")
 
 
 class Merges:
@@ -120,14 +172,21 @@ class Merges:
         except _RefMovedError as exc:
             raise self._moved_error(branch, expected_head, exc.current, request_id) from None
 
-    def approve(self, request_id: int, reviewed_commit: str, approver: Author) -> str:
+    def approve(
+        self, request_id: int, reviewed_commit: str, approver: Author, *, dashboard_id: str
+    ) -> str:
         """Merge the mock-up into main, bound to exactly the commit the approver reviewed.
 
-        Refused when the branch moved since the review (Conflict), when the approver wrote any
-        commit on it (PermissionDenied), when a file on it is invalid (UserError), or when the
-        three-way merge with main conflicts (Conflict, naming the files).
+        A mock-up may change only its own dashboard's spec, ``specs/<dashboard_id>.yaml``:
+        any other file the branch adds, changes or deletes since it forked from main (another
+        unit's spec, a data contract, a file outside the store's folders) refuses the whole
+        approval (UserError), and nothing is merged. Refused also when the branch moved since
+        the review (Conflict), when the approver wrote any commit on it (PermissionDenied), when
+        a file on it is invalid (UserError), or when the three-way merge with main conflicts
+        (Conflict, naming the files).
         """
         _check_oid(reviewed_commit)
+        allowed = spec_path(dashboard_id)
         head = self._mockup_head(request_id)
         if head != reviewed_commit:
             raise Conflict(
@@ -136,41 +195,103 @@ class Merges:
                 reviewed=_short(reviewed_commit),
                 current=_short(head),
             )
+        return self._merge_reviewed(
+            head,
+            allowed,
+            [approver],
+            _mockup_words(request_id),
+            f"Approve mock-up of request {request_id}",
+            {
+                "Approved-by": approver.username,
+                "Request": str(request_id),
+                "Reviewed-commit": reviewed_commit,
+                "Change-kind": "approval",
+            },
+        )
+
+    def mockup_scope(self, request_id: int, dashboard_id: str, rev: str | None = None) -> list[FileChange]:
+        """The files the mock-up at ``rev`` (default: its head) changes since it forked from
+        main besides its own spec ``specs/<dashboard_id>.yaml``: each one blocks its approval."""
+        head = self._mockup_rev(request_id, rev)
+        _, base = self._main_and_base(request_id, head)
+        return outside_scope(self.branch_changes(base, head), spec_path(dashboard_id))
+
+    def mockup_diff(self, request_id: int, rev: str | None = None) -> str:
+        """What approving the mock-up at ``rev`` (default: its head) changes on main, as a
+        unified diff: the diff from its merge base with main to ``rev``. When main moved since
+        and merges cleanly, the diff from main to the merge: the same change, as it will land.
+        A merge that conflicts cannot be approved; its diff is the one from the merge base."""
+        head = self._mockup_rev(request_id, rev)
+        main, base = self._main_and_base(request_id, head)
+        if base != main:
+            tree, clean, _ = self._merge_stages(main, head)
+            if clean:
+                return self._diff_text(main, tree)
+        return self._diff_text(base, head)
+
+    def branch_changes(self, base: str, head: str) -> list[FileChange]:
+        """Every file ``head`` changes relative to ``base``, sorted by path. Without rename
+        detection: a renamed file is one deletion and one addition."""
+        out = self._git(
+            ["diff-tree", "-r", "-z", "--no-renames", "--name-status", _check_oid(base), _check_oid(head)]
+        ).stdout
+        fields = out.split(b"\0")
+        changes = []
+        for status, path in zip(fields[0::2], fields[1::2], strict=False):
+            kind = _CHANGE_KINDS.get(status.decode("ascii", "replace")[:1])
+            if kind is None:  # (no other letter can come out of a tree diff without renames)
+                raise RuntimeError(f"unexpected git status {status!r}")
+            changes.append(FileChange(path=path.decode("utf-8", "replace"), change=kind))
+        return sorted(changes, key=lambda c: c.path)
+
+    def _merge_reviewed(
+        self,
+        head: str,
+        allowed: str,
+        approvers: list[Author],
+        words: _MergeWords,
+        subject: str,
+        trailers: dict[str, str],
+    ) -> str:
+        """Merge the reviewed ``head`` into main: only ``allowed`` may change, nobody in
+        ``approvers`` may have written on the branch, every file must be valid and the merge
+        may add no problem to main. The last approver authors the merge commit."""
+        params = words.params
         for _ in range(_APPROVAL_ATTEMPTS):
-            main, base = self._main_and_base(request_id, head)
+            main = self._ref_oid(MAIN_REF)
+            if main is None:
+                raise NotFound("store.main_missing")
+            base = self._merge_base(main, head)
+            if base is None:
+                raise UserError(words.unrelated, **params)
             if base == head:
-                raise UserError("store.nothing_to_approve", request=request_id)
-            if self._is_participant(approver, self._participants(main, head)):
-                raise PermissionDenied(
-                    "store.approver_is_author", username=approver.username, request=request_id
-                )
+                raise UserError(words.nothing, **params)
+            # What the approval changes is decided by what the branch changes since it forked:
+            # the merge applies exactly that to main.
+            outside = outside_scope(self.branch_changes(base, head), allowed)
+            if outside:
+                raise UserError(words.outside, **params, allowed=allowed, files=listing(outside))
+            people = self._participants(main, head)
+            for approver in approvers:
+                if self._is_participant(approver, people):
+                    raise PermissionDenied(words.author, username=approver.username, **params)
             branch_snap = self.snapshot(head)
             if branch_snap.problems:
-                raise UserError(
-                    "store.mockup_invalid",
-                    request=request_id,
-                    reasons=self._reasons(branch_snap.problems),
-                )
+                raise UserError(words.invalid, **params, reasons=self._reasons(branch_snap.problems))
             main_snap = self.snapshot(main)
             if base == main:
                 tree, entries = branch_snap.tree, branch_snap._entries
             else:
-                tree = self._merge_tree(main, head, request_id)
+                tree, clean, stages = self._merge_stages(main, head)
+                if not clean:
+                    raise Conflict(words.conflict, **params, files=", ".join(sorted(stages)) or "?")
                 entries = self._list_tree(tree)
             state = self._derive(main_snap, entries)
             new = self._new_problems(main_snap.problems, state.problems)
             if new:
-                raise UserError("store.merge_invalid", request=request_id, reasons=new)
-            message = self._message(
-                f"Approve mock-up of request {request_id}",
-                {
-                    "Approved-by": approver.username,
-                    "Request": str(request_id),
-                    "Reviewed-commit": reviewed_commit,
-                    "Change-kind": "approval",
-                },
-            )
-            commit = self._commit_tree(tree, [main, head], approver, message)
+                raise UserError(words.merge_invalid, **params, reasons=new)
+            message = self._message(subject, trailers)
+            commit = self._commit_tree(tree, [main, head], approvers[-1], message)
             try:
                 self._move_ref(MAIN_REF, commit, main)
             except _RefMovedError:
@@ -179,6 +300,25 @@ class Merges:
             return commit
         raise UserError("store.busy")
 
+    def merge_base(self, rev_a: str, rev_b: str) -> str:
+        """The commit where ``rev_b`` forked from ``rev_a`` (say main and a proposal)."""
+        a, _ = self._resolve(rev_a)
+        b, _ = self._resolve(rev_b)
+        base = self._merge_base(a, b)
+        if base is None:
+            raise NotFound("store.revision_not_found", rev=f"{_short(a)}...{_short(b)}")
+        return base
+
+    def _mockup_rev(self, request_id: int, rev: str | None) -> str:
+        """The commit ``rev`` names (a commit id), or the mock-up's head when it is None."""
+        if rev is None:
+            return self._mockup_head(request_id)
+        return self._resolve(_check_oid(rev))[0]
+
+    def _diff_text(self, base: str, head: str) -> str:
+        args = ["diff", "--no-color", "--no-ext-diff", "--no-textconv", "-M"]
+        args += [_check_oid(base), _check_oid(head)]
+        return self._git(args).stdout.decode("utf-8", "replace")
 
     def _mockup_head(self, request_id: int) -> str:
         head = self._ref_oid(f"refs/heads/{mockup_branch(request_id)}")
@@ -237,14 +377,3 @@ class Merges:
             _, oid, stage = meta.split(" ")
             stages.setdefault(path, {})[int(stage)] = _check_oid(oid)
         return _check_oid(tree), proc.returncode == 0, stages
-
-    def _merge_tree(self, main: str, head: str, request_id: int) -> str:
-        proc = self._git(
-            ["merge-tree", "--write-tree", "--name-only", "-z", "--no-messages", main, head],
-            ok_codes=(0, 1),
-        )
-        fields = [f for f in proc.stdout.decode("utf-8", "replace").split("\0") if f]
-        if proc.returncode == 1:
-            files = ", ".join(sorted(set(fields[1:]))) or "?"
-            raise Conflict("store.merge_conflict", request=request_id, files=files)
-        return _check_oid(fields[0])

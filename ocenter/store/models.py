@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 from ocenter.contracts.model import DataContract
+from ocenter.display.lifecycle import DashboardLifecycle
 from ocenter.display.spec import DashboardSpec
-from ocenter.store.names import EMAIL_DOMAIN, SPEC_DIR, USERNAME_PATTERN
+from ocenter.store.names import EMAIL_DOMAIN, LIFECYCLE_DIR, SPEC_DIR, USERNAME_PATTERN
 
 #: One tree entry as ls-tree lists it: (mode, object type, object id).
 _Entry = tuple[str, str, str]
@@ -62,6 +64,10 @@ class StoreSnapshot(BaseModel):
     contracts: dict[str, DataContract] = Field(
         description="Data contracts that parse and whose file name matches their id, by id."
     )
+    lifecycle: dict[str, DashboardLifecycle] = Field(
+        default_factory=dict,
+        description="Steps 6-8 of each dashboard that has been through any (lifecycle/), by id.",
+    )
     problems: dict[str, list[str]] = Field(
         description="What is wrong, by file path (parse errors and content problems, in English)."
     )
@@ -77,6 +83,20 @@ class StoreSnapshot(BaseModel):
     def valid_specs(self) -> dict[str, DashboardSpec]:
         """Specs without any problem, by id: what can safely be shown."""
         return {k: v for k, v in self.specs.items() if f"{SPEC_DIR}/{k}.yaml" not in self.problems}
+
+    def lifecycle_of(self, dashboard_id: str) -> DashboardLifecycle:
+        """Steps 6-8 of the dashboard as recorded on this commit (none done when unrecorded)."""
+        return self.lifecycle.get(dashboard_id) or DashboardLifecycle(id=dashboard_id)
+
+    def displayed_specs(self) -> dict[str, DashboardSpec]:
+        """Valid specs whose valid lifecycle record says step 8 put them on display, by id."""
+        return {
+            k: v
+            for k, v in self.valid_specs().items()
+            if k in self.lifecycle
+            and self.lifecycle[k].on_display
+            and f"{LIFECYCLE_DIR}/{k}.yaml" not in self.problems
+        }
 
 
 class MockupInfo(BaseModel):
@@ -139,6 +159,18 @@ class MergePreview(BaseModel):
         return [c.path for c in self.conflicts]
 
 
+class FileChange(BaseModel):
+    """One file a branch changes relative to where it forked from main."""
+
+    path: str = Field(
+        description="File path inside the store, as git wrote it (a pushed name may be anything).",
+        examples=["data_contracts/sampling-pengujian.yaml"],
+    )
+    change: Literal["added", "modified", "deleted", "type_changed"] = Field(
+        description="What the branch does to it; a rename is a deletion and an addition."
+    )
+
+
 class StoreProblem(BaseModel):
     """One broken file found by ``validate_store``."""
 
@@ -150,7 +182,7 @@ class StoreProblem(BaseModel):
 class _Parsed:
     """The result of parsing one blob as a spec or a contract."""
 
-    model: DashboardSpec | DataContract | None
+    model: DashboardSpec | DataContract | DashboardLifecycle | None
     errors: tuple[str, ...]
 
 
@@ -163,6 +195,7 @@ class _State:
     problems: dict[str, list[str]]
     spec_oids: dict[str, str]
     contract_oids: dict[str, str]
+    lifecycle: dict[str, DashboardLifecycle]
 
 
 class _RefMovedError(Exception):

@@ -14,9 +14,14 @@ from ocenter.store.git import _check_ref_format
 MAIN = "main"
 MAIN_REF = "refs/heads/main"
 MOCKUP_PREFIX = "mockup/req-"
+#: A proposed change to a data contract is refs/heads/contract/<dataset-id>-<number>.
+CONTRACT_CHANGE_PREFIX = "contract/"
 SPEC_DIR = "specs"
 CONTRACT_DIR = "data_contracts"
-_OUR_FOLDERS = (f"{SPEC_DIR}/", f"{CONTRACT_DIR}/")
+#: Steps 6-8 of each dashboard, written only by those steps on main (display/lifecycle.py).
+LIFECYCLE_DIR = "lifecycle"
+_OUR_FOLDERS = (f"{SPEC_DIR}/", f"{CONTRACT_DIR}/", f"{LIFECYCLE_DIR}/")
+_KIND_OF_FOLDER = {SPEC_DIR: "spec", CONTRACT_DIR: "contract", LIFECYCLE_DIR: "lifecycle"}
 EMAIL_DOMAIN = "users.ocenter.invalid"
 USERNAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 ZERO_OID = "0" * 40
@@ -55,12 +60,26 @@ def contract_path(dataset_id: str) -> str:
     return f"{CONTRACT_DIR}/{_check_id(dataset_id)}.yaml"
 
 
+def lifecycle_path(dashboard_id: str) -> str:
+    """Path of a dashboard's lifecycle record (steps 6-8) in the store."""
+    return f"{LIFECYCLE_DIR}/{_check_id(dashboard_id)}.yaml"
+
+
 def mockup_branch(request_id: int) -> str:
     """Branch name of the mock-up of request ``request_id``, checked by git check-ref-format."""
     # bool is an int subclass; True must not become mockup/req-1.
     if type(request_id) is not int or not 0 < request_id < 10**18:
         raise UserError("store.invalid_name", name=repr(request_id)[:80])
     name = f"{MOCKUP_PREFIX}{request_id}"
+    _check_ref_format(f"refs/heads/{name}")
+    return name
+
+
+def contract_change_branch(dataset_id: str, number: int) -> str:
+    """Branch of change ``number`` to the contract of ``dataset_id``, checked by git check-ref-format."""
+    if type(number) is not int or not 0 < number < 10**18:
+        raise UserError("store.invalid_name", name=repr(number)[:80])
+    name = f"{CONTRACT_CHANGE_PREFIX}{_check_id(dataset_id)}-{number}"
     _check_ref_format(f"refs/heads/{name}")
     return name
 
@@ -96,20 +115,23 @@ def _check_rev(rev: object) -> str:
     return rev
 
 
-def _file_kind(path: str) -> tuple[Literal["spec", "contract", "stray"] | None, str]:
-    """What a path is: a spec, a contract, a misplaced file, or none of our business."""
+def _file_kind(
+    path: str,
+) -> tuple[Literal["spec", "contract", "lifecycle", "stray"] | None, str]:
+    """What a path is: a spec, a contract, a lifecycle record, a misplaced file, or none of our
+    business."""
     top, _, rest = path.partition("/")
-    if top not in (SPEC_DIR, CONTRACT_DIR) or not rest or rest.startswith("."):
+    if top not in _KIND_OF_FOLDER or not rest or rest.startswith("."):
         return None, ""
     if "/" in rest or not rest.endswith(".yaml"):
         return "stray", ""
-    return ("spec" if top == SPEC_DIR else "contract"), rest[: -len(".yaml")]
+    return _KIND_OF_FOLDER[top], rest[: -len(".yaml")]  # type: ignore[return-value]
 
 
 def load_folder(root: Path) -> dict[str, str]:
-    """The specs/*.yaml and data_contracts/*.yaml files under ``root``, as ``seed`` takes them."""
+    """The specs/, data_contracts/ and lifecycle/ YAML files under ``root``, as ``seed`` takes them."""
     files: dict[str, str] = {}
-    for folder in (SPEC_DIR, CONTRACT_DIR):
+    for folder in (SPEC_DIR, CONTRACT_DIR, LIFECYCLE_DIR):
         for file in sorted((root / folder).glob("*.yaml")):
             files[f"{folder}/{file.name}"] = file.read_text(encoding="utf-8")
     return files

@@ -6,10 +6,18 @@ import yaml
 from pydantic import ValidationError
 
 from ocenter.contracts.model import contract_from_yaml
+from ocenter.display.lifecycle import DashboardLifecycle, lifecycle_from_yaml, lifecycle_problems
 from ocenter.display.spec import DashboardSpec, content_problems, spec_from_yaml
 from ocenter.store.git import _one_line
 from ocenter.store.models import StoreSnapshot, _Entry, _Parsed, _State
-from ocenter.store.names import _OUR_FOLDERS, _PARSE_CACHE_SIZE, _SNAPSHOT_CACHE_SIZE, SPEC_DIR, _file_kind
+from ocenter.store.names import (
+    _OUR_FOLDERS,
+    _PARSE_CACHE_SIZE,
+    _SNAPSHOT_CACHE_SIZE,
+    LIFECYCLE_DIR,
+    SPEC_DIR,
+    _file_kind,
+)
 
 
 class Snapshots:
@@ -17,7 +25,7 @@ class Snapshots:
 
     def _evaluate(self, entries: dict[str, _Entry]) -> _State:
         """Parse and check every spec and contract listed in ``entries``."""
-        state = _State({}, {}, {}, {}, {})
+        state = _State({}, {}, {}, {}, {}, {})
         self._apply(state, entries, [p for p in entries if p.startswith(_OUR_FOLDERS)], set())
         return state
 
@@ -41,6 +49,7 @@ class Snapshots:
             dict(base.problems),
             dict(base._spec_oids),
             dict(base._contract_oids),
+            dict(base.lifecycle),
         )
         self._apply(state, entries, changed, set(base.specs))
         return state
@@ -51,6 +60,7 @@ class Snapshots:
         wanted: dict[str, tuple[str, str, str]] = {}
         recheck: set[str] = set()
         touched_contracts: set[str] = set()
+        touched_lifecycle: set[str] = set()
         for path in paths:
             file_kind, stem = _file_kind(path)
             state.problems.pop(path, None)
@@ -62,12 +72,17 @@ class Snapshots:
                 state.contracts.pop(stem, None)
                 state.contract_oids.pop(stem, None)
                 touched_contracts.add(stem)
+            elif file_kind == "lifecycle":
+                state.lifecycle.pop(stem, None)
+                touched_lifecycle.add(stem)
             entry = entries.get(path)
             if file_kind is None or entry is None or entry[1] == "tree":
                 continue
             mode, _, oid = entry
             if file_kind == "stray":
-                state.problems[path] = ["not read: only specs/<id>.yaml and data_contracts/<id>.yaml are"]
+                state.problems[path] = [
+                    "not read: only specs/<id>.yaml, data_contracts/<id>.yaml and lifecycle/<id>.yaml are"
+                ]
             elif mode not in ("100644", "100755"):
                 state.problems[path] = ["not a regular file"]
             else:
@@ -94,6 +109,8 @@ class Snapshots:
                 state.problems[path] = [f"the file name {stem}.yaml does not match the id {parsed.model.id}"]
             elif isinstance(parsed.model, DashboardSpec):
                 state.specs[stem], state.spec_oids[stem] = parsed.model, oid
+            elif isinstance(parsed.model, DashboardLifecycle):
+                state.lifecycle[stem] = parsed.model
             else:
                 state.contracts[stem], state.contract_oids[stem] = parsed.model, oid
 
@@ -109,7 +126,25 @@ class Snapshots:
             state.specs = dict(sorted(state.specs.items()))  # the same order as a fresh read
         if touched_contracts:
             state.contracts = dict(sorted(state.contracts.items()))
+        if touched_lifecycle:
+            state.lifecycle = dict(sorted(state.lifecycle.items()))
         self._check_content(state, recheck)
+        self._check_lifecycle(state, touched_lifecycle | (recheck & state.lifecycle.keys()))
+
+    @staticmethod
+    def _check_lifecycle(state: _State, dashboard_ids: set[str]) -> None:
+        # Cheap (no contract is parsed), so not cached: only the step-7 filters are checked.
+        for dashboard_id in dashboard_ids:
+            lifecycle = state.lifecycle.get(dashboard_id)
+            if lifecycle is None:  # (a record that does not parse keeps its parse errors)
+                continue
+            path = f"{LIFECYCLE_DIR}/{dashboard_id}.yaml"
+            state.problems.pop(path, None)
+            spec = state.specs.get(dashboard_id)
+            used = {d: state.contracts[d] for d in (spec.datasets if spec else []) if d in state.contracts}
+            problems = lifecycle_problems(lifecycle, spec, used)
+            if problems:
+                state.problems[path] = problems
 
     def _check_content(self, state: _State, spec_ids: set[str]) -> None:
         # Content problems depend only on the spec and the contracts it reads, so they are
@@ -162,6 +197,7 @@ class Snapshots:
             tree=tree,
             specs=state.specs,
             contracts=state.contracts,
+            lifecycle=state.lifecycle,
             problems=dict(sorted(state.problems.items())),
         )
         snap._entries = entries
@@ -190,13 +226,16 @@ class Snapshots:
             self._parsed[key] = parsed
 
 
+_READERS = {"spec": spec_from_yaml, "contract": contract_from_yaml, "lifecycle": lifecycle_from_yaml}
+
+
 def _parse(kind: str, data: bytes) -> _Parsed:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         return _Parsed(None, ("the file is not UTF-8 text",))
     try:
-        model = spec_from_yaml(text) if kind == "spec" else contract_from_yaml(text)
+        model = _READERS[kind](text)
     except ValidationError as exc:
         reasons = []
         for err in exc.errors(include_url=False):

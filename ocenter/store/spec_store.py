@@ -12,9 +12,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from ocenter.contracts.model import DataContract, contract_to_yaml
 from ocenter.display.spec import DashboardSpec, spec_to_yaml
 from ocenter.errors import Conflict, NotFound, UserError
+from ocenter.store.contract_changes import ContractChanges
 from ocenter.store.git import GitError, _run
 from ocenter.store.hook import _PRE_RECEIVE_HOOK
 from ocenter.store.merges import Merges
@@ -42,7 +42,6 @@ from ocenter.store.names import (
     _file_kind,
     _identity,
     _short,
-    contract_path,
     mockup_branch,
     spec_path,
 )
@@ -58,7 +57,7 @@ _REPO_CONFIG = {
 }
 
 
-class SpecStore(Merges, Writes, Snapshots):
+class SpecStore(ContractChanges, Merges, Writes, Snapshots):
     """Specs and contracts in a bare Git repository, written only through plumbing.
 
     Every method may be called from many threads and processes at once: nothing here holds a
@@ -234,14 +233,6 @@ class SpecStore(Merges, Writes, Snapshots):
             args += ["--", _check_path(path)]
         return self._git(args).stdout.decode("utf-8", "replace")
 
-    def mockup_diff(self, request_id: int) -> str:
-        """What the mock-up changes: diff from its merge base with main to its head."""
-        head = self._mockup_head(request_id)
-        base = self._merge_base(self._ref_oid(MAIN_REF), head)
-        if base is None:
-            raise UserError("store.unrelated_history", request=request_id)
-        return self.diff(base, head)
-
     def history(self, path: str, rev: str = MAIN) -> list[CommitInfo]:
         """Commits that changed ``path`` up to ``rev``, newest first, approvals included."""
         commit, _ = self._resolve(rev)
@@ -312,18 +303,6 @@ class SpecStore(Merges, Writes, Snapshots):
         return self._save_on_mockup(
             request_id, {spec_path(spec.id): spec_to_yaml(spec)}, author, expected_head, message
         )
-
-    def save_contract(
-        self,
-        request_id: int,
-        contract: DataContract,
-        author: Author,
-        expected_head: str,
-        message: str,
-    ) -> str:
-        """Commit ``contract`` on the mock-up branch; Conflict if it moved from expected_head."""
-        files = {contract_path(contract.id): contract_to_yaml(contract)}
-        return self._save_on_mockup(request_id, files, author, expected_head, message)
 
     def commit_to_main(
         self,

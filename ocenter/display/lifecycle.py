@@ -1,0 +1,77 @@
+"""Steps 6-8 of a dashboard (built, default data classified, on display), kept apart from its spec.
+
+The spec (``specs/<id>.yaml``) is what the requesting unit reviewed and approved; it may not carry
+any of this. The lifecycle record (``lifecycle/<id>.yaml``) is written only by steps 6-8 on main:
+a mock-up approval may change nothing but its own spec, so no editor and no pushed branch can mark
+a dashboard built, classified or on display.
+"""
+
+from __future__ import annotations
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from ocenter.accounts.levels import ScopeKind
+from ocenter.contracts.model import ID_PATTERN, YAML_LOADER, DataContract
+from ocenter.display.spec import DashboardSpec, DefaultView
+
+
+class DashboardLifecycle(BaseModel):
+    """Where one dashboard stands in steps 6-8, as those steps recorded it on main."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(
+        pattern=ID_PATTERN,
+        description="Id of the dashboard; also the file name in lifecycle/.",
+        examples=["pantauan-sampling-pengujian"],
+    )
+    built: bool = Field(default=False, description="Step 6 done: built for the Operational Center display.")
+    classified: bool = Field(default=False, description="Step 7 done: default data classified.")
+    defaults: list[DefaultView] = Field(
+        default_factory=list, description="Step 7: the default data of each kind of stakeholder."
+    )
+    on_display: bool = Field(default=False, description="Step 8 done: shown on the display.")
+
+    @model_validator(mode="after")
+    def _steps_in_order(self) -> DashboardLifecycle:
+        if self.classified and not self.built:
+            raise ValueError("classified (step 7) needs built (step 6)")
+        if self.on_display and not self.classified:
+            raise ValueError("on_display (step 8) needs classified (step 7)")
+        return self
+
+    def default_for(self, scope: ScopeKind) -> DefaultView | None:
+        """The step-7 default for viewers of ``scope``, if one is set."""
+        return next((d for d in self.defaults if d.scope == scope), None)
+
+
+def lifecycle_problems(
+    lifecycle: DashboardLifecycle, spec: DashboardSpec | None, contracts: dict[str, DataContract]
+) -> list[str]:
+    """What is wrong with a lifecycle record against its dashboard: a default filter must name a
+    field of one of the datasets the dashboard reads. Readable English (empty when sound)."""
+    if spec is None:
+        return []  # no dashboard (yet, or any more): the record shows nothing
+    problems = []
+    names = {n for d in spec.datasets if d in contracts for n in contracts[d].field_names()}
+    for view in lifecycle.defaults:
+        for flt in view.filters:
+            if flt.field not in names:
+                problems.append(f"default for {view.scope}: field {flt.field!r} is in no dataset")
+    return problems
+
+
+def lifecycle_from_yaml(text: str) -> DashboardLifecycle:
+    """Parse a lifecycle record from YAML text; raises ``ValueError`` (or pydantic's) on bad content."""
+    data = yaml.load(text, Loader=YAML_LOADER)  # noqa: S506 - a safe loader, the C one
+    if not isinstance(data, dict):
+        raise ValueError("a lifecycle record must be a YAML mapping")
+    return DashboardLifecycle.model_validate(data)
+
+
+def lifecycle_to_yaml(lifecycle: DashboardLifecycle) -> str:
+    """The record as reviewable YAML, defaults left out."""
+    data = lifecycle.model_dump(mode="json", exclude_defaults=True)
+    data = {"id": lifecycle.id, **data}
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
