@@ -1,0 +1,90 @@
+"""The step-7 default data of a dashboard: the period and the filters a group of stakeholders
+gets, applied on the server to typed values, failing closed on a value that cannot be compared."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from ocenter.accounts.authority import Authority
+from ocenter.accounts.levels import Level, Role, ScopeKind
+from ocenter.contracts.model import ContractField, DataContract, FieldType
+from ocenter.display.filtering import viewer_rows
+from ocenter.display.spec import DefaultView, PanelFilter
+
+KEPALA = Authority(username="kepala", role=Role.KEPALA, clearance=Level.SANGAT_RAHASIA,
+                   scope=ScopeKind.BPOM)
+
+
+@pytest.fixture(scope="module")
+def contract() -> DataContract:
+    return DataContract(
+        id="uji-contoh", title="Uji contoh", owner_unit="PPPOMN", level=Level.TERBATAS,
+        time_field="tanggal", decimal_separator=",", missing_values=["", "NA"],
+        fields=[
+            ContractField(name="kode", type=FieldType.STRING),
+            ContractField(name="tanggal", type=FieldType.DATE),
+            ContractField(name="jumlah", type=FieldType.NUMBER),
+            ContractField(name="memenuhi", type=FieldType.BOOLEAN),
+        ],
+    )
+
+
+@pytest.fixture(scope="module")
+def sent() -> pd.DataFrame:
+    """Six months of rows as a sender writes them: text, decimal commas, one missing number."""
+    return pd.DataFrame({
+        "kode": ["1", "2", "3", "4", "5", "6", "7"],
+        "tanggal": ["2026-01-15", "2026-02-10", "2026-03-31", "2026-04-01", "2026-05-20",
+                    "2026-06-30", "2026-06-01"],
+        "jumlah": ["1,5", "2", "2,5", "3", "4", "NA", "5"],
+        "memenuhi": ["ya", "tidak", "Ya", "no", "true", "0", "y"],
+    })
+
+
+def codes(contract, sent, *filters: PanelFilter, months: int | None = None) -> list[str]:  # noqa: ANN001
+    default = DefaultView(scope=ScopeKind.BPOM, filters=list(filters), months=months)
+    return viewer_rows(contract, sent, KEPALA, default)["kode"].tolist()
+
+
+@pytest.mark.parametrize(("months", "expected"), [
+    (1, ["6", "7"]),  # June, the latest month in the data
+    (3, ["4", "5", "6", "7"]),  # April to June: 1 April counts, 31 March does not
+    (6, ["1", "2", "3", "4", "5", "6", "7"]),
+])
+def test_the_months_window_counts_back_whole_months_from_the_latest(contract, sent, months, expected):
+    assert codes(contract, sent, months=months) == expected
+
+
+@pytest.mark.parametrize(("flt", "expected"), [
+    (PanelFilter(field="jumlah", op="gte", value="2,5"), ["3", "4", "5", "7"]),
+    (PanelFilter(field="jumlah", op="lte", value="2,5"), ["1", "2", "3"]),
+    (PanelFilter(field="jumlah", op="eq", value=2.5), ["3"]),
+    (PanelFilter(field="jumlah", op="in", value=["2", "4"]), ["2", "5"]),
+    # A missing number passes no condition, not even "not equal".
+    (PanelFilter(field="jumlah", op="ne", value="2"), ["1", "3", "4", "5", "7"]),
+    (PanelFilter(field="kode", op="ne", value=["1", "2", "3"]), ["4", "5", "6", "7"]),
+    (PanelFilter(field="kode", value=5.0), ["5"]),  # a whole number written as a number
+    (PanelFilter(field="tanggal", op="gte", value="2026-06-01"), ["6", "7"]),
+    (PanelFilter(field="tanggal", op="lte", value="2026-02-10"), ["1", "2"]),
+    (PanelFilter(field="memenuhi", value=" YA "), ["1", "3", "5", "7"]),
+    (PanelFilter(field="memenuhi", value="Tidak"), ["2", "4", "6"]),
+])
+def test_default_filters_compare_typed_values(contract, sent, flt, expected):
+    assert codes(contract, sent, flt) == expected
+
+
+@pytest.mark.parametrize("flt", [
+    PanelFilter(field="jumlah", value="banyak"),
+    PanelFilter(field="tanggal", op="gte", value="bukan-tanggal"),
+    PanelFilter(field="memenuhi", value="mungkin"),
+    PanelFilter(field="jumlah", op="in", value=["x", "y"]),
+])
+def test_a_filter_value_that_cannot_be_compared_matches_nothing(contract, sent, flt):
+    assert codes(contract, sent, flt) == []
+
+
+def test_filters_and_the_window_combine(contract, sent):
+    kept = codes(contract, sent, PanelFilter(field="memenuhi", value="ya"),
+                 PanelFilter(field="jumlah", op="gte", value="4"), months=3)
+    assert kept == ["5", "7"]
