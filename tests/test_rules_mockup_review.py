@@ -139,3 +139,59 @@ def test_a_whole_spec_error_is_named_spec():
                              "panels: [{id: panel-a, title: t, kind: table, dataset: data-a}]\n")
     assert refused.value.key == "spec.invalid"
     assert refused.value.params["detail"].startswith("spec: Value error, panels read datasets")
+
+
+def test_the_first_mockup_counts_rows_and_charts_the_category_with_fewest_codes(demo_ctx, as_user):
+    from ocenter.display.spec import Aggregation, PanelKind
+
+    request_id, head = new_request_in_step_4(demo_ctx, as_user)
+    request = procedure.get_request(demo_ctx, request_id)
+    spec = demo_ctx.store.snapshot(head).specs[request.dashboard_id]
+    assert (spec.title, spec.description, spec.owner_unit, spec.request_id, spec.datasets) == (
+        "Ringkasan Sampling", "Rapat bulanan.", "DIT-WAS-EDAR-PANGAN", request_id, ["sampling-pengujian"])
+    # Asked for as terbatas, but parameter_tms is rahasia: a dashboard is at least as
+    # confidential as the data it shows.
+    assert spec.level == Level.RAHASIA
+    [count, per_category] = spec.panels
+    assert (count.id, count.kind, count.dataset) == ("sampling-pengujian-jumlah", PanelKind.KPI,
+                                                     "sampling-pengujian")
+    # Seven product categories read better than 38 provinces or 76 UPT.
+    assert (per_category.id, per_category.kind, per_category.dimension) == (
+        "sampling-pengujian-per-kategori", PanelKind.BAR, "kategori_produk")
+    assert (per_category.aggregate, per_category.sort) == (Aggregation.COUNT, "desc")
+    assert per_category.title == "Kategori produk"  # the field's label
+    [started] = [e for e in procedure.events(demo_ctx, request_id) if e.action == "mockup.started"]
+    assert (started.step, started.detail) == (4, head)
+
+
+def test_a_mockup_starts_only_on_verified_data(demo_ctx, as_user):
+    from ocenter.contracts.model import contract_to_yaml
+
+    main = demo_ctx.store.snapshot("main")
+    other = main.contracts["sampling-pengujian"].model_copy(update={"id": "sampling-lain"})
+    demo_ctx.store.commit_to_main({"data_contracts/sampling-lain.yaml": contract_to_yaml(other)},
+                                  procedure.author_of(demo_ctx, as_user("analis")), main.commit,
+                                  "Kontrak baru", {})
+    request = procedure.file_request(
+        demo_ctx, as_user("direktur"), title="Dua data", purpose="Uji.", level=Level.TERBATAS,
+        datasets_wanted=["sampling-pengujian", "sampling-lain"], audience=["kepala"])
+    with pytest.raises(UserError) as refused:
+        procedure.start_mockup(demo_ctx, as_user("analis"), request.id)
+    assert (refused.value.key, refused.value.params) == ("procedure.data_not_verified",
+                                                         {"datasets": "sampling-lain"})
+    assert procedure.get_request(demo_ctx, request.id).status == RequestStatus.REQUESTED
+
+
+def test_saves_and_the_approval_are_logged_with_their_commits(demo_ctx, as_user):
+    analyst = as_user("analis")
+    request_id, head = new_request_in_step_4(demo_ctx, as_user)
+    spec = demo_ctx.store.snapshot(head).specs[procedure.get_request(demo_ctx, request_id).dashboard_id]
+    saved = procedure.save_mockup(demo_ctx, analyst, request_id, spec.model_copy(update={"title": "B"}),
+                                  head, "Judul B")
+    [event] = [e for e in procedure.events(demo_ctx, request_id) if e.action == "mockup.saved"]
+    assert (event.step, event.detail) == (4, saved)
+    reviewed = demo_ctx.store.head(demo_ctx.store.mockup_branch(IN_REVIEW))
+    merge = procedure.approve_mockup(demo_ctx, as_user("unit"), IN_REVIEW, reviewed)
+    [event] = [e for e in procedure.events(demo_ctx, IN_REVIEW) if e.action == "mockup.approved"]
+    assert (event.step, event.outcome, event.detail) == (5, "approved", f"reviewed {reviewed}, merge {merge}")
+    assert procedure.request_clock(procedure.get_request(demo_ctx, IN_REVIEW)).step == 6
