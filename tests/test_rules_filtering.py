@@ -88,3 +88,41 @@ def test_filters_and_the_window_combine(contract, sent):
     kept = codes(contract, sent, PanelFilter(field="memenuhi", value="ya"),
                  PanelFilter(field="jumlah", op="gte", value="4"), months=3)
     assert kept == ["5", "7"]
+
+
+@pytest.fixture(scope="module")
+def timed() -> DataContract:
+    return DataContract(
+        id="uji-waktu", title="Uji waktu", owner_unit="PPPOMN", time_field="waktu",
+        fields=[ContractField(name="kode"), ContractField(name="waktu", type=FieldType.DATETIME),
+                ContractField(name="tanggal", type=FieldType.DATE)],
+    )
+
+
+def typed(contract, rows: dict, months: int | None = None) -> pd.DataFrame:  # noqa: ANN001
+    default = DefaultView(scope=ScopeKind.BPOM, months=months) if months else None
+    return viewer_rows(contract, pd.DataFrame(rows), KEPALA, default)
+
+
+def test_times_with_offsets_are_read_as_the_wall_clock_in_jakarta(timed):
+    rows = {"kode": ["1", "2", "3"],
+            "waktu": ["2026-06-30T20:00:00+00:00", "2026-06-30T10:00:00+07:00", "2026-05-31T18:00:00Z"],
+            "tanggal": ["2026-06-30", "30/06/2026", ""]}
+    frame = typed(timed, rows)
+    assert frame["waktu"].tolist() == [pd.Timestamp("2026-07-01 03:00"), pd.Timestamp("2026-06-30 10:00"),
+                                       pd.Timestamp("2026-06-01 01:00")]
+    # A date is read only as YYYY-MM-DD; anything else is missing, never guessed.
+    assert frame["tanggal"].iloc[0] == pd.Timestamp("2026-06-30")
+    assert frame["tanggal"].iloc[1:].isna().all()
+    # 20:00 UTC on 30 June is already July in Jakarta: the latest month is July.
+    assert typed(timed, rows, months=1)["kode"].tolist() == ["1"]
+
+
+def test_times_in_one_offset_and_without_one(timed):
+    same_offset = typed(timed, {"kode": ["1", "2"], "tanggal": ["", ""],
+                                "waktu": ["2026-06-30T20:00:00Z", "2026-06-01T00:00:00Z"]})
+    assert same_offset["waktu"].tolist() == [pd.Timestamp("2026-07-01 03:00"),
+                                             pd.Timestamp("2026-06-01 07:00")]
+    naive = typed(timed, {"kode": ["1", "2"], "waktu": ["2026-06-30T20:00:00", "bukan waktu"],
+                          "tanggal": ["", ""]})
+    assert naive["waktu"].iloc[0] == pd.Timestamp("2026-06-30 20:00") and pd.isna(naive["waktu"].iloc[1])
