@@ -105,10 +105,10 @@ def test_a_bpom_or_grant_scope_needs_no_unit(demo_ctx, as_user, scope):
 def test_a_unit_must_exist_and_a_username_is_taken_once(demo_ctx, as_user):
     with pytest.raises(NotFound) as unknown:
         new_user(demo_ctx, as_user("admin"), unit_code="DIT-TIDAK-ADA")
-    assert unknown.value.key == "users.unknown_unit"
+    assert (unknown.value.key, unknown.value.params) == ("users.unknown_unit", {"unit": "DIT-TIDAK-ADA"})
     with pytest.raises(UserError) as taken:
         new_user(demo_ctx, as_user("admin"), username="KEPALA")
-    assert taken.value.key == "admin.user_exists"
+    assert (taken.value.key, taken.value.params) == ("admin.user_exists", {"username": "kepala"})
     assert display_name(demo_ctx.engine, "kepala") == "Kepala BPOM"  # not overwritten
     assert events(demo_ctx, "user.added") == []
 
@@ -133,7 +133,7 @@ def test_activation_is_refused_to_others_for_oneself_and_for_unknown_users(demo_
     assert yourself.value.key == "users.not_yourself"
     with pytest.raises(NotFound) as unknown:
         toggle_active(demo_ctx, as_user("admin"), "tidak-ada")
-    assert unknown.value.key == "users.unknown"
+    assert (unknown.value.key, unknown.value.params) == ("users.unknown", {"username": "tidak-ada"})
     assert authority_of(demo_ctx.engine, "deputi", production=False) is not None
 
 
@@ -143,7 +143,7 @@ def test_activation_is_refused_to_others_for_oneself_and_for_unknown_users(demo_
 def test_passwords_of_eight_characters_up_to_72_bytes_are_taken():
     with pytest.raises(UserError) as short:
         hash_password("1234567")
-    assert short.value.key == "auth.password_too_short"
+    assert (short.value.key, short.value.params) == ("auth.password_too_short", {"limit": 8})
     assert check_password("12345678", hash_password("12345678"))
     longest = "x" * 72
     assert check_password(longest, hash_password(longest))
@@ -174,7 +174,7 @@ def test_authority_carries_the_users_scope_unit_and_grants(demo_ctx):
 
 
 def test_login_credentials_carry_name_email_hash_and_role(demo_ctx, as_user):
-    new_user(demo_ctx, as_user("admin"), username="petugas", email="")
+    new_user(demo_ctx, as_user("admin"), username="petugas")  # no e-mail given
     new_user(demo_ctx, as_user("admin"), username="petugas2", email="p2@pom.go.id", role=Role.UPT,
              scope=ScopeKind.UPT, unit_code=as_user("upt").unit_code)
     credentials = login_credentials(demo_ctx.engine, production=True)["usernames"]

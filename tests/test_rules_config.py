@@ -142,6 +142,7 @@ def test_an_empty_remote_turns_mirroring_off(remote):
     "-oProxyCommand=x@host:specs.git",
     "git@-oProxyCommand=x:specs.git",  # scp style, an option as the host
     "a@b@-oProxyCommand=x:specs.git",  # the host is after the last @
+    "git@-oProxyCommand=x:a@b:specs.git",  # the host ends at the first colon
     "mirror/specs\x1f.git",  # control characters
     "mirror/specs\x7f.git",
     "mirror/specs\n.git",
