@@ -161,3 +161,30 @@ def test_short_revisions_in_messages():
 ])
 def test_a_text_with_a_conflict_marker_line_is_unresolved(text, unresolved):
     assert names._has_conflict_markers(text) is unresolved
+
+
+def test_a_refusal_quotes_what_was_refused_cut_to_80_characters():
+    long_id = "X" * 100
+    for check in (names.spec_path, names._check_oid, names._check_rev, names.mockup_branch):
+        with pytest.raises(UserError) as refused:
+            check(None if check is names._check_rev else long_id)
+        [quoted] = refused.value.params.values()
+        assert quoted == (repr(None) if check is names._check_rev else repr(long_id)[:80])
+    with pytest.raises(UserError) as too_long:
+        names._check_path(long_id * 5)
+    assert too_long.value.params == {"path": repr(long_id * 5)[:80]}
+    with pytest.raises(UserError) as bad_part:
+        names._check_path("specs/../x.yaml")
+    assert bad_part.value.params == {"path": "specs/../x.yaml"}
+    with pytest.raises(UserError) as bad_rev:
+        names._check_rev("main..x")
+    assert bad_rev.value.params == {"rev": "main..x"}
+
+
+def test_a_one_character_path_is_a_path():
+    assert names._check_path("a") == "a"
+
+
+def test_an_address_with_two_at_signs_is_not_one_of_the_apps():
+    email = f"analis@evil@{names.EMAIL_DOMAIN}"
+    assert names._identity("Analis", email) == email
