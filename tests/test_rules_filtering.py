@@ -126,3 +126,24 @@ def test_times_in_one_offset_and_without_one(timed):
     naive = typed(timed, {"kode": ["1", "2"], "waktu": ["2026-06-30T20:00:00", "bukan waktu"],
                           "tanggal": ["", ""]})
     assert naive["waktu"].iloc[0] == pd.Timestamp("2026-06-30 20:00") and pd.isna(naive["waktu"].iloc[1])
+
+
+def test_a_grant_scope_viewer_sees_only_granted_dashboards_even_within_clearance():
+    from ocenter.display.filtering import can_view
+    from ocenter.display.spec import DashboardSpec
+
+    tamu = Authority(username="tamu", role=Role.TAMU, clearance=Level.RAHASIA, scope=ScopeKind.GRANT,
+                     grants=["ringkasan-publik"])
+    everyone = [ScopeKind.BPOM, ScopeKind.UNIT, ScopeKind.UPT, ScopeKind.GRANT]
+    open_to_all = DashboardSpec(id="terbuka-umum", title="t", owner_unit="PUSDATIN", level=Level.TERBUKA,
+                                audience=everyone)
+    granted = open_to_all.model_copy(update={"id": "ringkasan-publik"})
+    assert not can_view(tamu, open_to_all)
+    assert can_view(tamu, granted)
+
+
+def test_a_viewer_receives_the_contracts_fields_and_nothing_else(contract, sent):
+    default = DefaultView(scope=ScopeKind.BPOM, filters=[PanelFilter(field="kode", op="ne", value="1")])
+    rows = viewer_rows(contract, sent.assign(rahasia_lain="x"), KEPALA, default)
+    assert list(rows.columns) == ["kode", "tanggal", "jumlah", "memenuhi"]
+    assert list(rows.index) == list(range(6))
