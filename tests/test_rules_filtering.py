@@ -147,3 +147,10 @@ def test_a_viewer_receives_the_contracts_fields_and_nothing_else(contract, sent)
     rows = viewer_rows(contract, sent.assign(rahasia_lain="x"), KEPALA, default)
     assert list(rows.columns) == ["kode", "tanggal", "jumlah", "memenuhi"]
     assert list(rows.index) == list(range(6))
+
+
+def test_every_row_is_read_by_the_same_rule_not_by_a_guess_from_the_first(timed):
+    frame = typed(timed, {"kode": ["1", "2", "3"], "tanggal": ["30/06/2026", "2026-06-30", ""],
+                          "waktu": ["2026-06-30T20:00:00", "2026-06-30 21:00:00", "2026-06-30T22:00"]})
+    assert frame["tanggal"].isna().tolist() == [True, False, True]
+    assert frame["waktu"].dt.hour.tolist() == [20, 21, 22]
