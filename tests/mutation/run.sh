@@ -6,6 +6,7 @@
 #   tests/mutation/run.sh --fresh      forget earlier results (rm -rf mutants/) and check all
 #   tests/mutation/run.sh --survivors  check again only the survivors, after adding tests
 #   tests/mutation/run.sh --report     only print the report of the last run
+#   tests/mutation/run.sh NAME...      check these mutants again (names or globs, as mutmut takes them)
 #
 # mutmut keeps its copy of the project and its results in mutants/ (ignored by git, ruff and
 # pytest). A mutant whose function changed since its result is checked again on the next run.
@@ -18,7 +19,8 @@ case "${1:-}" in
   --survivors) mapfile -t mutants < <(python tests/mutation/report.py --names) ;;
   --report) exec python tests/mutation/report.py ;;
   "") ;;
-  *) echo "usage: $0 [--fresh|--survivors|--report]" >&2; exit 2 ;;
+  -*) echo "usage: $0 [--fresh|--survivors|--report|NAME...]" >&2; exit 2 ;;
+  *) mutants=("$@") ;;
 esac
 if [ "${1:-}" = --survivors ] && [ ${#mutants[@]} -eq 0 ]; then
   exec python tests/mutation/report.py
