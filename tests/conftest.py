@@ -62,7 +62,15 @@ def _private_temporary_folder(tmp_path_factory: pytest.TempPathFactory) -> Itera
 
 @pytest.fixture(scope="session")
 def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One demo installation made through the real first start; tests get copies of it."""
+    """One demo installation made through the real first start; tests get copies of it.
+
+    ``OCENTER_TEST_DEMO_TEMPLATE`` names one made beforehand by ``python -m ocenter init --demo``:
+    the mutation run (tests/mutation/run.sh) starts a fresh pytest session for each of thousands
+    of mutants, and building the demo takes each of them about 2.5 s here.
+    """
+    prebuilt = os.environ.get("OCENTER_TEST_DEMO_TEMPLATE")
+    if prebuilt:
+        return Path(prebuilt)
     home = tmp_path_factory.mktemp("demo-template") / "home"
     ctx = initialise(settings_for(home), demo=True, progress=lambda _message: None)
     ctx.engine.dispose()

@@ -1,0 +1,100 @@
+"""Steps 6-8 on main, after the unit approves the demo's mock-up (request 2): each step is one
+commit by the analyst that names its request and step, each is logged with that commit, and
+setting the default data again does not restart the display's clock."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+from sqlmodel import Session
+
+from ocenter import procedure
+from ocenter.accounts.levels import ScopeKind
+from ocenter.display.spec import DefaultView
+from ocenter.errors import Conflict, NotFound
+from ocenter.models import DashboardRequest, RequestStatus
+
+APPROVED = 2
+DASHBOARD = "tren-temuan-kosmetik"
+
+
+@pytest.fixture
+def approved(demo_ctx, as_user) -> int:
+    procedure.approve_mockup(demo_ctx, as_user("unit"), APPROVED,
+                             demo_ctx.store.head(demo_ctx.store.mockup_branch(APPROVED)))
+    return APPROVED
+
+
+def commit_of(ctx, rev: str, fmt: str) -> str:  # noqa: ANN001
+    return subprocess.run(["git", "--git-dir", str(ctx.settings.store_path), "log", "-1",
+                           f"--format={fmt}", rev], capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
+def logged(ctx, action: str):  # noqa: ANN001, ANN201
+    [event] = [e for e in procedure.events(ctx, APPROVED) if e.action == action]
+    return event
+
+
+def test_each_step_on_main_is_a_commit_naming_its_request_and_step(demo_ctx, as_user, approved):
+    analyst = as_user("analis")
+    steps = [
+        (6, "dashboard.built", "Bangun dasbor",
+         lambda: procedure.build_dashboard(demo_ctx, analyst, approved)),
+        (7, "dashboard.classified", "Klasifikasi data bawaan",
+         lambda: procedure.classify_defaults(demo_ctx, analyst, approved,
+                                             [DefaultView(scope=ScopeKind.UPT, months=6)])),
+        (8, "dashboard.displayed", "Tayangkan dasbor",
+         lambda: procedure.put_on_display(demo_ctx, analyst, approved)),
+    ]
+    for step, action, subject, run in steps:
+        commit = run()
+        assert demo_ctx.store.head() == commit
+        assert commit_of(demo_ctx, commit, "%s") == f"{subject} {DASHBOARD}"
+        assert commit_of(demo_ctx, commit, "%an") == "Analis Data Pusdatin"
+        assert commit_of(demo_ctx, commit, "%(trailers:only,unfold)").splitlines() == [
+            f"Request: {approved}", f"Step: {step}", "Change-kind: main"]
+        event = logged(demo_ctx, action)
+        assert (event.step, event.actor, event.detail) == (step, "analis", commit)
+    shown = demo_ctx.store.snapshot("main").specs[DASHBOARD]
+    assert shown.published and shown.on_display and shown.default_for(ScopeKind.UPT).months == 6
+    assert procedure.get_request(demo_ctx, approved).status == RequestStatus.DISPLAYED
+
+
+def test_defaults_may_be_set_again_before_display_without_restarting_the_clock(
+    demo_ctx, as_user, approved
+):
+    analyst = as_user("analis")
+    procedure.build_dashboard(demo_ctx, analyst, approved)
+    procedure.classify_defaults(demo_ctx, analyst, approved, [DefaultView(scope=ScopeKind.UPT, months=6)])
+    with Session(demo_ctx.engine) as session:
+        started = session.get(DashboardRequest, approved).step_started_at
+    procedure.classify_defaults(demo_ctx, analyst, approved, [DefaultView(scope=ScopeKind.UPT, months=3)])
+    with Session(demo_ctx.engine) as session:
+        request = session.get(DashboardRequest, approved)
+        assert (request.status, request.step_started_at) == (RequestStatus.CLASSIFIED, started)
+    assert demo_ctx.store.snapshot("main").specs[DASHBOARD].default_for(ScopeKind.UPT).months == 3
+
+
+def test_steps_on_main_keep_their_order(demo_ctx, as_user, approved):
+    analyst = as_user("analis")
+    for premature in (procedure.put_on_display,
+                      lambda c, a, r: procedure.classify_defaults(c, a, r, [])):
+        with pytest.raises(Conflict) as refused:
+            premature(demo_ctx, analyst, approved)
+        assert refused.value.key == "procedure.wrong_status"
+    procedure.build_dashboard(demo_ctx, analyst, approved)
+    with pytest.raises(Conflict):
+        procedure.build_dashboard(demo_ctx, analyst, approved)
+
+
+def test_a_step_on_main_needs_the_dashboard_on_main(demo_ctx, as_user, approved):
+    main = demo_ctx.store.snapshot("main")
+    demo_ctx.store.commit_to_main({f"specs/{DASHBOARD}.yaml": None}, procedure.author_of(
+        demo_ctx, as_user("analis")), main.commit, "Hapus dasbor", {})
+    with pytest.raises(NotFound) as missing:
+        procedure.build_dashboard(demo_ctx, as_user("analis"), approved)
+    assert missing.value.key == "procedure.dashboard_missing"
+    assert missing.value.params == {"dashboard": DASHBOARD}
+    assert procedure.get_request(demo_ctx, approved).status == RequestStatus.APPROVED

@@ -1,0 +1,176 @@
+"""Steps 1-3 on the demo: what a sent file must be, who sees which submissions, the order of
+receive, check and decide, and that returned data never becomes a dataset version."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from ocenter import procedure
+from ocenter.accounts.levels import Level
+from ocenter.bootstrap import demo_sampling_frame
+from ocenter.errors import Conflict, NotFound, PermissionDenied, UserError
+from ocenter.models import SubmissionStatus
+
+DATASET = "sampling-pengujian"
+
+
+@pytest.fixture(scope="module")
+def region_frame():  # noqa: ANN201 - pandas.DataFrame
+    return demo_sampling_frame(date(2026, 11, 30), months=2).head(20).reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def region_rows(region_frame) -> bytes:  # noqa: ANN001
+    return region_frame.to_csv(index=False).encode("utf-8")
+
+
+def ids(submissions) -> list[int]:  # noqa: ANN001
+    return [s.id for s in submissions]
+
+
+def send(ctx, actor, content: bytes, filename: str = "kiriman.csv", **more):  # noqa: ANN001, ANN201
+    return procedure.submit_data(ctx, actor, dataset_id=DATASET, level=Level.TERBATAS,
+                                 filename=filename, content=content, **more)
+
+
+def test_a_sent_file_is_kept_once_by_its_content_with_its_classification(demo_ctx, as_user, region_rows):
+    upt = as_user("upt")
+    uploads_before = set(demo_ctx.uploads_dir.iterdir())
+    first = send(demo_ctx, upt, region_rows, filename="../../laporan/Sampling.CSV")
+    again = send(demo_ctx, upt, region_rows, filename="sampling.csv", request_id=1)
+    assert (first.unit_code, first.submitted_by, first.level) == (upt.unit_code, "upt", Level.TERBATAS)
+    assert (first.original_name, first.upload_suffix, first.rows) == ("Sampling.CSV", ".csv", 20)
+    assert first.size_bytes == len(region_rows) and first.status == SubmissionStatus.SENT
+    assert (first.request_id, again.request_id) == (None, 1)
+    kept = procedure.upload_path(demo_ctx, first)
+    assert kept == procedure.upload_path(demo_ctx, again) and kept.read_bytes() == region_rows
+    assert set(kept.parent.iterdir()) - uploads_before == {kept}
+    [logged] = [e for e in procedure.events(demo_ctx) if e.submission_id == first.id]
+    assert (logged.step, logged.detail) == (1, f"{DATASET}, 20 rows, terbatas")
+
+
+def test_only_csv_and_xlsx_under_the_size_limit_for_a_known_request_are_taken(
+    demo_ctx, as_user, region_rows
+):
+    upt = as_user("upt")
+    before = procedure.list_submissions(demo_ctx, as_user("verifikator"))
+    with pytest.raises(UserError) as refused:
+        send(demo_ctx, upt, region_rows, filename="kiriman.txt")
+    assert (refused.value.key, refused.value.params) == ("procedure.upload_type", {"allowed": ".csv, .xlsx"})
+    demo_ctx.settings.max_upload_mb = 1
+    with pytest.raises(UserError) as too_large:
+        send(demo_ctx, upt, region_rows + b"\n" * (1024 * 1024))
+    assert (too_large.value.key, too_large.value.params) == ("procedure.upload_too_large", {"limit": 1})
+    with pytest.raises(NotFound) as no_request:
+        send(demo_ctx, upt, region_rows, request_id=99)
+    assert no_request.value.key == "procedure.request_missing"
+    assert procedure.list_submissions(demo_ctx, as_user("verifikator")) == before
+
+
+def test_pusdatin_sees_every_submission_and_a_sender_its_own_units(demo_ctx, as_user, region_rows):
+    verifier = as_user("verifikator")
+    demo = ids(procedure.list_submissions(demo_ctx, verifier))  # the demo data, sent by PPPOMN
+    upt_sent = send(demo_ctx, as_user("upt"), region_rows)
+    unit_sent = send(demo_ctx, as_user("unit"), region_rows + b"\n")
+    newest_first = [unit_sent.id, upt_sent.id, *demo]
+    assert ids(procedure.list_submissions(demo_ctx, verifier)) == newest_first
+    assert ids(procedure.list_submissions(demo_ctx, as_user("analis"))) == newest_first
+    assert ids(procedure.list_submissions(demo_ctx, as_user("upt"))) == [upt_sent.id]
+    assert ids(procedure.list_submissions(demo_ctx, as_user("kabalai"))) == [upt_sent.id]
+    assert ids(procedure.list_submissions(demo_ctx, as_user("unit"))) == [unit_sent.id]
+    assert procedure.list_submissions(demo_ctx, as_user("kepala")) == []  # no unit, nothing sent
+    procedure.receive_submission(demo_ctx, verifier, upt_sent.id)
+    received = procedure.list_submissions(demo_ctx, verifier, SubmissionStatus.RECEIVED)
+    assert [s.id for s in received] == [upt_sent.id]
+
+
+def test_receive_check_and_decide_happen_in_that_order_once(demo_ctx, as_user, region_rows):
+    verifier = as_user("verifikator")
+    sent = send(demo_ctx, as_user("upt"), region_rows)
+    for premature in (lambda: procedure.check_submission(demo_ctx, verifier, sent.id),
+                      lambda: procedure.decide_submission(demo_ctx, verifier, sent.id, accept=True, note="")):
+        with pytest.raises(Conflict) as refused:
+            premature()
+        assert (refused.value.key, refused.value.params) == (
+            "procedure.submission_status", {"submission": sent.id, "status": "sent"})
+    received = procedure.receive_submission(demo_ctx, verifier, sent.id)
+    assert (received.status, received.received_by) == (SubmissionStatus.RECEIVED, "verifikator")
+    assert received.received_at is not None
+    with pytest.raises(Conflict) as twice:
+        procedure.receive_submission(demo_ctx, verifier, sent.id)
+    assert twice.value.params == {"submission": sent.id, "status": "received"}
+    with pytest.raises(Conflict):  # received but not checked yet
+        procedure.decide_submission(demo_ctx, verifier, sent.id, accept=True, note="")
+    with pytest.raises(NotFound) as missing:
+        procedure.receive_submission(demo_ctx, verifier, 999)
+    assert (missing.value.key, missing.value.params) == ("procedure.submission_missing", {"submission": 999})
+
+
+def test_returned_data_needs_a_reason_and_never_becomes_a_version(demo_ctx, as_user, region_rows):
+    verifier = as_user("verifikator")
+    before = procedure.latest_versions(demo_ctx)[DATASET]
+    sent = send(demo_ctx, as_user("upt"), region_rows)
+    procedure.receive_submission(demo_ctx, verifier, sent.id)
+    report = procedure.check_submission(demo_ctx, verifier, sent.id)
+    assert report.valid and procedure.stored_report(procedure.list_submissions(demo_ctx, verifier)[0]).valid
+    with pytest.raises(UserError) as no_reason:
+        procedure.decide_submission(demo_ctx, verifier, sent.id, accept=False, note="  ")
+    assert no_reason.value.key == "procedure.return_needs_reason"
+    returned = procedure.decide_submission(demo_ctx, verifier, sent.id, accept=False,
+                                           note="  Periode salah.  ")
+    assert (returned.status, returned.decision_note, returned.verified_by) == (
+        SubmissionStatus.RETURNED, "Periode salah.", "verifikator")
+    assert procedure.latest_versions(demo_ctx)[DATASET].id == before.id
+    [logged] = [e for e in procedure.events(demo_ctx) if e.action == "data.returned"]
+    assert (logged.step, logged.outcome, logged.detail) == (3, "returned", "Periode salah.")
+
+
+def test_accepted_data_becomes_the_newest_version(demo_ctx, as_user, region_rows):
+    verifier = as_user("verifikator")
+    sent = send(demo_ctx, as_user("upt"), region_rows)
+    procedure.receive_submission(demo_ctx, verifier, sent.id)
+    procedure.check_submission(demo_ctx, verifier, sent.id)
+    accepted = procedure.decide_submission(demo_ctx, verifier, sent.id, accept=True, note=" Sesuai. ")
+    assert (accepted.status, accepted.decision_note) == (SubmissionStatus.VERIFIED, "Sesuai.")
+    newest = procedure.latest_versions(demo_ctx)[DATASET]
+    assert (newest.submission_id, newest.rows) == (sent.id, 20)
+    [checked] = [e for e in procedure.events(demo_ctx)
+                 if e.action == "data.checked" and e.submission_id == sent.id]
+    assert (checked.step, checked.outcome, checked.detail) == (3, "valid", "0 failing cells")
+    [logged] = [e for e in procedure.events(demo_ctx)
+                if e.action == "data.verified" and e.submission_id == sent.id]
+    assert (logged.step, logged.outcome, logged.submission_id) == (3, "accepted", sent.id)
+
+
+def test_data_that_failed_the_checks_cannot_be_accepted(demo_ctx, as_user, region_frame):
+    verifier = as_user("verifikator")
+    broken = region_frame.copy()
+    broken.loc[3, "jumlah_sampel"] = "dua"
+    sent = send(demo_ctx, as_user("upt"), broken.to_csv(index=False).encode("utf-8"))
+    procedure.receive_submission(demo_ctx, verifier, sent.id)
+    report = procedure.check_submission(demo_ctx, verifier, sent.id)
+    assert not report.valid
+    with pytest.raises(UserError) as refused:
+        procedure.decide_submission(demo_ctx, verifier, sent.id, accept=True, note="")
+    assert refused.value.key == "procedure.cannot_accept_invalid"
+    [checked] = [e for e in procedure.events(demo_ctx)
+                 if e.action == "data.checked" and e.submission_id == sent.id]
+    assert checked.outcome == "invalid" and checked.detail == f"{len(report.errors)} failing cells"
+
+
+def test_failing_rows_go_to_the_sender_and_pusdatin_only_after_a_check(demo_ctx, as_user, region_rows):
+    sent = send(demo_ctx, as_user("upt"), region_rows)
+    with pytest.raises(NotFound) as unchecked:
+        procedure.failing_rows_file(demo_ctx, as_user("upt"), sent.id, "csv")
+    assert unchecked.value.key == "procedure.report_missing"
+    assert unchecked.value.params == {"submission": sent.id}
+    procedure.receive_submission(demo_ctx, as_user("verifikator"), sent.id)
+    procedure.check_submission(demo_ctx, as_user("verifikator"), sent.id)
+    for allowed in ("upt", "kabalai", "verifikator", "analis"):
+        assert procedure.failing_rows_file(demo_ctx, as_user(allowed), sent.id, "csv")
+    for refused_user in ("unit", "kepala"):
+        with pytest.raises(PermissionDenied) as refused:
+            procedure.failing_rows_file(demo_ctx, as_user(refused_user), sent.id, "csv")
+        assert refused.value.key == "auth.forbidden"

@@ -1,0 +1,73 @@
+"""Steps 9 and 10 on the demo's displayed dashboard (request 1, of the Direktorat Pengawasan
+Peredaran Pangan Olahan): the evaluation letter, its number, and who confirms receipt."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from ocenter import procedure
+from ocenter.errors import Conflict, NotFound, PermissionDenied, UserError
+from ocenter.models import RequestStatus
+
+DISPLAYED, IN_REVIEW = 1, 2
+
+
+def test_the_letter_names_its_number_date_unit_dashboard_and_notes(demo_ctx, as_user):
+    evaluation = procedure.evaluate_dashboard(demo_ctx, as_user("analis"), DISPLAYED,
+                                              "  Dipakai rapat pimpinan.  ", today=date(2026, 3, 5))
+    assert evaluation.letter_number == "B-0001/PUSDATIN/OC/03/2026"
+    assert evaluation.notes == "Dipakai rapat pimpinan."
+    assert evaluation.evaluated_by == "analis"
+    letter = evaluation.letter_text
+    assert letter.startswith("Nomor    : B-0001/PUSDATIN/OC/03/2026\nTanggal  : 2026-03-05\n")
+    for part in ("Yth. Pimpinan Direktorat Pengawasan Peredaran Pangan Olahan",
+                 '"Pantauan Hasil Sampling dan Pengujian" (pantauan-sampling-pengujian)',
+                 "nomor 1,", "Dipakai rapat pimpinan.", "Analis Data Pusdatin"):
+        assert part in letter, part
+    assert procedure.get_request(demo_ctx, DISPLAYED).status == RequestStatus.EVALUATED
+    [logged] = [e for e in procedure.events(demo_ctx, DISPLAYED) if e.action == "dashboard.evaluated"]
+    assert (logged.step, logged.actor, logged.detail) == (9, "analis", evaluation.letter_number)
+    assert [e.id for e in procedure.evaluations_of(demo_ctx, DISPLAYED)] == [evaluation.id]
+
+
+def test_an_evaluation_needs_notes_and_a_displayed_dashboard(demo_ctx, as_user):
+    analyst = as_user("analis")
+    with pytest.raises(UserError) as no_notes:
+        procedure.evaluate_dashboard(demo_ctx, analyst, DISPLAYED, "   ")
+    assert no_notes.value.key == "procedure.evaluation_needs_notes"
+    with pytest.raises(Conflict) as not_shown:
+        procedure.evaluate_dashboard(demo_ctx, analyst, IN_REVIEW, "Catatan.")
+    assert not_shown.value.key == "procedure.wrong_status"
+    with pytest.raises(NotFound) as missing:
+        procedure.evaluate_dashboard(demo_ctx, analyst, 99, "Catatan.")
+    assert missing.value.key == "procedure.request_missing"
+    assert procedure.evaluations_of(demo_ctx, DISPLAYED) == []
+
+
+def test_only_the_requesting_unit_confirms_receipt_of_the_letter(demo_ctx, as_user):
+    with pytest.raises(Conflict) as too_early:  # nothing evaluated yet
+        procedure.acknowledge_letter(demo_ctx, as_user("direktur"), DISPLAYED)
+    assert too_early.value.key == "procedure.wrong_status"
+    procedure.evaluate_dashboard(demo_ctx, as_user("analis"), DISPLAYED, "Baik.", today=date(2026, 12, 1))
+    with pytest.raises(PermissionDenied) as other_unit:
+        procedure.acknowledge_letter(demo_ctx, as_user("unit"), DISPLAYED)
+    assert other_unit.value.key == "procedure.not_your_unit"
+    received = procedure.acknowledge_letter(demo_ctx, as_user("direktur"), DISPLAYED,
+                                            "  " + "Terima kasih. " * 100)
+    assert received.acknowledged_by == "direktur" and received.acknowledged_at is not None
+    assert received.acknowledgement_note.startswith("Terima kasih.")
+    assert len(received.acknowledgement_note) == 1000
+    assert procedure.get_request(demo_ctx, DISPLAYED).status == RequestStatus.RECEIVED
+    [logged] = [e for e in procedure.events(demo_ctx, DISPLAYED) if e.action == "letter.received"]
+    assert (logged.step, logged.actor) == (10, "direktur")
+
+
+def test_the_event_log_is_newest_first_and_filters_by_request(demo_ctx, as_user):
+    procedure.evaluate_dashboard(demo_ctx, as_user("analis"), DISPLAYED, "Baik.")
+    everything = procedure.events(demo_ctx)
+    assert [e.id for e in everything] == sorted((e.id for e in everything), reverse=True)
+    assert everything[0].action == "dashboard.evaluated"
+    assert {e.request_id for e in procedure.events(demo_ctx, IN_REVIEW)} == {IN_REVIEW}
+    assert len(procedure.events(demo_ctx, limit=2)) == 2
