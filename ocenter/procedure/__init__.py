@@ -7,8 +7,9 @@ event to the log. Errors a user can cause are ``UserError``s carrying catalogue 
 One module per stage of the procedure: ``requests`` (the request form), ``data_intake`` (steps
 1-3) with ``data_integration`` (each sender's part of a dataset), ``mockup_review`` (4-5),
 ``dashboard_build`` (6-8), ``evaluation`` (9-10); ``common`` what they share, ``workdays`` the
-time standards in HK, ``overview`` the picture on Beranda. Pages use
-the names re-exported here.
+time standards in HK, ``overview`` the picture on Beranda; ``decisions`` (one decision wins) and
+``main_record`` (approvals and steps 6-8 are decided on main, and the database repaired from
+main's trailers) make every step all-or-nothing. Pages use the names re-exported here.
 
 May import: accounts, contracts, intake, verification, store, display (the spec model), models,
 events, context, clock, errors, i18n; never Streamlit or the UI. The time and the day come from
@@ -55,6 +56,7 @@ from ocenter.procedure.evaluation import (
     evaluations_of,
     events,
 )
+from ocenter.procedure.main_record import reconcile_main
 from ocenter.procedure.mockup_review import (
     approve_mockup,
     dashboard_history,
@@ -110,6 +112,7 @@ __all__ = [
     "mockup_problems",
     "parse_spec",
     "put_on_display",
+    "reconcile_main",
     "receive_submission",
     "request_changes",
     "request_clock",

@@ -120,8 +120,15 @@ class Merges:
         except _RefMovedError as exc:
             raise self._moved_error(branch, expected_head, exc.current, request_id) from None
 
-    def approve(self, request_id: int, reviewed_commit: str, approver: Author) -> str:
-        """Merge the mock-up into main, bound to exactly the commit the approver reviewed.
+    def approve(
+        self,
+        request_id: int,
+        reviewed_commit: str,
+        approver: Author,
+        trailers: dict[str, str] | None = None,
+    ) -> str:
+        """Merge the mock-up into main, bound to exactly the commit the approver reviewed;
+        ``trailers`` are added to the merge's own (``Decided-at``, for one).
 
         Refused when the branch moved since the review (Conflict), when the approver wrote any
         commit on it (PermissionDenied), when a file on it is invalid (UserError), or when the
@@ -167,6 +174,7 @@ class Merges:
                     "Approved-by": approver.username,
                     "Request": str(request_id),
                     "Reviewed-commit": reviewed_commit,
+                    **(trailers or {}),
                     "Change-kind": "approval",
                 },
             )
