@@ -294,6 +294,29 @@ def seed_demo_requests(ctx: AppContext) -> None:
     _sync_id_sequence(ctx)
 
 
+#: A temporary file untouched this long belongs to a writer that was killed: every file is
+#: written in well under a minute, and an hour leaves room for the slowest disk.
+STALE_TEMPORARY_SECONDS = 3600
+
+
+def remove_stale_temporaries(ctx: AppContext, older_than: float = STALE_TEMPORARY_SECONDS) -> list[str]:
+    """Remove what killed writers left of files they never renamed into place: the dot-named
+    ``.part`` of an upload and ``.tmp`` of a dataset file (never read by anyone); returns them."""
+    import time
+
+    removed = []
+    limit = time.time() - older_than
+    for folder, pattern in ((ctx.uploads_dir, ".*.part"), (ctx.home / "datasets", "*/.*.tmp")):
+        for path in folder.glob(pattern):
+            try:
+                if path.stat().st_mtime < limit:
+                    path.unlink()
+                    removed.append(str(path.relative_to(ctx.home)))
+            except FileNotFoundError:
+                continue
+    return removed
+
+
 def _sync_id_sequence(ctx: AppContext) -> None:
     """PostgreSQL keeps its own counter; after inserting fixed ids, move it past them."""
     if ctx.engine.dialect.name != "postgresql":
@@ -330,4 +353,7 @@ def initialise(
         seed_demo_users(ctx)
         seed_demo_data(ctx, progress)
         seed_demo_requests(ctx)
+    # A use case killed after it moved main left a decision the database lacks: take it in.
+    procedure.reconcile_main(ctx)
+    remove_stale_temporaries(ctx)
     return ctx

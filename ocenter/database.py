@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from sqlalchemy import event, inspect, text
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import SQLModel, create_engine
 
 from ocenter import models
+from ocenter.errors import Unavailable, disk_full, is_disk_full
 from ocenter.events import ensure_head
 
 #: What the database answers to an UPDATE or DELETE of an event (its triggers' message).
@@ -18,6 +19,10 @@ EVENT_LOG_TRIGGERS = {
     "sqlite": ("event_append_only_update", "event_append_only_delete"),
     "postgresql": ("event_append_only", "event_append_only_truncate"),
 }
+
+#: How long a SQLite write waits for another writer's lock before the use case gives up with
+#: "database busy" (``?timeout=`` in DATABASE_URL overrides it). Writers hold it for one use case.
+SQLITE_BUSY_SECONDS = 30
 
 
 def make_engine(database_url: str) -> Engine:
@@ -35,13 +40,28 @@ def open_engine(database_url: str) -> Engine:
     """An engine for ``database_url`` that changes nothing in the database's schema (for
     ``audit verify``, which must see the database as it is)."""
     connect_args: dict[str, object] = {}
-    if database_url.startswith("sqlite"):
+    sqlite = database_url.startswith("sqlite")
+    if sqlite:
         # Streamlit serves sessions from several threads; each uses its own connection.
-        connect_args = {"check_same_thread": False, "timeout": 30}
+        connect_args = {"check_same_thread": False}
+        if "timeout" not in make_url(database_url).query:
+            connect_args["timeout"] = SQLITE_BUSY_SECONDS
     engine = create_engine(database_url, connect_args=connect_args, pool_pre_ping=True)
-    if database_url.startswith("sqlite"):
+    if sqlite:
         event.listen(engine, "connect", _sqlite_pragmas)
+    event.listen(engine, "handle_error", _machine_failures)
     return engine
+
+
+def _machine_failures(context) -> None:  # noqa: ANN001 - sqlalchemy ExceptionContext
+    """A full disk and a database held too long by another writer are conditions of the machine
+    a user can be told about, not bugs: they become messages (``Unavailable``). The transaction
+    they interrupted is rolled back, so nothing of it is kept."""
+    error = context.original_exception
+    if is_disk_full(error):
+        raise disk_full() from context.sqlalchemy_exception
+    if context.dialect.name == "sqlite" and "database is locked" in str(error):
+        raise Unavailable("system.database_busy") from context.sqlalchemy_exception
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001 - DB-API connection

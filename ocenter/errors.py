@@ -42,3 +42,35 @@ class Conflict(UserError):
 class IntegrityError(UserError):
     """Kept evidence (a stored file, an upload) no longer matches the digest recorded for it:
     it was changed outside the application. It is refused, never used, and logged."""
+
+
+class Unavailable(UserError):
+    """The machine could not do it now: its disk is full, or the database was held too long by
+    another process. Nothing is left half-done; the user may try again once it is resolved."""
+
+
+#: How disks that are full speak: errno 28 and 122 as C libraries print them, SQLite's
+#: SQLITE_FULL and PostgreSQL's "could not extend file" (SQLSTATE 53100, disk_full).
+_DISK_FULL_TEXTS = (
+    "no space left on device",
+    "disk quota exceeded",
+    "database or disk is full",
+    "could not extend file",
+)
+
+
+def is_disk_full(error: BaseException | str) -> bool:
+    """True when ``error`` (an exception, or a program's error output) says the disk is full."""
+    import errno
+
+    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    if getattr(error, "sqlstate", None) == "53100":
+        return True
+    text = str(error).lower()
+    return any(marker in text for marker in _DISK_FULL_TEXTS)
+
+
+def disk_full() -> Unavailable:
+    """The refusal shown when a write found the disk full."""
+    return Unavailable("system.disk_full")

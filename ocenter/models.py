@@ -200,6 +200,26 @@ class EmptyDeclaration(SQLModel, table=True):
     period: str = Field(description="The month with nothing to report, YYYY-MM.")
 
 
+class MainDecision(SQLModel, table=True):
+    """A decision whose record is a commit on main (an approval merge, step 5, or a commit of steps
+    6-8), as the database took it in. Main is the truth for these steps: the use case that made
+    the commit takes it in within the same transaction as the request's new status, and a commit
+    not yet here (its use case was interrupted after main moved) is taken in from the commit's
+    trailers on the next run. One row per commit, so each is taken in once."""
+
+    id: int | None = Field(default=None, primary_key=True, description="Order of taking in.")
+    commit: str = Field(unique=True, description="The commit on main recording the decision.")
+    request_id: int = Field(
+        index=True, foreign_key="dashboardrequest.id", description="Request decided."
+    )
+    step: int = Field(description="SOP step: 5 approval, 6 build, 7 classification, 8 display.")
+    decided_by: str = Field(description="Username: Approved-by, or the author of a step commit.")
+    decided_at: datetime = Field(description="When (UTC): the commit's Decided-at trailer.")
+    reviewed_commit: str | None = Field(
+        default=None, description="For an approval, the mock-up commit the reviewer approved."
+    )
+
+
 class ReviewComment(SQLModel, table=True):
     """What the requesting unit said about a mock-up revision (step 5)."""
 

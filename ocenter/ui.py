@@ -18,6 +18,7 @@ from ocenter.context import AppContext
 from ocenter.errors import IntegrityError, UserError
 from ocenter.i18n import DEFAULT_LANGUAGE, t
 from ocenter.navigation import PAGES, default_page_key, may_open, pages_for
+from ocenter.procedure.main_record import reconcile_main
 from ocenter.verification.datasets import load_dataset
 
 _LANG_KEY = "ocenter_lang"
@@ -197,6 +198,9 @@ def page(key: str) -> tuple[AppContext, Authority]:
         viewer = login_gate(ctx)
     viewer = authority_of(ctx.engine, viewer.username,
                                    production=not ctx.settings.is_demo)
+    # Decisions on main that an interrupted use case did not bring into the database yet are
+    # taken in before the page reads any status (one rev-parse when main has not moved).
+    reconcile_main(ctx)
     if viewer is None:
         _shut_out(st.session_state.get("ocenter_authenticator"))
     if not may_open(viewer.role, key):

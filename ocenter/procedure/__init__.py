@@ -8,8 +8,10 @@ One module per stage of the procedure: ``requests`` (the request form), ``data_i
 1-3) with ``data_integration`` (each sender's part of a dataset), ``mockup_review`` (4-5),
 ``dashboard_build`` (6-8), ``evaluation`` (9-10), and ``contract_changes`` (a data contract
 changed only with its owner unit's and Pusdatin's approval); ``common`` what they share,
-``workdays`` the time standards in HK, ``overview`` the picture on Beranda. Pages use the names
-re-exported here.
+``workdays`` the time standards in HK, ``overview`` the picture on Beranda; ``decisions`` (one
+decision wins) and ``main_record`` (approvals and steps 6-8 are decided on main, and the database
+repaired from main's trailers) make every step all-or-nothing. Pages use the names re-exported
+here.
 
 May import: accounts, contracts, intake, verification, store, display (the spec model), models,
 events, context, clock, errors, i18n; never Streamlit or the UI. The time and the day come from
@@ -66,6 +68,7 @@ from ocenter.procedure.evaluation import (
     evaluations_of,
     events,
 )
+from ocenter.procedure.main_record import reconcile_main
 from ocenter.procedure.mockup_review import (
     approve_mockup,
     dashboard_history,
@@ -133,6 +136,7 @@ __all__ = [
     "mockup_scope",
     "parse_spec",
     "put_on_display",
+    "reconcile_main",
     "receive_submission",
     "request_changes",
     "request_clock",

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Iterator
+from datetime import datetime
 
-from sqlmodel import Session
+from sqlmodel import Session, update
 
 from ocenter.accounts.authority import Authority
 from ocenter.accounts.levels import Role
@@ -72,6 +74,25 @@ def _request(session: Session, request_id: int) -> DashboardRequest:
     return request
 
 
+def _hold_request(session: Session, request_id: int) -> DashboardRequest:
+    """Take the request's row for the rest of this transaction and read it: an UPDATE that
+    changes nothing, so PostgreSQL locks the row and SQLite takes its write lock, before anything
+    is read. Whoever decides on the request next waits until this transaction ends, then reads
+    what it decided. It comes first in the transaction, so SQLite's lock is taken with the
+    busy wait rather than refused from a stale snapshot."""
+    held = session.exec(
+        update(DashboardRequest)
+        .where(DashboardRequest.id == request_id)
+        .values(status=DashboardRequest.status)
+        .execution_options(synchronize_session=False)
+    )
+    if held.rowcount != 1:
+        raise NotFound("procedure.request_missing", request=request_id)
+    request = session.get(DashboardRequest, request_id, populate_existing=True)
+    assert request is not None
+    return request
+
+
 def _expect_status(request: DashboardRequest, *allowed: RequestStatus) -> None:
     if request.status not in allowed:
         raise Conflict("procedure.wrong_status", request=request.id, status=request.status.value)
@@ -82,9 +103,27 @@ def _own_unit(actor: Authority, request: DashboardRequest) -> None:
         raise PermissionDenied("procedure.not_your_unit")
 
 
-def _advance(ctx: AppContext, request: DashboardRequest, status: RequestStatus) -> None:
-    request.status = status
-    request.step_started_at = ctx.clock.now()
+def _advance(
+    session: Session, request: DashboardRequest, status: RequestStatus, at: datetime
+) -> None:
+    """Move ``request`` to ``status``, its step's clock starting ``at``: a conditional UPDATE
+    from the status it was read with, so a change made meanwhile is never overwritten (the use
+    cases hold the request's row, see ``decisions.lock_request``; a miss here is a bug)."""
+    moved = session.exec(
+        update(DashboardRequest)
+        .where(DashboardRequest.id == request.id, DashboardRequest.status == request.status)
+        .values(status=status, step_started_at=at)
+    )
+    if moved.rowcount != 1:
+        raise RuntimeError(f"request {request.id} changed under its lock")
+    session.refresh(request)
+
+
+def checkpoint(name: str) -> None:
+    """Mark a point between two writes of an all-or-nothing step, as a Python audit event
+    (``sys.audit("ocenter.checkpoint", name)``): free when nobody listens. An operator's audit
+    hook can trace the steps with it; the crash tests stop a child process there and kill it."""
+    sys.audit("ocenter.checkpoint", name)
 
 
 def request_clock(ctx: AppContext, request: DashboardRequest) -> StepClock:

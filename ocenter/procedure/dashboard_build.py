@@ -16,30 +16,13 @@ from ocenter.context import AppContext
 from ocenter.display.lifecycle import DashboardLifecycle, lifecycle_to_yaml
 from ocenter.display.spec import DefaultView
 from ocenter.errors import NotFound
-from ocenter.events import record
 from ocenter.models import (
-    DashboardRequest,
     RequestStatus,
 )
-from ocenter.procedure.common import _advance, _expect_status, _request, author_of
+from ocenter.procedure.common import _expect_status, author_of, checkpoint
+from ocenter.procedure.decisions import decided_conflict, lock_request, request_decision
+from ocenter.procedure.main_record import Decision, latest_decision, stamp, take_in
 from ocenter.store.names import lifecycle_path
-
-
-def _change_on_main(
-    ctx: AppContext, actor: Authority, request: DashboardRequest, step: int, message: str,
-    change: Callable[[DashboardLifecycle], DashboardLifecycle],
-) -> str:
-    snapshot = ctx.store.snapshot("main")
-    if request.dashboard_id not in snapshot.specs:
-        raise NotFound("procedure.dashboard_missing", dashboard=request.dashboard_id)
-    updated = change(snapshot.lifecycle_of(request.dashboard_id))
-    return ctx.store.commit_to_main(
-        {lifecycle_path(updated.id): lifecycle_to_yaml(updated)},
-        author_of(ctx, actor),
-        snapshot.commit,
-        message,
-        {"Request": str(request.id), "Step": str(step)},
-    )
 
 
 def _step_on_main(
@@ -50,21 +33,55 @@ def _step_on_main(
     step: int,
     allowed: tuple[RequestStatus, ...],
     then: RequestStatus,
-    action: str,
     message: str,
     change: Callable[[DashboardLifecycle], DashboardLifecycle],
 ) -> str:
-    """One of Pusdatin's steps 6-8: record it in the dashboard's lifecycle on main, then move the
-    request on."""
+    """One of Pusdatin's steps 6-8: record it in the dashboard's lifecycle on main, then move the request on.
+
+    All or nothing: the commit on main, with its ``Request``, ``Step`` and ``Decided-at``
+    trailers, is the step; the database takes it in (``main_record``) in the same transaction
+    that moves the request, or on the next run when this one was interrupted after the commit.
+    Two analysts at once: the second is told who did it; the same analyst retrying gets the
+    commit back, as already done."""
     require_role(actor, Role.ANALIS)
+    author = author_of(ctx, actor)
     with Session(ctx.engine) as session:
-        request = _request(session, request_id)
-        _expect_status(request, *allowed)
-        commit = _change_on_main(ctx, actor, request, step,
-                                 f"{message} {request.dashboard_id}", change)
-        if request.status != then:
-            _advance(ctx, request, then)
-        record(session, actor.username, action, step=step, request_id=request_id, detail=commit)
+        request = lock_request(ctx, session, request_id)
+        if request.status not in allowed:
+            decided = request_decision(session, request_id, step)
+            if decided is None:
+                _expect_status(request, *allowed)
+            if request.status == then and decided.username == actor.username and decided.commit:
+                return decided.commit
+            raise decided_conflict(session, decided, request=request_id)
+        snapshot = ctx.store.snapshot("main")
+        if request.dashboard_id not in snapshot.specs:
+            raise NotFound("procedure.dashboard_missing", dashboard=request.dashboard_id)
+        lifecycle = snapshot.lifecycle_of(request.dashboard_id)
+        updated = change(lifecycle)
+        if request.status == then and updated == lifecycle:
+            # Set again as it is (a retry of a step that went through): nothing to record.
+            done = latest_decision(session, request_id, step)
+            if done is not None:
+                return done.commit
+        decided_at = ctx.clock.now()
+        checkpoint(f"step{step}.checked")
+        # An empty commit too: when the lifecycle record already said what the step sets, the
+        # step still happened, and its commit is its record.
+        commit = ctx.store.commit_to_main(
+            {lifecycle_path(updated.id): lifecycle_to_yaml(updated)},
+            author,
+            snapshot.commit,
+            f"{message} {request.dashboard_id}",
+            {"Request": str(request.id), "Step": str(step), **stamp(decided_at)},
+            allow_empty=True,
+        )
+        checkpoint(f"step{step}.committed")
+        take_in(ctx, session, request, Decision(
+            commit=commit, request_id=request_id, step=step, decided_by=actor.username,
+            decided_at=decided_at,
+        ))
+        checkpoint(f"step{step}.recorded")
         session.commit()
         return commit
 
@@ -73,7 +90,7 @@ def build_dashboard(ctx: AppContext, actor: Authority, request_id: int) -> str:
     """Step 6: Pusdatin builds the approved dashboard for the Operational Center display."""
     return _step_on_main(
         ctx, actor, request_id, step=6, allowed=(RequestStatus.APPROVED,),
-        then=RequestStatus.BUILT, action="dashboard.built", message="Bangun dasbor",
+        then=RequestStatus.BUILT, message="Bangun dasbor",
         change=lambda lifecycle: lifecycle.model_copy(update={"built": True}),
     )
 
@@ -86,7 +103,7 @@ def classify_defaults(
     return _step_on_main(
         ctx, actor, request_id, step=7,
         allowed=(RequestStatus.BUILT, RequestStatus.CLASSIFIED), then=RequestStatus.CLASSIFIED,
-        action="dashboard.classified", message="Klasifikasi data bawaan",
+        message="Klasifikasi data bawaan",
         change=lambda lifecycle: DashboardLifecycle.model_validate(
             {**lifecycle.model_dump(), "classified": True,
              "defaults": [d.model_dump() for d in defaults]}
@@ -98,7 +115,7 @@ def put_on_display(ctx: AppContext, actor: Authority, request_id: int) -> str:
     """Step 8: show the dashboard on the Operational Center display, to each by their authority."""
     return _step_on_main(
         ctx, actor, request_id, step=8, allowed=(RequestStatus.CLASSIFIED,),
-        then=RequestStatus.DISPLAYED, action="dashboard.displayed", message="Tayangkan dasbor",
+        then=RequestStatus.DISPLAYED, message="Tayangkan dasbor",
         change=lambda lifecycle: DashboardLifecycle.model_validate(
             {**lifecycle.model_dump(), "on_display": True}
         ),

@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, select, update
 
 from ocenter.accounts.authority import Authority, require_role
 from ocenter.accounts.levels import Level, Role
 from ocenter.context import AppContext
-from ocenter.errors import Conflict, IntegrityError, NotFound, PermissionDenied, UserError
+from ocenter.errors import (
+    Conflict,
+    IntegrityError,
+    NotFound,
+    PermissionDenied,
+    UserError,
+    disk_full,
+    is_disk_full,
+)
 from ocenter.events import record
 from ocenter.intake.read import read_table
 from ocenter.models import (
@@ -26,10 +37,12 @@ from ocenter.procedure.common import (
     SENDER_ROLES,
     UPLOAD_SUFFIXES,
     _request,
+    checkpoint,
     contract_of,
     integrity_logged,
 )
 from ocenter.procedure.data_integration import check_declaration, integrate_accepted, sender_codes
+from ocenter.procedure.decisions import decided_conflict, submission_decision
 from ocenter.procedure.workdays import StepClock, step_clock
 from ocenter.verification.datasets import DatasetVersionFile, sha256_of_file, store_dataset_version
 from ocenter.verification.engine import verify_table
@@ -71,7 +84,11 @@ def submit_data(
     if table.num_rows > 0 and nothing_to_report is not None:
         raise UserError("procedure.declared_but_rows", rows=table.num_rows)
     digest = hashlib.sha256(content).hexdigest()
-    _write_once(ctx.uploads_dir / f"{digest}{suffix}", content)
+    with disk_full_as_message():
+        _write_once(ctx.uploads_dir / f"{digest}{suffix}", content)
+    # Killed from here on, the upload stays under its SHA-256, unreferenced: a retry of the
+    # same file uses it as it is.
+    checkpoint("submit.file_kept")
     with Session(ctx.engine) as session:
         if request_id is not None:
             _request(session, request_id)
@@ -105,13 +122,36 @@ def submit_data(
 
 
 def _write_once(path: Path, content: bytes) -> None:
-    """Write ``content`` to ``path`` atomically unless it is already there (content-addressed)."""
+    """Write ``content`` to ``path`` atomically unless it is already there (content-addressed).
+
+    Written under a name of its own (two senders of the same file write at once) and renamed
+    into place whole; a write that fails, a full disk for one, leaves nothing behind."""
     if path.exists():
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(path.suffix + ".part")
-    temporary.write_bytes(content)
-    temporary.replace(path)
+    handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed below, before the rename
+        dir=path.parent, prefix=f".{path.name}.", suffix=".part", delete=False
+    )
+    try:
+        with handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(handle.name, path)
+    except BaseException:
+        Path(handle.name).unlink(missing_ok=True)
+        raise
+
+
+@contextmanager
+def disk_full_as_message() -> Iterator[None]:
+    """A file write that finds the disk full becomes the message that says so."""
+    try:
+        yield
+    except OSError as error:
+        if is_disk_full(error):
+            raise disk_full() from error
+        raise
 
 
 def list_submissions(
@@ -131,13 +171,16 @@ def receive_submission(ctx: AppContext, actor: Authority, submission_id: int) ->
     """Step 2: Pusdatin receives a submission into its inbox."""
     require_role(actor, *PUSDATIN_ROLES)
     with Session(ctx.engine) as session:
+        received = session.exec(
+            update(Submission)
+            .where(Submission.id == submission_id, Submission.status == SubmissionStatus.SENT)
+            .values(status=SubmissionStatus.RECEIVED, received_by=actor.username,
+                    received_at=ctx.clock.now())
+            .execution_options(synchronize_session=False)
+        )
         submission = _submission(session, submission_id)
-        if submission.status != SubmissionStatus.SENT:
-            raise Conflict("procedure.submission_status", submission=submission_id,
-                           status=submission.status.value)
-        submission.status = SubmissionStatus.RECEIVED
-        submission.received_by = actor.username
-        submission.received_at = ctx.clock.now()
+        if received.rowcount != 1:
+            return _decided_already(session, submission, actor, "decided.data_received")
         record(session, actor.username, "data.received", step=2, request_id=submission.request_id,
                submission_id=submission_id)
         session.commit()
@@ -157,10 +200,26 @@ def submission_clock(ctx: AppContext, submission: Submission) -> StepClock | Non
 
 
 def _submission(session: Session, submission_id: int) -> Submission:
-    submission = session.get(Submission, submission_id)
+    submission = session.get(Submission, submission_id, populate_existing=True)
     if submission is None:
         raise NotFound("procedure.submission_missing", submission=submission_id)
     return submission
+
+
+def _decided_already(
+    session: Session, submission: Submission, actor: Authority, key: str, note: str | None = None
+) -> Submission:
+    """The submission moved on before this decision: the same person's same decision comes back
+    as already done; anyone else is told who decided what."""
+    decided = submission_decision(submission)
+    if decided is None or (decided.key == "decided.data_received" and key != decided.key):
+        raise Conflict("procedure.submission_status", submission=submission.id,
+                       status=submission.status.value)
+    if decided.key == key and decided.username == actor.username and (
+        note is None or decided.text == note
+    ):
+        return submission
+    raise decided_conflict(session, decided, submission=submission.id)
 
 
 def upload_path(ctx: AppContext, submission: Submission) -> Path:
@@ -194,9 +253,22 @@ def check_submission(
         report = verify_table(contract, table, today=ctx.clock.today(), progress=progress,
                               sender_codes=sender_codes(session, submission.unit_code),
                               require_rows=not declared)
-        submission.checks_passed = report.valid
-        submission.rows = report.rows
-        submission.report_json = report.model_dump_json()
+        # Kept only while nobody has decided on the submission meanwhile.
+        kept = session.exec(
+            update(Submission)
+            .where(Submission.id == submission_id,
+                   Submission.status == SubmissionStatus.RECEIVED)
+            .values(checks_passed=report.valid, rows=report.rows,
+                    report_json=report.model_dump_json())
+            .execution_options(synchronize_session=False)
+        )
+        if kept.rowcount != 1:
+            submission = _submission(session, submission_id)
+            decided = submission_decision(submission)
+            if decided is None:
+                raise Conflict("procedure.submission_status", submission=submission_id,
+                               status=submission.status.value)
+            raise decided_conflict(session, decided, submission=submission_id)
         record(session, actor.username, "data.checked", step=3, request_id=submission.request_id,
                submission_id=submission_id, outcome="valid" if report.valid else "invalid",
                detail=f"{len(report.errors)} failing cells")
@@ -222,45 +294,69 @@ def decide_submission(
     with the one recorded at submission; a stored file met on the way (an earlier build, a
     version) is checked against its recorded digest. Either mismatch refuses the acceptance
     (``IntegrityError``), changes nothing, and is logged.
-    """
+
+    One decision wins: the decision is written first, as a conditional UPDATE from "received",
+    and the dataset version, its partitions and the integrated build follow in the same
+    transaction. A second verifier deciding at the same time is told who decided what; the same
+    verifier sending the same decision again gets the submission back, as already done."""
     require_role(actor, Role.VERIFIKATOR)
+    note = note.strip()
+    verdict = "decided.data_accepted" if accept else "decided.data_returned"
     with integrity_logged(ctx, actor.username, step=3, submission_id=submission_id), \
             Session(ctx.engine) as session:
         submission = _submission(session, submission_id)
         if submission.status != SubmissionStatus.RECEIVED or submission.checks_passed is None:
-            raise Conflict("procedure.submission_status", submission=submission_id,
-                           status=submission.status.value)
+            return _decided_already(session, submission, actor, verdict, note)
         if accept and not submission.checks_passed:
             raise UserError("procedure.cannot_accept_invalid")
-        if not accept and not note.strip():
+        if not accept and not note:
             raise UserError("procedure.return_needs_reason")
         decided_at = ctx.clock.now()
+        conditions = [Submission.id == submission_id,
+                      Submission.status == SubmissionStatus.RECEIVED,
+                      col(Submission.checks_passed).is_not(None)]
         if accept:
-            contract = contract_of(ctx, submission.dataset_id)
-            original = _upload_as_sent(ctx, submission)
-            table = read_table(original, submission.upload_suffix, contract)
-            stored = store_dataset_version(
-                ctx.home, contract, table, original, f"upload{submission.upload_suffix}"
-            )
-            _check_known_version(session, stored)
-            session.add(
-                DatasetVersion(
-                    dataset_id=submission.dataset_id,
-                    sha256=stored.sha256,
-                    rows=stored.rows,
-                    submission_id=submission_id,
-                    accepted_at=decided_at,
-                    file_sha256=stored.file_sha256,
+            conditions.append(col(Submission.checks_passed).is_(True))
+        checkpoint("decide.deciding")
+        decided = session.exec(
+            update(Submission)
+            .where(*conditions)
+            .values(status=SubmissionStatus.VERIFIED if accept else SubmissionStatus.RETURNED,
+                    verified_by=actor.username, verified_at=decided_at, decision_note=note)
+            .execution_options(synchronize_session=False)
+        )
+        submission = _submission(session, submission_id)
+        if decided.rowcount != 1:
+            session.rollback()
+            return _decided_already(session, _submission(session, submission_id), actor,
+                                    verdict, note)
+        checkpoint("decide.held")
+        if accept:
+            with disk_full_as_message():
+                contract = contract_of(ctx, submission.dataset_id)
+                original = _upload_as_sent(ctx, submission)
+                table = read_table(original, submission.upload_suffix, contract)
+                stored = store_dataset_version(
+                    ctx.home, contract, table, original, f"upload{submission.upload_suffix}"
                 )
-            )
-            integrate_accepted(ctx, session, contract, submission, stored.sha256, actor.username)
-        submission.status = SubmissionStatus.VERIFIED if accept else SubmissionStatus.RETURNED
-        submission.verified_by = actor.username
-        submission.verified_at = decided_at
-        submission.decision_note = note.strip()
+                _check_known_version(session, stored)
+                checkpoint("decide.files_kept")
+                session.add(
+                    DatasetVersion(
+                        dataset_id=submission.dataset_id,
+                        sha256=stored.sha256,
+                        rows=stored.rows,
+                        submission_id=submission_id,
+                        accepted_at=decided_at,
+                        file_sha256=stored.file_sha256,
+                    )
+                )
+                integrate_accepted(ctx, session, contract, submission, stored.sha256,
+                                   actor.username)
         record(session, actor.username, "data.verified" if accept else "data.returned", step=3,
                request_id=submission.request_id, submission_id=submission_id,
-               outcome="accepted" if accept else "returned", detail=note.strip()[:500])
+               outcome="accepted" if accept else "returned", detail=note[:500])
+        checkpoint("decide.recorded")
         session.commit()
         session.refresh(submission)
         return submission

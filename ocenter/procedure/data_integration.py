@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from ocenter.accounts.authority import Authority, require_role
 from ocenter.accounts.levels import Role
@@ -139,6 +139,11 @@ def _partition_states(session: Session, dataset_id: str) -> dict[PartitionKey, P
 def _rebuild(
     ctx: AppContext, session: Session, contract: DataContract, changed: dict[PartitionKey, int]
 ) -> IntegratedDataset | None:
+    if session.get_bind().dialect.name == "postgresql":
+        # Two acceptances of one dataset at once would each build from the partitions before
+        # the other's, and the later build would drop the earlier one's rows. SQLite's writers
+        # are one at a time already; on PostgreSQL the builds of a dataset take turns.
+        session.exec(select(func.pg_advisory_xact_lock(func.hashtext(f"integrate:{contract.id}"))))
     current = _partition_states(session, contract.id)
     previous = session.exec(
         select(IntegratedDataset).where(IntegratedDataset.dataset_id == contract.id)

@@ -16,7 +16,8 @@ from ocenter.models import (
     Unit,
     User,
 )
-from ocenter.procedure.common import REQUESTER_ROLES, _advance, _expect_status, _own_unit, _request
+from ocenter.procedure.common import REQUESTER_ROLES, _advance, _expect_status, _own_unit
+from ocenter.procedure.decisions import decided_conflict, lock_request, request_decision
 from ocenter.procedure.workdays import local_time
 
 
@@ -30,8 +31,14 @@ def evaluate_dashboard(ctx: AppContext, actor: Authority, request_id: int, notes
     now = ctx.clock.now()
     today = local_time(now).date()  # the letter's date, from the same reading as its stamp
     with Session(ctx.engine) as session:
-        request = _request(session, request_id)
-        _expect_status(request, RequestStatus.DISPLAYED)
+        request = lock_request(ctx, session, request_id)
+        if request.status != RequestStatus.DISPLAYED:
+            decided = request_decision(session, request_id, 9)
+            if decided is None:
+                _expect_status(request, RequestStatus.DISPLAYED)
+            if decided.username == actor.username and decided.text == notes.strip():
+                return _latest_evaluation(session, request_id)  # sent again: already done
+            raise decided_conflict(session, decided, request=request_id)
         unit = session.get(Unit, request.requesting_unit)
         evaluator = session.get(User, actor.username)
         count = len(session.exec(select(Evaluation)).all()) + 1
@@ -54,12 +61,17 @@ def evaluate_dashboard(ctx: AppContext, actor: Authority, request_id: int, notes
             letter_text=letter, evaluated_by=actor.username, evaluated_at=now,
         )
         session.add(evaluation)
-        _advance(ctx, request, RequestStatus.EVALUATED)
+        _advance(session, request, RequestStatus.EVALUATED, now)
         record(session, actor.username, "dashboard.evaluated", step=9, request_id=request_id,
                detail=number)
         session.commit()
         session.refresh(evaluation)
         return evaluation
+
+
+def _latest_evaluation(session: Session, request_id: int) -> Evaluation | None:
+    query = select(Evaluation).where(Evaluation.request_id == request_id)
+    return session.exec(query.order_by(col(Evaluation.id).desc())).first()
 
 
 def evaluations_of(ctx: AppContext, request_id: int) -> list[Evaluation]:
@@ -75,17 +87,23 @@ def acknowledge_letter(
     """Step 10: the requesting unit receives the evaluated dashboard and the letter."""
     require_role(actor, *REQUESTER_ROLES)
     with Session(ctx.engine) as session:
-        request = _request(session, request_id)
+        request = lock_request(ctx, session, request_id)
         _own_unit(actor, request)
-        _expect_status(request, RequestStatus.EVALUATED)
-        query = select(Evaluation).where(Evaluation.request_id == request_id)
-        evaluation = session.exec(query.order_by(col(Evaluation.id).desc())).first()
+        if request.status != RequestStatus.EVALUATED:
+            decided = request_decision(session, request_id, 10)
+            if decided is None:
+                _expect_status(request, RequestStatus.EVALUATED)
+            if decided.username == actor.username:
+                return _latest_evaluation(session, request_id)  # sent again: already done
+            raise decided_conflict(session, decided, request=request_id)
+        evaluation = _latest_evaluation(session, request_id)
         if evaluation is None:
             raise NotFound("procedure.letter_missing", request=request_id)
+        now = ctx.clock.now()
         evaluation.acknowledged_by = actor.username
-        evaluation.acknowledged_at = ctx.clock.now()
+        evaluation.acknowledged_at = now
         evaluation.acknowledgement_note = note.strip()[:1000]
-        _advance(ctx, request, RequestStatus.RECEIVED)
+        _advance(session, request, RequestStatus.RECEIVED, now)
         record(session, actor.username, "letter.received", step=10, request_id=request_id)
         session.commit()
         session.refresh(evaluation)

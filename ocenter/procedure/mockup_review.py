@@ -16,8 +16,18 @@ from ocenter.models import (
     RequestStatus,
     ReviewComment,
 )
-from ocenter.procedure.common import REQUESTER_ROLES, _advance, _expect_status, _own_unit, _request, author_of
+from ocenter.procedure.common import (
+    REQUESTER_ROLES,
+    _advance,
+    _expect_status,
+    _own_unit,
+    _request,
+    author_of,
+    checkpoint,
+)
 from ocenter.procedure.data_intake import latest_versions
+from ocenter.procedure.decisions import decided_conflict, lock_request, request_decision
+from ocenter.procedure.main_record import Decision, stamp, take_in
 from ocenter.store.merges import listing
 from ocenter.store.models import CommitInfo, FileChange, MergePreview
 from ocenter.store.names import spec_path
@@ -67,8 +77,9 @@ def _best_category(contract: DataContract) -> ContractField | None:
 def start_mockup(ctx: AppContext, actor: Authority, request_id: int) -> str:
     """Step 4 begins: Pusdatin opens the mock-up branch with a starter spec. Needs verified data."""
     require_role(actor, Role.ANALIS)
+    author = author_of(ctx, actor)
     with Session(ctx.engine) as session:
-        request = _request(session, request_id)
+        request = lock_request(ctx, session, request_id)
         _expect_status(request, RequestStatus.REQUESTED)
         versions = latest_versions(ctx)
         missing = [d for d in request.datasets if d not in versions]
@@ -80,9 +91,11 @@ def start_mockup(ctx: AppContext, actor: Authority, request_id: int) -> str:
             head, action = pushed, "mockup.adopted"
         else:
             spec = starter_spec(request, ctx.store.snapshot("main").contracts)
-            head = ctx.store.start_mockup(request_id, spec, author_of(ctx, actor))
+            head = ctx.store.start_mockup(request_id, spec, author)
             action = "mockup.started"
-        _advance(ctx, request, RequestStatus.MOCKUP)
+        # Killed from here on, the branch stays and a retry adopts it.
+        checkpoint("mockup.branch_made")
+        _advance(session, request, RequestStatus.MOCKUP, ctx.clock.now())
         record(session, actor.username, action, step=4, request_id=request_id, detail=head)
         session.commit()
         return head
@@ -112,7 +125,7 @@ def send_mockup(ctx: AppContext, actor: Authority, request_id: int) -> None:
     """Step 4 ends: the mock-up is sent to the requesting unit for review."""
     require_role(actor, Role.ANALIS)
     with Session(ctx.engine) as session:
-        request = _request(session, request_id)
+        request = lock_request(ctx, session, request_id)
         _expect_status(request, RequestStatus.MOCKUP, RequestStatus.CHANGES_REQUESTED)
         problems = mockup_problems(ctx, request_id)
         if problems:
@@ -121,7 +134,7 @@ def send_mockup(ctx: AppContext, actor: Authority, request_id: int) -> None:
         if outside:  # the unit could not approve it: do not send it
             raise UserError("procedure.mockup_outside_scope", allowed=spec_path(request.dashboard_id),
                             files=listing(outside))
-        _advance(ctx, request, RequestStatus.IN_REVIEW)
+        _advance(session, request, RequestStatus.IN_REVIEW, ctx.clock.now())
         record(session, actor.username, "mockup.sent", step=4, request_id=request_id,
                detail=ctx.store.head(ctx.store.mockup_branch(request_id)) or "")
         session.commit()
@@ -160,20 +173,38 @@ def approve_mockup(
 
     The approval merges only the request's own dashboard spec: a branch that changes anything
     else is refused whole (``store.mockup_outside_scope``), by the store, whatever the page
-    showed."""
+    showed.
+
+    All or nothing: the merge on main is the approval, and the database takes it in from there
+    (``main_record``), so an approval interrupted after the merge is completed on the next run.
+    Whoever decided on the request first wins: a second reviewer is told who decided what; the
+    same reviewer retrying the same revision gets the merge back, as already done."""
     require_role(actor, *REQUESTER_ROLES)
+    author = author_of(ctx, actor)
     with Session(ctx.engine) as session:
-        request = _request(session, request_id)
+        request = lock_request(ctx, session, request_id)
         _own_unit(actor, request)
-        _expect_status(request, RequestStatus.IN_REVIEW)
+        if request.status != RequestStatus.IN_REVIEW:
+            decided = request_decision(session, request_id, 5)
+            if decided is None:
+                _expect_status(request, RequestStatus.IN_REVIEW)
+            if (decided.key == "decided.approved" and decided.username == actor.username
+                    and decided.reviewed_commit == reviewed_commit and decided.commit):
+                return decided.commit
+            raise decided_conflict(session, decided, request=request_id)
         problems = mockup_problems(ctx, request_id)
         if problems:
             raise UserError("procedure.mockup_invalid", problems="; ".join(problems))
-        merge = ctx.store.approve(request_id, reviewed_commit, author_of(ctx, actor),
+        decided_at = ctx.clock.now()
+        checkpoint("approve.checked")
+        merge = ctx.store.approve(request_id, reviewed_commit, author, trailers=stamp(decided_at),
                                   dashboard_id=request.dashboard_id)
-        _advance(ctx, request, RequestStatus.APPROVED)
-        record(session, actor.username, "mockup.approved", step=5, request_id=request_id,
-               outcome="approved", detail=f"reviewed {reviewed_commit}, merge {merge}")
+        checkpoint("approve.merged")
+        take_in(ctx, session, request, Decision(
+            commit=merge, request_id=request_id, step=5, decided_by=actor.username,
+            decided_at=decided_at, reviewed_commit=reviewed_commit,
+        ))
+        checkpoint("approve.recorded")
         session.commit()
         return merge
 
@@ -186,16 +217,25 @@ def request_changes(
     if not comment.strip():
         raise UserError("procedure.changes_need_comment")
     with Session(ctx.engine) as session:
-        request = _request(session, request_id)
+        request = lock_request(ctx, session, request_id)
         _own_unit(actor, request)
-        _expect_status(request, RequestStatus.IN_REVIEW)
+        if request.status != RequestStatus.IN_REVIEW:
+            decided = request_decision(session, request_id, 5)
+            if decided is None:
+                _expect_status(request, RequestStatus.IN_REVIEW)
+            if (decided.key == "decided.changes_requested" and decided.username == actor.username
+                    and decided.reviewed_commit == reviewed_commit
+                    and decided.text == comment.strip()):
+                return  # the same request for changes, sent again: already done
+            raise decided_conflict(session, decided, request=request_id)
+        now = ctx.clock.now()
         session.add(ReviewComment(request_id=request_id, author=actor.username,
-                                  commit=reviewed_commit, text=comment.strip(),
-                                  at=ctx.clock.now()))
+                                  commit=reviewed_commit, text=comment.strip(), at=now))
         request.review_rounds += 1
-        _advance(ctx, request, RequestStatus.CHANGES_REQUESTED)
+        _advance(session, request, RequestStatus.CHANGES_REQUESTED, now)
         record(session, actor.username, "mockup.changes_requested", step=5,
                request_id=request_id, outcome="changes", detail=comment.strip()[:500])
+        checkpoint("changes.recorded")
         session.commit()
 
 

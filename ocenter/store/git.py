@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ocenter.errors import UserError
+from ocenter.errors import UserError, disk_full, is_disk_full
 
 if TYPE_CHECKING:  # the author model imports names, which run git here
     from ocenter.store.models import Author
@@ -81,8 +81,30 @@ def _run(
     )
     if proc.returncode not in ok_codes:
         detail = proc.stderr.decode("utf-8", "replace").strip()
-        raise GitError(f"git {' '.join(args[:3])} failed ({proc.returncode}): {detail}")
+        raise _failure(f"git {' '.join(args[:3])} failed ({proc.returncode}): {detail}")
     return proc
+
+
+def _no_space_left(path: Path) -> bool:
+    """True when the file system holding ``path`` has no block left for us. git does not always
+    say why a write failed ("couldn't write '...lock'" when a ref cannot be written), so a failed
+    ref update asks the file system itself."""
+    try:
+        stats = os.statvfs(path)
+    except OSError:
+        return False
+    return stats.f_bavail == 0
+
+
+def _failure(detail: str) -> Exception:
+    """What a failed git call raises: a message when the disk is full (the user can be told, and
+    git wrote nothing visible: objects are written before the ref moves), else a ``GitError``."""
+    error = GitError(detail)
+    if is_disk_full(detail):
+        full = disk_full()
+        full.__cause__ = error
+        return full
+    return error
 
 
 def _popen(git_dir: Path, args: list[str]) -> subprocess.Popen[bytes]:

@@ -173,9 +173,16 @@ class Merges:
             raise self._moved_error(branch, expected_head, exc.current, request_id) from None
 
     def approve(
-        self, request_id: int, reviewed_commit: str, approver: Author, *, dashboard_id: str
+        self,
+        request_id: int,
+        reviewed_commit: str,
+        approver: Author,
+        trailers: dict[str, str] | None = None,
+        *,
+        dashboard_id: str,
     ) -> str:
-        """Merge the mock-up into main, bound to exactly the commit the approver reviewed.
+        """Merge the mock-up into main, bound to exactly the commit the approver reviewed;
+        ``trailers`` are added to the merge's own (``Decided-at``, for one).
 
         A mock-up may change only its own dashboard's spec, ``specs/<dashboard_id>.yaml``:
         any other file the branch adds, changes or deletes since it forked from main (another
@@ -205,6 +212,7 @@ class Merges:
                 "Approved-by": approver.username,
                 "Request": str(request_id),
                 "Reviewed-commit": reviewed_commit,
+                **(trailers or {}),
                 "Change-kind": "approval",
             },
         )

@@ -237,11 +237,24 @@ class SpecStore(ContractChanges, Merges, Writes, Snapshots):
         """Commits that changed ``path`` up to ``rev``, newest first, approvals included."""
         commit, _ = self._resolve(rev)
         _check_path(path)
-        fmt = "%H%x1f%P%x1f%an%x1f%ae%x1f%at%x1f%s%x1f%(trailers:only,unfold)%x1e"
         # --full-history keeps approval merges, which the default simplification would hide.
-        out = self._git(
-            ["log", "--full-history", "--no-color", f"--format={fmt}", commit, "--", path]
-        ).stdout.decode("utf-8", "replace")
+        return self._log(["--full-history", commit, "--", path])
+
+    def trail(self, rev: str = MAIN, since: str | None = None) -> list[CommitInfo]:
+        """The commits of ``rev``'s first-parent line, newest first: on main, the seed, every
+        approval merge and every commit of steps 6-8, each with its trailers (the record of
+        those decisions). With ``since`` (a commit id), only the commits after it."""
+        commit, _ = self._resolve(rev)
+        args = ["--first-parent", commit]
+        if since is not None:
+            args.append(f"^{_check_oid(since)}")
+        return self._log(args)
+
+    def _log(self, args: list[str]) -> list[CommitInfo]:
+        fmt = "%H%x1f%P%x1f%an%x1f%ae%x1f%at%x1f%s%x1f%(trailers:only,unfold)%x1e"
+        out = self._git(["log", "--no-color", f"--format={fmt}", *args]).stdout.decode(
+            "utf-8", "replace"
+        )
         result = []
         for record in out.split("\x1e"):
             record = record.strip("\n")
@@ -311,10 +324,13 @@ class SpecStore(ContractChanges, Merges, Writes, Snapshots):
         expected_head: str,
         message: str,
         trailers: dict[str, str] | None = None,
+        allow_empty: bool = False,
     ) -> str:
         """Commit files (None deletes) directly on main: Pusdatin's steps 6-8 after approval.
 
         The same validation as on a mock-up applies; Conflict if main moved from expected_head.
+        With ``allow_empty`` a commit that changes no file is written too: a step whose record on
+        main is its commit (its trailers) even when the spec already said what the step sets.
         """
         changes = {self._store_path(p): (t.encode() if t is not None else None) for p, t in files.items()}
         try:
@@ -327,6 +343,7 @@ class SpecStore(ContractChanges, Merges, Writes, Snapshots):
                 author=author,
                 message=message,
                 trailers={**(trailers or {}), "Change-kind": "main"},
+                allow_empty=allow_empty,
             )
         except _RefMovedError as exc:
             raise self._moved_error(MAIN, expected_head, exc.current) from None

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import tempfile
 
-from ocenter.errors import Conflict, NotFound, UserError
-from ocenter.store.git import GitError, _blob_oid, _check_ref_format, _popen
+from ocenter.errors import Conflict, NotFound, UserError, disk_full
+from ocenter.store.git import GitError, _blob_oid, _check_ref_format, _failure, _no_space_left, _popen
 from ocenter.store.listeners import _ref_moved
 from ocenter.store.models import Author, StoreSnapshot, _Entry, _RefMovedError
 from ocenter.store.names import (
@@ -182,14 +182,18 @@ class Writes:
                 proc.stdin.flush()
                 oid = proc.stdout.readline().decode().strip()
                 if not _OID.fullmatch(oid):
-                    raise GitError(f"git mktree failed: {proc.stderr.read().decode()[:500]}")
+                    raise _failure(f"git mktree failed: {proc.stderr.read().decode()[:500]}")
                 if folder:
                     entries[folder] = children[parent][name] = ("040000", "tree", oid)
                 else:
                     root = oid
             proc.stdin.close()
             if proc.wait() != 0:
-                raise GitError("git mktree failed")
+                raise _failure(f"git mktree failed: {proc.stderr.read().decode()[:500]}")
+        except BrokenPipeError:
+            # git ended before reading all trees (a full disk, for one): say why, in its words.
+            proc.wait()
+            raise _failure(f"git mktree failed: {proc.stderr.read().decode()[:500]}") from None
         finally:
             if proc.poll() is None:
                 proc.kill()
@@ -229,8 +233,14 @@ class Writes:
                 raise _RefMovedError(current)
             # Still at old but not lockable: a lock left by a killed writer, once it is stale.
             self.clear_stale_locks()
-        # The cause keeps git's words for the log; the user gets the catalogue message.
-        raise UserError("store.busy") from GitError(proc.stderr.decode("utf-8", "replace").strip())
+        # The cause keeps git's words for the log; the user gets the catalogue message. A ref
+        # git could not lock because the disk is full is not busy: waiting would not help.
+        failure = _failure(proc.stderr.decode("utf-8", "replace").strip())
+        if isinstance(failure, UserError):
+            raise failure
+        if _no_space_left(self.path):
+            raise disk_full() from failure
+        raise UserError("store.busy") from failure
 
     @staticmethod
     def _message(message: str, trailers: dict[str, str]) -> str:
