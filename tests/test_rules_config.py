@@ -12,11 +12,14 @@ import pytest
 from ocenter.config import Mode, Settings, check_store_remote, load_settings
 from ocenter.errors import UserError
 
-STRONG_KEY = "s" * 32
+#: Exactly 32 characters with exactly 10 different ones: the least production takes.
+STRONG_KEY = "0123456789" * 3 + "01"
+PRODUCTION_DATABASE = "postgresql+psycopg://ocenter@db/ocenter"
 
 
 def production(tmp_path: Path, **environ: str) -> dict[str, str]:
-    return {"OCENTER_HOME": str(tmp_path), "OCENTER_MODE": "production", **environ}
+    return {"OCENTER_HOME": str(tmp_path), "OCENTER_MODE": "production",
+            "DATABASE_URL": PRODUCTION_DATABASE, **environ}
 
 
 # --- where and how an installation runs ---------------------------------------------------------
@@ -53,16 +56,18 @@ def test_the_mode_is_read_in_any_case_and_an_unknown_one_is_refused(tmp_path):
 
 
 def test_streamlit_secrets_come_before_the_environment(tmp_path):
-    other_key = "e" * 40
+    other_key = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn"
     settings = load_settings(
         production(tmp_path, OCENTER_COOKIE_KEY=other_key, DATABASE_URL="sqlite:///env.db"),
         {"OCENTER_COOKIE_KEY": STRONG_KEY, "DATABASE_URL": "sqlite:///secret.db"},
     )
     assert (settings.cookie_key, settings.database_url) == (STRONG_KEY, "sqlite:///secret.db")
     # An empty secret does not hide the environment's value.
-    settings = load_settings(production(tmp_path, OCENTER_COOKIE_KEY=other_key),
-                             {"OCENTER_COOKIE_KEY": "", "DATABASE_URL": ""})
-    assert settings.cookie_key == other_key and settings.database_url.startswith("sqlite:///")
+    settings = load_settings(
+        production(tmp_path, OCENTER_COOKIE_KEY=other_key, DATABASE_URL="sqlite:///env.db"),
+        {"OCENTER_COOKIE_KEY": "", "DATABASE_URL": ""},
+    )
+    assert (settings.cookie_key, settings.database_url) == (other_key, "sqlite:///env.db")
 
 
 def test_the_process_environment_is_read_when_none_is_given(tmp_path, monkeypatch):
@@ -86,7 +91,9 @@ def test_production_refuses_a_known_or_short_cookie_key(tmp_path, key):
 
 
 def test_production_takes_a_key_of_32_characters(tmp_path):
-    assert load_settings(production(tmp_path, OCENTER_COOKIE_KEY=STRONG_KEY)).cookie_key == STRONG_KEY
+    assert len(STRONG_KEY) == 32 and len(set(STRONG_KEY)) == 10
+    settings = load_settings(production(tmp_path, OCENTER_COOKIE_KEY=STRONG_KEY))
+    assert (settings.cookie_key, settings.database_url) == (STRONG_KEY, PRODUCTION_DATABASE)
 
 
 def test_demo_mode_takes_a_given_key_and_otherwise_keeps_a_private_random_one(tmp_path):

@@ -39,6 +39,7 @@ def logged(ctx, action: str):  # noqa: ANN001, ANN201
 
 def test_each_step_on_main_is_a_commit_naming_its_request_and_step(demo_ctx, as_user, approved):
     analyst = as_user("analis")
+    approved_spec = demo_ctx.store.snapshot("main").specs[DASHBOARD]
     steps = [
         (6, "dashboard.built", "Bangun dasbor",
          lambda: procedure.build_dashboard(demo_ctx, analyst, approved)),
@@ -57,8 +58,11 @@ def test_each_step_on_main_is_a_commit_naming_its_request_and_step(demo_ctx, as_
             f"Request: {approved}", f"Step: {step}", "Change-kind: main"]
         event = logged(demo_ctx, action)
         assert (event.step, event.actor, event.detail) == (step, "analis", commit)
-    shown = demo_ctx.store.snapshot("main").specs[DASHBOARD]
-    assert shown.published and shown.on_display and shown.default_for(ScopeKind.UPT).months == 6
+    main = demo_ctx.store.snapshot("main")
+    shown = main.lifecycle_of(DASHBOARD)  # steps 6-8 live in lifecycle/<id>.yaml, not the spec
+    assert shown.built and shown.classified and shown.on_display
+    assert shown.default_for(ScopeKind.UPT).months == 6
+    assert DASHBOARD in main.displayed_specs() and main.specs[DASHBOARD] == approved_spec
     assert procedure.get_request(demo_ctx, approved).status == RequestStatus.DISPLAYED
 
 
@@ -74,7 +78,7 @@ def test_defaults_may_be_set_again_before_display_without_restarting_the_clock(
     with Session(demo_ctx.engine) as session:
         request = session.get(DashboardRequest, approved)
         assert (request.status, request.step_started_at) == (RequestStatus.CLASSIFIED, started)
-    assert demo_ctx.store.snapshot("main").specs[DASHBOARD].default_for(ScopeKind.UPT).months == 3
+    assert demo_ctx.store.snapshot("main").lifecycle_of(DASHBOARD).default_for(ScopeKind.UPT).months == 3
 
 
 def test_steps_on_main_keep_their_order(demo_ctx, as_user, approved):

@@ -6,19 +6,22 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from sqlmodel import Session, select
 
 from ocenter import procedure
 from ocenter.accounts.levels import Level
-from ocenter.bootstrap import demo_sampling_frame
+from ocenter.bootstrap import demo_sampling_frame, demo_upt_code
 from ocenter.errors import Conflict, NotFound, PermissionDenied, UserError
-from ocenter.models import SubmissionStatus
+from ocenter.models import DatasetVersion, SubmissionStatus
 
 DATASET = "sampling-pengujian"
 
 
 @pytest.fixture(scope="module")
 def region_frame():  # noqa: ANN201 - pandas.DataFrame
-    return demo_sampling_frame(date(2026, 11, 30), months=2).head(20).reset_index(drop=True)
+    """20 rows of the Bandung UPT's own region: a UPT may send only rows with its own code."""
+    frame = demo_sampling_frame(date(2026, 11, 30), months=2)
+    return frame[frame["kode_upt"] == demo_upt_code()].head(20).reset_index(drop=True)
 
 
 @pytest.fixture(scope="module")
@@ -71,14 +74,23 @@ def test_only_csv_and_xlsx_under_the_size_limit_for_a_known_request_are_taken(
 
 def test_pusdatin_sees_every_submission_and_a_sender_its_own_units(demo_ctx, as_user, region_rows):
     verifier = as_user("verifikator")
-    demo = ids(procedure.list_submissions(demo_ctx, verifier))  # the demo data, sent by PPPOMN
+    # The demo data: one file per UPT, the Bandung UPT's sent by `upt`, the others by PPPOMN.
+    demo_sent = procedure.list_submissions(demo_ctx, verifier)
+    demo = ids(demo_sent)
+
+    def demo_of(username: str) -> list[int]:
+        return [s.id for s in demo_sent if s.unit_code == as_user(username).unit_code]
+
+    assert len(demo_of("upt")) == 1 and demo_of("kabalai") == demo_of("upt")
+    assert len(demo) > 1 and demo_of("unit") == []
     upt_sent = send(demo_ctx, as_user("upt"), region_rows)
     unit_sent = send(demo_ctx, as_user("unit"), region_rows + b"\n")
     newest_first = [unit_sent.id, upt_sent.id, *demo]
     assert ids(procedure.list_submissions(demo_ctx, verifier)) == newest_first
     assert ids(procedure.list_submissions(demo_ctx, as_user("analis"))) == newest_first
-    assert ids(procedure.list_submissions(demo_ctx, as_user("upt"))) == [upt_sent.id]
-    assert ids(procedure.list_submissions(demo_ctx, as_user("kabalai"))) == [upt_sent.id]
+    assert ids(procedure.list_submissions(demo_ctx, as_user("upt"))) == [upt_sent.id, *demo_of("upt")]
+    assert ids(procedure.list_submissions(demo_ctx, as_user("kabalai"))) == [
+        upt_sent.id, *demo_of("upt")]
     assert ids(procedure.list_submissions(demo_ctx, as_user("unit"))) == [unit_sent.id]
     assert procedure.list_submissions(demo_ctx, as_user("kepala")) == []  # no unit, nothing sent
     procedure.receive_submission(demo_ctx, verifier, upt_sent.id)
@@ -127,15 +139,27 @@ def test_returned_data_needs_a_reason_and_never_becomes_a_version(demo_ctx, as_u
     assert (logged.step, logged.outcome, logged.detail) == (3, "returned", "Periode salah.")
 
 
-def test_accepted_data_becomes_the_newest_version(demo_ctx, as_user, region_rows):
+def test_accepted_data_becomes_the_newest_version(demo_ctx, as_user, region_frame, region_rows):
     verifier = as_user("verifikator")
+    before = procedure.latest_versions(demo_ctx)[DATASET]
     sent = send(demo_ctx, as_user("upt"), region_rows)
     procedure.receive_submission(demo_ctx, verifier, sent.id)
     procedure.check_submission(demo_ctx, verifier, sent.id)
     accepted = procedure.decide_submission(demo_ctx, verifier, sent.id, accept=True, note=" Sesuai. ")
     assert (accepted.status, accepted.decision_note) == (SubmissionStatus.VERIFIED, "Sesuai.")
+    with Session(demo_ctx.engine) as session:
+        [version] = session.exec(select(DatasetVersion).where(DatasetVersion.submission_id == sent.id)).all()
+    assert (version.dataset_id, version.rows) == (DATASET, 20)
+    # The file's partitions (Bandung, each month it holds) now show its rows, and the integrated
+    # build dashboards read is a new one holding them in place of the partitions' earlier rows.
+    replaced = 0
+    for period, rows in region_frame["tanggal_sampling"].str[:7].value_counts().items():
+        newest_part, earlier, *_ = procedure.partition_history(
+            demo_ctx, verifier, DATASET, demo_upt_code(), period)
+        assert (newest_part.submission_id, newest_part.rows) == (sent.id, rows)
+        replaced += earlier.rows
     newest = procedure.latest_versions(demo_ctx)[DATASET]
-    assert (newest.submission_id, newest.rows) == (sent.id, 20)
+    assert newest.id > before.id and newest.rows == before.rows - replaced + 20
     [checked] = [e for e in procedure.events(demo_ctx)
                  if e.action == "data.checked" and e.submission_id == sent.id]
     assert (checked.step, checked.outcome, checked.detail) == (3, "valid", "0 failing cells")
@@ -168,9 +192,10 @@ def test_failing_rows_go_to_the_sender_and_pusdatin_only_after_a_check(demo_ctx,
     assert unchecked.value.params == {"submission": sent.id}
     procedure.receive_submission(demo_ctx, as_user("verifikator"), sent.id)
     procedure.check_submission(demo_ctx, as_user("verifikator"), sent.id)
-    for allowed in ("upt", "kabalai", "verifikator", "analis"):
+    for allowed in ("upt", "verifikator", "analis"):
         assert procedure.failing_rows_file(demo_ctx, as_user(allowed), sent.id, "csv")
-    for refused_user in ("unit", "kepala"):
+    # The head of the same UPT shares its unit code but sends no data: not the sender.
+    for refused_user in ("kabalai", "unit", "kepala"):
         with pytest.raises(PermissionDenied) as refused:
             procedure.failing_rows_file(demo_ctx, as_user(refused_user), sent.id, "csv")
         assert refused.value.key == "auth.forbidden"

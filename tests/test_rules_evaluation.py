@@ -3,11 +3,12 @@ Peredaran Pangan Olahan): the evaluation letter, its number, and who confirms re
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import replace
 
 import pytest
 
 from ocenter import procedure
+from ocenter.clock import FixedClock
 from ocenter.errors import Conflict, NotFound, PermissionDenied, UserError
 from ocenter.models import RequestStatus
 
@@ -15,8 +16,11 @@ DISPLAYED, IN_REVIEW = 1, 2
 
 
 def test_the_letter_names_its_number_date_unit_dashboard_and_notes(demo_ctx, as_user):
-    evaluation = procedure.evaluate_dashboard(demo_ctx, as_user("analis"), DISPLAYED,
-                                              "  Dipakai rapat pimpinan.  ", today=date(2026, 3, 5))
+    # 06:30 WIB on 5 March is still 4 March in UTC: the letter is dated in Jakarta.
+    on_the_day = replace(demo_ctx, clock=FixedClock.wib(2026, 3, 5, 6, 30))
+    evaluation = procedure.evaluate_dashboard(on_the_day, as_user("analis"), DISPLAYED,
+                                              "  Dipakai rapat pimpinan.  ")
+    assert evaluation.evaluated_at == on_the_day.clock.now()
     assert evaluation.letter_number == "B-0001/PUSDATIN/OC/03/2026"
     assert evaluation.notes == "Dipakai rapat pimpinan."
     assert evaluation.evaluated_by == "analis"
@@ -47,16 +51,17 @@ def test_an_evaluation_needs_notes_and_a_displayed_dashboard(demo_ctx, as_user):
 
 
 def test_only_the_requesting_unit_confirms_receipt_of_the_letter(demo_ctx, as_user):
+    ctx = replace(demo_ctx, clock=FixedClock.wib(2026, 12, 1))
     with pytest.raises(Conflict) as too_early:  # nothing evaluated yet
-        procedure.acknowledge_letter(demo_ctx, as_user("direktur"), DISPLAYED)
+        procedure.acknowledge_letter(ctx, as_user("direktur"), DISPLAYED)
     assert too_early.value.key == "procedure.wrong_status"
-    procedure.evaluate_dashboard(demo_ctx, as_user("analis"), DISPLAYED, "Baik.", today=date(2026, 12, 1))
+    procedure.evaluate_dashboard(ctx, as_user("analis"), DISPLAYED, "Baik.")
     with pytest.raises(PermissionDenied) as other_unit:
-        procedure.acknowledge_letter(demo_ctx, as_user("unit"), DISPLAYED)
+        procedure.acknowledge_letter(ctx, as_user("unit"), DISPLAYED)
     assert other_unit.value.key == "procedure.not_your_unit"
-    received = procedure.acknowledge_letter(demo_ctx, as_user("direktur"), DISPLAYED,
+    received = procedure.acknowledge_letter(ctx, as_user("direktur"), DISPLAYED,
                                             "  " + "Terima kasih. " * 100)
-    assert received.acknowledged_by == "direktur" and received.acknowledged_at is not None
+    assert received.acknowledged_by == "direktur" and received.acknowledged_at == ctx.clock.now()
     assert received.acknowledgement_note.startswith("Terima kasih.")
     assert len(received.acknowledgement_note) == 1000
     assert procedure.get_request(demo_ctx, DISPLAYED).status == RequestStatus.RECEIVED

@@ -38,7 +38,7 @@ def test_asking_for_changes_keeps_the_comment_and_counts_step_4_again(demo_ctx, 
     request = procedure.get_request(demo_ctx, IN_REVIEW)
     assert request.status == RequestStatus.CHANGES_REQUESTED and request.review_rounds == 2
     assert started_at(demo_ctx, IN_REVIEW) > before
-    assert procedure.request_clock(request).step == 4
+    assert procedure.request_clock(demo_ctx, request).step == 4
     comments = procedure.review_comments(demo_ctx, IN_REVIEW)
     assert [(c.author, c.commit, c.text) for c in comments] == [
         ("unit", head, "Tambah peta provinsi."), ("unit", head, "Judul lebih pendek.")]
@@ -194,4 +194,4 @@ def test_saves_and_the_approval_are_logged_with_their_commits(demo_ctx, as_user)
     merge = procedure.approve_mockup(demo_ctx, as_user("unit"), IN_REVIEW, reviewed)
     [event] = [e for e in procedure.events(demo_ctx, IN_REVIEW) if e.action == "mockup.approved"]
     assert (event.step, event.outcome, event.detail) == (5, "approved", f"reviewed {reviewed}, merge {merge}")
-    assert procedure.request_clock(procedure.get_request(demo_ctx, IN_REVIEW)).step == 6
+    assert procedure.request_clock(demo_ctx, procedure.get_request(demo_ctx, IN_REVIEW)).step == 6

@@ -84,6 +84,6 @@ def test_a_clean_update_records_no_resolved_files(store: SpecStore, store_path: 
     updated = store.update_mockup_from_main(7, {}, ANALIS, head)
     trailers = commit_fields(store_path, updated, "%(trailers:only,unfold)").splitlines()
     assert trailers == ["Request: 7", f"Merged-main: {main}", "Change-kind: mockup-update"]
-    merge = store.approve(7, updated, DIREKTUR)
+    merge = store.approve(7, updated, DIREKTUR, dashboard_id="dash-two")
     assert commit_fields(store_path, merge, "%(trailers:only,unfold)").splitlines() == [
         "Approved-by: direktur", "Request: 7", f"Reviewed-commit: {updated}", "Change-kind: approval"]

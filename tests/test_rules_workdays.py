@@ -5,10 +5,12 @@ hand from the 2026 calendar (and ocenter/reference/hari_libur.csv)."""
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
+from ocenter.clock import FixedClock
 from ocenter.models import DashboardRequest, RequestStatus
 from ocenter.procedure.common import request_clock
 from ocenter.procedure.workdays import (
@@ -101,12 +103,15 @@ def test_a_step_without_a_time_standard_is_never_overdue():
     assert clock.used_hk > 400
 
 
-def test_a_requests_clock_is_the_clock_of_its_current_step():
+def test_a_requests_clock_is_the_clock_of_its_current_step(demo_ctx):
     request = DashboardRequest(status=RequestStatus.APPROVED,
                                step_started_at=datetime(2026, 11, 30, 2, 0, tzinfo=UTC))
-    clock = request_clock(request, date(2026, 12, 23))
+    # 06:30 WIB on 23 December is still the 22nd in UTC: the installation's clock says which
+    # day it is in Jakarta.
+    clock = request_clock(replace(demo_ctx, clock=FixedClock.wib(2026, 12, 23, 6, 30)), request)
     assert (clock.step, clock.standard_hk, clock.due) == (6, 15, date(2026, 12, 21))
     assert (clock.used_hk, clock.overdue) == (17, True)
     request.status = RequestStatus.CHANGES_REQUESTED  # step 4 starts again
-    assert request_clock(request, date(2026, 12, 1)).step == 4
-    assert request_clock(request, date(2026, 12, 1)).due == date(2026, 12, 7)
+    first_of_december = replace(demo_ctx, clock=FixedClock.wib(2026, 12, 1))
+    assert request_clock(first_of_december, request).step == 4
+    assert request_clock(first_of_december, request).due == date(2026, 12, 7)
