@@ -153,7 +153,7 @@ def test_a_malformed_upload_is_a_message_and_nothing_is_stored(app):
     at.run()
     assert not at.exception, at.exception
     # The sender is told why the file was refused, in their language.
-    assert [e.value for e in at.error] == [t("ingest.broken_xlsx", "id", filename="rusak.xlsx")]
+    assert [e.value for e in at.error] == [t("ingest.broken_sheet", "id", filename="rusak.xlsx")]
     assert not any("terkirim" in s.value for s in at.success)
 
 

@@ -14,6 +14,7 @@ from ocenter.context import AppContext
 from ocenter.errors import Conflict, NotFound, PermissionDenied, UserError
 from ocenter.events import record
 from ocenter.intake.read import read_table
+from ocenter.intake.stored import keep_table, read_upload
 from ocenter.models import (
     DatasetVersion,
     EmptyDeclaration,
@@ -64,7 +65,9 @@ def submit_data(
     if table.num_rows > 0 and nothing_to_report is not None:
         raise UserError("procedure.declared_but_rows", rows=table.num_rows)
     digest = hashlib.sha256(content).hexdigest()
-    _write_once(ctx.uploads_dir / f"{digest}{suffix}", content)
+    stored = ctx.uploads_dir / f"{digest}{suffix}"
+    _write_once(stored, content)
+    keep_table(stored, contract, table)  # check, accept and failing rows read it, not the file
     with Session(ctx.engine) as session:
         if request_id is not None:
             _request(session, request_id)
@@ -175,8 +178,7 @@ def check_submission(
             raise Conflict("procedure.submission_status", submission=submission_id,
                            status=submission.status.value)
         contract = contract_of(ctx, submission.dataset_id)
-        path = upload_path(ctx, submission)
-        table = read_table(path, submission.upload_suffix, contract)
+        table = read_upload(upload_path(ctx, submission), contract)
         declared = session.get(EmptyDeclaration, submission_id) is not None
         report = verify_table(contract, table, today=ctx.clock.today(), progress=progress,
                               sender_codes=sender_codes(session, submission.unit_code),
@@ -219,7 +221,7 @@ def decide_submission(
             contract = contract_of(ctx, submission.dataset_id)
             path = upload_path(ctx, submission)
             original = path.read_bytes()
-            table = read_table(original, submission.upload_suffix, contract)
+            table = read_upload(path, contract)
             stored = store_dataset_version(
                 ctx.home, contract, table, original, f"upload{submission.upload_suffix}"
             )
@@ -267,5 +269,5 @@ def failing_rows_file(ctx: AppContext, actor: Authority, submission_id: int, fmt
     if report is None:
         raise NotFound("procedure.report_missing", submission=submission_id)
     contract = contract_of(ctx, submission.dataset_id)
-    table = read_table(upload_path(ctx, submission), submission.upload_suffix, contract)
+    table = read_upload(upload_path(ctx, submission), contract)
     return export_failing_rows(contract, table, report, fmt)
