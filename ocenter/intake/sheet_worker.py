@@ -24,9 +24,11 @@ import json
 import re
 import resource
 import sys
+import tempfile
 import zipfile
+import zlib
 from decimal import Decimal
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 #: Exit status of a refusal (the reason is on standard error); an exhausted memory limit exits
@@ -39,6 +41,7 @@ _ZERO_PADDED = re.compile(r"^0{2,}$")
 _DIMENSION = re.compile(
     rb"<(?:\w+:)?dimension\s+ref=\"([A-Z]{1,3})([0-9]{1,7})(?::([A-Z]{1,3})([0-9]{1,7}))?\""
 )
+_CELL_LIMIT = re.compile(r"Cell limit exceeded \(([0-9]+) cells requested")
 _CELL_TAG = re.compile(rb"<(?:\w+:)?c\s[^>]*>")
 _STYLE_ATTR = re.compile(rb"\ss=\"([0-9]+)\"")
 _REF_ATTR = re.compile(rb"\sr=\"([A-Z]{1,3})([0-9]{1,7})\"")
@@ -90,34 +93,29 @@ def write_sheet(source: Any, request: dict[str, Any], out: Any) -> None:
     source.seek(0)
     try:
         workbook = python_calamine.CalamineWorkbook.from_filelike(source)
+        with workbook:
+            sheet = _chosen_sheet(workbook, request.get("sheet"), name)
+            loaded = workbook.get_sheet_by_name(sheet)
+    except Refusal:
+        raise
     except python_calamine.PasswordError:
         raise Refusal("ingest.encrypted", filename=name) from None
-    except python_calamine.CalamineError:
+    except (python_calamine.CalamineError, OSError, ValueError) as exc:  # OSError: a bad deflate stream
+        # ODS states repeated rows and cells; calamine stops past 100 million of them.
+        over = _CELL_LIMIT.search(f"{exc} {_reason(python_calamine, source, exc)}")
+        if over is not None:
+            raise Refusal("ingest.sheet_too_many_cells", cells=f"{int(over.group(1)):,}",
+                          limit=f"{max_cells:,}") from None
         raise Refusal("ingest.broken_sheet", filename=name) from None
-    except BaseException as exc:  # a panic inside calamine on malformed input
+    except BaseException as exc:  # calamine panics on some malformed input: a broken file too
         if type(exc).__name__ != "PanicException":
             raise
         raise Refusal("ingest.broken_sheet", filename=name) from None
-    with workbook:
-        sheet = _chosen_sheet(workbook, request.get("sheet"), name)
-        try:
-            loaded = workbook.get_sheet_by_name(sheet)
-        except python_calamine.CalamineError:
-            raise Refusal("ingest.broken_sheet", filename=name) from None
-        except BaseException as exc:
-            if type(exc).__name__ != "PanicException":
-                raise
-            raise Refusal("ingest.broken_sheet", filename=name) from None
     start_row, start_col = loaded.start or (0, 0)
     height, width = loaded.height, loaded.width
     if (start_row + height) * (start_col + width) > max_cells:
-        raise Refusal(
-            "ingest.sheet_too_many_cells",
-            rows=start_row + height,
-            columns=start_col + width,
-            cells=(start_row + height) * (start_col + width),
-            limit=max_cells,
-        )
+        raise Refusal("ingest.sheet_too_many_cells",
+                      cells=f"{(start_row + height) * (start_col + width):,}", limit=f"{max_cells:,}")
     padded = _padded_cells(source, sheet) if head.startswith(b"PK") else {}
     columns = start_col + width
     schema = pa.schema([pa.field(f"c{i}", pa.string()) for i in range(columns)])
@@ -148,6 +146,34 @@ def write_sheet(source: Any, request: dict[str, Any], out: Any) -> None:
                 arrays.append(_text_array(pa, text))
             stream.write_batch(pa.RecordBatch.from_arrays(arrays, schema=schema))
             row_number += len(chunk)
+
+
+def _reason(python_calamine: Any, source: Any, failure: Exception) -> str:
+    """Why calamine could not open the workbook, when it said only "Cannot detect file format".
+
+    Reading from memory, calamine tries each format in turn and keeps none of their errors; read
+    from a file whose suffix names the format, it says what went wrong. Only refused files get here.
+    """
+    if "Cannot detect file format" not in str(failure):
+        return ""
+    source.seek(0)
+    try:
+        with zipfile.ZipFile(source) as archive:
+            names = set(archive.namelist())
+            opendocument = "mimetype" in names and b"spreadsheet" in archive.read("mimetype")
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, zlib.error):
+        return ""
+    suffix = ".ods" if opendocument else ".xlsb" if "xl/workbook.bin" in names else ".xlsx"
+    source.seek(0)
+    with tempfile.TemporaryDirectory(prefix="ocenter-sheet-") as folder:
+        path = Path(folder) / f"workbook{suffix}"
+        path.write_bytes(source.read())
+        try:
+            with python_calamine.CalamineWorkbook.from_path(str(path)) as workbook:
+                workbook.get_sheet_by_index(0)
+        except (python_calamine.CalamineError, OSError, ValueError) as exc:
+            return str(exc)
+    return ""
 
 
 def _chosen_sheet(workbook: Any, wanted: str | None, filename: str) -> str:
@@ -230,12 +256,12 @@ def _blank_batch(pa: Any, schema: Any, length: int) -> Any:
 
 def _sheet_part(archive: zipfile.ZipFile, wanted: str | None) -> str | None:
     """The zip member of the wanted (else first) worksheet of an XLSX, or None if not an XLSX."""
-    from defusedxml import ElementTree
+    from defusedxml import DefusedXmlException, ElementTree
 
     try:
         workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
         relations = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
-    except (KeyError, ElementTree.ParseError, ValueError):
+    except (KeyError, ElementTree.ParseError, ValueError, DefusedXmlException):
         return None
     targets = {r.get("Id"): r.get("Target", "") for r in relations.iter(f"{_PKG_REL}Relationship")}
     for sheet in workbook.iter(f"{_MAIN}sheet"):
@@ -251,12 +277,15 @@ def _check_xlsx_dimension(source: Any, wanted: str | None, max_cells: int) -> No
     """Refuse a sheet whose stated size (``<dimension ref="A1:J500000"/>``) is over the limit,
     before calamine reads a cell of it. A file that understates it is stopped by the cell count
     after loading, or by the memory limit."""
-    with zipfile.ZipFile(source) as archive:
-        part = _sheet_part(archive, wanted)
-        if part is None:
-            return
-        with archive.open(part) as member:
-            head = member.read(64 * 1024)
+    try:
+        with zipfile.ZipFile(source) as archive:
+            part = _sheet_part(archive, wanted)
+            if part is None:
+                return
+            with archive.open(part) as member:
+                head = member.read(64 * 1024)
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, zlib.error):
+        return  # calamine says how the file is broken
     found = _DIMENSION.search(head)
     if found is None:
         return
@@ -264,8 +293,7 @@ def _check_xlsx_dimension(source: Any, wanted: str | None, max_cells: int) -> No
     rows = int(last_row or first_row)
     columns = _column_number(last_col or first_col)
     if rows * columns > max_cells:
-        raise Refusal("ingest.sheet_too_many_cells", rows=rows, columns=columns,
-                      cells=rows * columns, limit=max_cells)
+        raise Refusal("ingest.sheet_too_many_cells", cells=f"{rows * columns:,}", limit=f"{max_cells:,}")
 
 
 def _padded_cells(source: Any, sheet: str) -> dict[tuple[int, int], int]:
@@ -275,40 +303,48 @@ def _padded_cells(source: Any, sheet: str) -> dict[tuple[int, int], int]:
     calamine gives values without formats; this reads the styles, and the sheet's cell tags only
     when some style pads, which most workbooks never do.
     """
-    from defusedxml import ElementTree
-
     source.seek(0)
-    with zipfile.ZipFile(source) as archive:
-        try:
-            styles = ElementTree.fromstring(archive.read("xl/styles.xml"))
-        except (KeyError, ElementTree.ParseError, ValueError):
-            return {}
-        codes = {f.get("numFmtId"): f.get("formatCode", "") for f in styles.iter(f"{_MAIN}numFmt")}
-        cell_formats = styles.find(f"{_MAIN}cellXfs")
-        padding = {
-            str(index).encode(): len(codes[xf.get("numFmtId")])
-            for index, xf in enumerate(cell_formats if cell_formats is not None else [])
-            if _ZERO_PADDED.match(codes.get(xf.get("numFmtId"), ""))
-        }
-        part = _sheet_part(archive, sheet) if padding else None
-        if part is None:
-            return {}
-        found: dict[tuple[int, int], int] = {}
-        with archive.open(part) as member:
-            tail = b""
-            while block := member.read(4 * 1024 * 1024):
-                text = tail + block
-                cut = text.rfind(b"<")
-                for tag in _CELL_TAG.finditer(text, 0, cut):
-                    style = _STYLE_ATTR.search(tag.group())
-                    if style is None or style.group(1) not in padding:
-                        continue
-                    ref = _REF_ATTR.search(tag.group())
-                    if ref is not None:
-                        position = (int(ref.group(2)) - 1, _column_number(ref.group(1)) - 1)
-                        found[position] = padding[style.group(1)]
-                tail = text[cut:]
-    return found
+    try:
+        with zipfile.ZipFile(source) as archive:
+            padding = _padding_styles(archive)
+            part = _sheet_part(archive, sheet) if padding else None
+            if part is None:
+                return {}
+            found: dict[tuple[int, int], int] = {}
+            with archive.open(part) as member:
+                tail = b""
+                while block := member.read(4 * 1024 * 1024):
+                    text = tail + block
+                    cut = text.rfind(b"<")
+                    for tag in _CELL_TAG.finditer(text, 0, cut):
+                        style = _STYLE_ATTR.search(tag.group())
+                        if style is None or style.group(1) not in padding:
+                            continue
+                        ref = _REF_ATTR.search(tag.group())
+                        if ref is not None:
+                            position = (int(ref.group(2)) - 1, _column_number(ref.group(1)) - 1)
+                            found[position] = padding[style.group(1)]
+                    tail = text[cut:]
+            return found
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, zlib.error):
+        return {}  # not an XLSX's layout (an ODS, an XLSB): no formats to honour
+
+
+def _padding_styles(archive: zipfile.ZipFile) -> dict[bytes, int]:
+    """Style indexes (as in ``s="3"``) of an XLSX whose number format pads, with its digits."""
+    from defusedxml import DefusedXmlException, ElementTree
+
+    try:
+        styles = ElementTree.fromstring(archive.read("xl/styles.xml"))
+    except (KeyError, ElementTree.ParseError, DefusedXmlException):
+        return {}
+    codes = {f.get("numFmtId"): f.get("formatCode", "") for f in styles.iter(f"{_MAIN}numFmt")}
+    cell_formats = styles.find(f"{_MAIN}cellXfs")
+    return {
+        str(index).encode(): len(codes[xf.get("numFmtId")])
+        for index, xf in enumerate(cell_formats if cell_formats is not None else [])
+        if _ZERO_PADDED.match(codes.get(xf.get("numFmtId"), ""))
+    }
 
 
 def _column_number(letters: bytes) -> int:
