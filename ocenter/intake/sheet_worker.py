@@ -139,13 +139,19 @@ def write_sheet(source: Any, request: dict[str, Any], out: Any) -> None:
                 column = start_col + index
                 wants_datetime = as_datetime[column]
                 text = [v if v.__class__ is str else texts.text(v, wants_datetime) for v in values]
-                for row, digits in by_column.get(column, {}).items():
-                    at = row - row_number
-                    if 0 <= at < len(chunk) and values[at].__class__ in (int, float) and text[at].isdigit():
-                        text[at] = text[at].zfill(digits)
+                if column in by_column:
+                    _pad(text, values, by_column[column], row_number)
                 arrays.append(_text_array(pa, text))
             stream.write_batch(pa.RecordBatch.from_arrays(arrays, schema=schema))
             row_number += len(chunk)
+
+
+def _pad(text: list[str], values: tuple[Any, ...], padded: dict[int, int], first_row: int) -> None:
+    """Zero-pad the number cells of one column's chunk that a ``0000`` format pads."""
+    for at, value in enumerate(values):
+        digits = padded.get(first_row + at)
+        if digits is not None and value.__class__ in (int, float) and text[at].isdigit():
+            text[at] = text[at].zfill(digits)
 
 
 def _reason(python_calamine: Any, source: Any, failure: Exception) -> str:
