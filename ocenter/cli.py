@@ -150,7 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     verify = commands.add_parser("verify", help="check a data file against a data contract")
     verify.add_argument("contract", help="contract YAML (OCenter or ODCS v3)")
-    verify.add_argument("data", help="CSV or XLSX file")
+    verify.add_argument("data", help="CSV, XLSX, XLS, ODS or XLSB file")
     verify.add_argument("--report", help="write the full JSON report here")
     verify.add_argument("--lang", choices=["id", "en"], default="id", help="message language")
     verify.set_defaults(run=_cmd_verify)

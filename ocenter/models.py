@@ -113,7 +113,7 @@ class Submission(SQLModel, table=True):
     level: Level = Field(description="Confidentiality level the sender classified it with.")
     original_name: str = Field(description="File name as uploaded; shown only, never used as a path.")
     upload_sha256: str = Field(index=True, description="SHA-256 of the uploaded bytes.")
-    upload_suffix: str = Field(description="'.csv' or '.xlsx', from our own allow-list.")
+    upload_suffix: str = Field(description="'.csv', '.xlsx', '.xls', '.ods' or '.xlsb' (our own allow-list).")
     size_bytes: int = Field(description="Size of the upload.")
     rows: int | None = Field(default=None, description="Data rows found when it was checked.")
     status: SubmissionStatus = Field(default=SubmissionStatus.SENT, description="Current step.")

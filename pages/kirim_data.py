@@ -1,5 +1,7 @@
 """Step 1: a unit, UPT or agency sends strategic data, classified by confidentiality level."""
 
+from functools import partial
+
 import streamlit as st
 
 from ocenter import procedure, ui
@@ -22,7 +24,8 @@ else:
         request_id = st.selectbox(ui.tr("submit.request"), options=[None, *requests],
                                   format_func=lambda r: ui.tr("submit.no_request") if r is None
                                   else f"#{r} {requests[r].title}")
-        upload = st.file_uploader(ui.tr("submit.file"), type=["csv", "xlsx"])
+        upload = st.file_uploader(ui.tr("submit.file"),
+                                  type=[suffix[1:] for suffix in procedure.UPLOAD_SUFFIXES])
         nothing = st.checkbox(ui.tr("submit.nothing"), help=ui.tr("submit.nothing_help"))
         month = st.text_input(ui.tr("submit.nothing_month"), value=ui.this_month(ctx), max_chars=7)
         if st.form_submit_button(ui.tr("submit.send"), type="primary"):
@@ -49,8 +52,9 @@ for submission in procedure.list_submissions(ctx, viewer):
             if report is not None:
                 st.dataframe(ui.summary_rows(report), hide_index=True, width="stretch")
                 for fmt in ("csv", "xlsx"):
-                    with ui.guarded():
-                        data = procedure.failing_rows_file(ctx, viewer, submission.id, fmt)
-                        st.download_button(ui.tr(f"submit.download_{fmt}"), data=data,
-                                           file_name=f"baris-gagal-{submission.id}.{fmt}",
-                                           key=f"dl-{submission.id}-{fmt}")
+                    # Made when the button is pressed, not on every run of this page.
+                    st.download_button(ui.tr(f"submit.download_{fmt}"),
+                                       data=partial(procedure.failing_rows_file, ctx, viewer,
+                                                    submission.id, fmt),
+                                       file_name=f"baris-gagal-{submission.id}.{fmt}",
+                                       key=f"dl-{submission.id}-{fmt}")

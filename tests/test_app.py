@@ -157,8 +157,35 @@ def test_a_malformed_upload_is_a_message_and_nothing_is_stored(app):
     at.run()
     assert not at.exception, at.exception
     # The sender is told why the file was refused, in their language.
-    assert [e.value for e in at.error] == [t("ingest.broken_xlsx", "id", filename="rusak.xlsx")]
+    assert [e.value for e in at.error] == [t("ingest.broken_sheet", "id", filename="rusak.xlsx")]
     assert not any("terkirim" in s.value for s in at.success)
+
+
+def test_a_spreadsheet_from_an_office_suite_is_sent_from_the_page(app, demo_ctx):
+    from pathlib import Path
+
+    ods = Path(__file__).parent / "fixtures" / "spreadsheets" / "data.ods"  # made by LibreOffice
+    at = _login(app, "upt")
+    at.switch_page("pages/kirim_data.py").run()
+    assert {".csv", ".xlsx", ".xls", ".ods", ".xlsb"} <= set(at.file_uploader[0].proto.type)
+    at.file_uploader[0].set_value(("hasil-uji.ods", ods.read_bytes(),
+                                   "application/vnd.oasis.opendocument.spreadsheet"))
+    _button(at, "Kirim data").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    assert any("9" in s.value for s in at.success)
+    (sent,) = [s for s in _submissions(demo_ctx) if s.original_name == "hasil-uji.ods"]
+    assert (sent.upload_suffix, sent.rows) == (".ods", 9)
+
+
+def _submissions(ctx):  # noqa: ANN001, ANN201
+    from sqlmodel import Session, select
+
+    from ocenter.models import Submission
+
+    with Session(ctx.engine) as session:
+        return list(session.exec(select(Submission)).all())
 
 
 def test_a_save_that_lost_the_race_keeps_the_analysts_text(app, demo_ctx):

@@ -136,7 +136,8 @@ def test_a_row_with_the_wrong_number_of_cells_is_named() -> None:
         (b"kode\n\x81\x8d\x8f\n", "data.csv", "ingest.encoding"),
         (b"kode\n1\n", "data.pdf", "ingest.unknown_format"),
         (b"kode\n1\n", "data", "ingest.unknown_format"),
-        (b"kode\n1\n", "data.xls", "ingest.xls_unsupported"),
+        (b"kode\n1\n", "data.xls", "ingest.broken_sheet"),
+        (b"kode\n1\n", "data.xlsm", "ingest.format_unsupported"),
     ],
 )
 def test_unreadable_input_is_a_user_error_not_a_traceback(data: bytes, name: str, key: str) -> None:
@@ -333,7 +334,7 @@ def test_xlsx_numbers_dates_and_codes_read_as_the_sender_sees_them() -> None:
         {"kode": "00123", "nilai": "19", "catatan": "2026-03-25"},
         {"kode": "01", "nilai": "2.5", "catatan": "2026-03-26"},
         {"kode": "7", "nilai": "0.00001", "catatan": "true"},
-        {"kode": "8", "nilai": "123456789012", "catatan": "2026-03-25T14:30:00"},
+        {"kode": "8", "nilai": "123456789012", "catatan": "2026-03-25 14:30:00"},
     ]
 
 
@@ -347,7 +348,7 @@ def test_xlsx_decimal_comma_and_datetime_fields_follow_the_contract() -> None:
     )
     data = workbook_bytes([["nilai", "waktu"], [2.5, dt.datetime(2026, 1, 5)]])
     table = read_table(data, "data.xlsx", contract)
-    assert table.to_pylist() == [{"nilai": "2,5", "waktu": "2026-01-05T00:00:00"}]
+    assert table.to_pylist() == [{"nilai": "2,5", "waktu": "2026-01-05 00:00:00"}]
 
 
 def test_xlsx_blank_rows_and_named_sheets() -> None:
@@ -363,12 +364,12 @@ def test_xlsx_blank_rows_and_named_sheets() -> None:
 
 
 def test_a_broken_xlsx_is_refused() -> None:
-    assert refused(b"PK\x03\x04 not really a zip", "data.xlsx").key == "ingest.broken_xlsx"
+    assert refused(b"PK\x03\x04 not really a zip", "data.xlsx").key == "ingest.broken_sheet"
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as archive:
         archive.writestr("hello.txt", "not a workbook")
-    assert refused(out.getvalue(), "data.xlsx").key == "ingest.broken_xlsx"
-    assert refused(b"kode,nilai\n1,2\n", "data.xlsx").key == "ingest.broken_xlsx"
+    assert refused(out.getvalue(), "data.xlsx").key == "ingest.broken_sheet"
+    assert refused(b"kode,nilai\n1,2\n", "data.xlsx").key == "ingest.broken_sheet"
 
 
 def test_a_zip_bomb_is_refused_before_parsing() -> None:
@@ -383,16 +384,13 @@ def test_a_zip_bomb_is_refused_before_parsing() -> None:
     data = out.getvalue()
     assert len(data) < 5_000_000
     error = refused(data, "data.xlsx")
-    assert error.key == "ingest.xlsx_inflates" and error.params["limit_mb"] == "500.0"
+    assert error.key == "ingest.sheet_inflates" and error.params["limit_mb"] == "256.0"
     small = workbook_bytes([["kode"], ["x" * 50_000]])
-    limits = ReadLimits(max_xlsx_uncompressed=20_000)
-    assert refused(small, "data.xlsx", limits=limits).key == "ingest.xlsx_inflates"
+    limits = ReadLimits(max_sheet_inflated=20_000)
+    assert refused(small, "data.xlsx", limits=limits).key == "ingest.sheet_inflates"
 
 
 def test_xml_entity_expansion_inside_an_xlsx_is_refused() -> None:
-    import openpyxl.xml
-
-    assert openpyxl.xml.DEFUSEDXML  # openpyxl parses through defusedxml
     laughs = (
         b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
         b'<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>'
@@ -408,4 +406,4 @@ def test_xml_entity_expansion_inside_an_xlsx_is_refused() -> None:
             if info.filename == "xl/worksheets/sheet1.xml":
                 content = laughs
             archive.writestr(info, content)
-    assert refused(out.getvalue(), "data.xlsx").key == "ingest.broken_xlsx"
+    assert refused(out.getvalue(), "data.xlsx").key == "ingest.broken_sheet"

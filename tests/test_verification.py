@@ -696,7 +696,7 @@ def test_run_verify_refuses_unreadable_input_with_a_reason(
     broken = tmp_path / "data.xlsx"
     broken.write_bytes(b"not a zip at all")
     assert run_verify(contract, broken, tmp_path / "r.json", "en") == 2
-    assert "not an intact Excel" in capsys.readouterr().err
+    assert "not an intact spreadsheet" in capsys.readouterr().err
     assert run_verify(contract, tmp_path / "missing.csv", None, "en") == 2
     bad_contract = tmp_path / "c.yaml"
     bad_contract.write_text("id: X\nfields: []\n", encoding="utf-8")

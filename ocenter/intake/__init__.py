@@ -1,4 +1,4 @@
-"""Reading what senders send (CSV or XLSX) into tables of text, refusing what cannot be read.
+"""Reading what senders send (CSV, XLSX, XLS, ODS, XLSB) into tables of text, refusing what cannot be read.
 
 May import: ocenter.contracts, ocenter.textformats, errors; never verification or the procedure.
 """

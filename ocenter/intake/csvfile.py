@@ -3,7 +3,7 @@ piece by piece, on a thread of its own when asked.
 
 Nothing here needs the contract machinery (pydantic), so ``python -m ocenter verify`` starts
 reading the file while that machinery loads (see :func:`read_ahead`). :mod:`ocenter.intake.read` is
-the front door: limits, XLSX, and the table or batches the verifier gets.
+the front door: limits, spreadsheets, and the table or batches the verifier gets.
 """
 
 from __future__ import annotations

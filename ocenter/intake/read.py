@@ -1,14 +1,9 @@
-"""Reading what senders send (CSV or XLSX) into a table of text, refusing what cannot be read."""
+"""Reading what senders send (CSV or a spreadsheet) into a table of text, refusing what cannot be read."""
 
 from __future__ import annotations
 
-import datetime as dt
-import re
-import zipfile
 from collections.abc import Iterator
-from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 import pyarrow.csv as pv
@@ -24,17 +19,15 @@ from ocenter.intake.csvfile import (
     arrow_input,
     csv_failure,
     mb,
-    open_source,
     pieces,
     plan_csv,
     size_of,
     streamed,
 )
+from ocenter.intake.sheets import SHEET_SUFFIXES, read_sheet_grid
 from ocenter.textformats import pc  # Arrow kernels without importing pyarrow.compute
 
 CSV_SUFFIXES = frozenset({".csv"})
-XLSX_SUFFIXES = frozenset({".xlsx"})
-_ZERO_PADDED = re.compile(r"^0{2,}$")
 _TRAILING_CHECK_ROWS = 4096
 
 
@@ -47,10 +40,27 @@ class ReadLimits(BaseModel):
         default=200 * MB, ge=1, description="Largest file read whole into memory, in bytes."
     )
     max_rows: int = Field(default=10_000_000, ge=1, description="Most data rows accepted.")
-    max_xlsx_uncompressed: int = Field(
-        default=500 * MB,
+    max_sheet_inflated: int = Field(
+        default=256 * MB,
         ge=1,
-        description="Largest total an XLSX (a zip) may inflate to, checked before parsing.",
+        description="Largest total a zip workbook (XLSX, ODS, XLSB) may inflate to, by the sizes "
+        "its zip directory states, checked before reading a cell.",
+    )
+    max_sheet_cells: int = Field(
+        default=5_000_000,
+        ge=1,
+        description="Most cells in a sheet's grid (rows x columns from A1): 500,000 rows of 10 "
+        "columns. Checked from an XLSX's stated dimension before reading, and for every format "
+        "before any cell is converted. Larger data goes as CSV, which is read in batches.",
+    )
+    max_sheet_memory: int = Field(
+        default=1024 * MB,
+        ge=64 * MB,
+        description="Address space of the process that reads a spreadsheet, in bytes: a sheet "
+        "that needs more is refused, whatever its file claims.",
+    )
+    max_sheet_seconds: float = Field(
+        default=120.0, gt=0, description="Longest a spreadsheet may take to read, in seconds."
     )
     max_stream_bytes: int = Field(
         default=8 * 1024 * MB,
@@ -60,15 +70,14 @@ class ReadLimits(BaseModel):
 
 
 def file_kind(filename: str) -> str:
-    """``"csv"`` or ``"xlsx"`` from the file name's suffix; ``UserError`` for anything else."""
+    """``"csv"``, ``"xlsx"``, ``"xls"``, ``"ods"`` or ``"xlsb"`` from the file name's suffix;
+    ``UserError`` for anything else."""
     # A bare suffix (".csv") is accepted too: callers that keep uploads by digest pass only that.
     suffix = Path(filename).suffix.lower() or (filename.lower() if filename.startswith(".") else "")
-    if suffix in CSV_SUFFIXES:
-        return "csv"
-    if suffix in XLSX_SUFFIXES:
-        return "xlsx"
-    if suffix in (".xls", ".xlsm", ".xlsb", ".ods"):
-        raise UserError("ingest.xls_unsupported", filename=filename)
+    if suffix in CSV_SUFFIXES or suffix in SHEET_SUFFIXES:
+        return suffix[1:]
+    if suffix in (".xlsm", ".xltx", ".xltm", ".ots", ".numbers"):
+        raise UserError("ingest.format_unsupported", filename=filename)
     raise UserError("ingest.unknown_format", filename=filename)
 
 
@@ -94,8 +103,8 @@ def read_table(
         raise UserError("ingest.too_large", size_mb=mb(size), limit_mb=mb(limits.max_bytes))
     if size == 0:
         raise UserError("ingest.empty", filename=filename)
-    if kind == "xlsx":
-        return _read_xlsx(source, filename, contract, sheet, limits)
+    if kind != "csv":
+        return _read_sheet(source, filename, contract, sheet, limits)
     # The encoding is judged on the first 64 KB only; Arrow checks the rest as it reads, and a
     # late byte that is not UTF-8 sends the whole file through the full check once more.
     names = _field_names(contract)
@@ -129,8 +138,8 @@ def iter_batches(
 ) -> Iterator[pa.RecordBatch]:
     """The file as record batches of text, so a very large CSV is verified in bounded memory.
 
-    Same rules as :func:`read_table`; an XLSX (small by its limits) is read whole and then
-    batched. A problem found part way (a ragged row, too many rows) raises ``UserError`` then.
+    Same rules as :func:`read_table`; a spreadsheet (small by its limits) is read whole and
+    then batched. A problem found part way (a ragged row, too many rows) raises ``UserError`` then.
     A UTF-8 CSV without quotes is cut at line ends into pieces of about ``block_size`` bytes,
     each parsed by Arrow as one block (see :func:`pieces`); from a first quote on, or for
     another encoding, Arrow's streaming reader takes over. ``ahead``: the same file already
@@ -155,7 +164,7 @@ def _batches(
 ) -> Iterator[pa.RecordBatch]:
     path = Path(path)
     name = filename or path.name
-    if file_kind(name) == "xlsx":
+    if file_kind(name) != "csv":
         yield from read_table(path, name, contract, sheet=sheet, limits=limits).to_batches()
         return
     size = size_of(path)
@@ -251,131 +260,40 @@ def _last_non_blank(data: pa.Table | pa.RecordBatch) -> int:
     return positions[-1].as_py() + 1
 
 
-# --- XLSX ------------------------------------------------------------------------------------
+# --- spreadsheets ------------------------------------------------------------------------------
 
 
-def _read_xlsx(
+def _read_sheet(
     source: bytes | Path,
     filename: str,
     contract: DataContract | None,
     sheet: str | None,
     limits: ReadLimits,
 ) -> pa.Table:
-    # defusedxml must be importable: openpyxl then parses every part through it (no entity
-    # expansion, no external entities). Imported here to keep the CSV path's start-up fast.
-    import defusedxml  # noqa: F401
-    import openpyxl
-    from openpyxl.xml import DEFUSEDXML
-
-    if not DEFUSEDXML:  # pragma: no cover - defusedxml is a dependency
-        raise RuntimeError("openpyxl does not see defusedxml; refusing to parse XLSX unsafely")
-    with open_source(source) as handle:
-        try:
-            with zipfile.ZipFile(handle) as archive:
-                inflated = sum(info.file_size for info in archive.infolist())
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError):
-            raise UserError("ingest.broken_xlsx", filename=filename) from None
-        if inflated > limits.max_xlsx_uncompressed:
-            raise UserError(
-                "ingest.xlsx_inflates",
-                size_mb=mb(inflated),
-                limit_mb=mb(limits.max_xlsx_uncompressed),
-            )
-        handle.seek(0)
-        try:
-            workbook = openpyxl.load_workbook(handle, read_only=True, data_only=True)
-        except Exception:  # openpyxl raises many kinds for a broken file; all mean "broken"
-            raise UserError("ingest.broken_xlsx", filename=filename) from None
-        try:
-            return _sheet_table(workbook, filename, contract, sheet, limits)
-        finally:
-            workbook.close()
-
-
-def _sheet_table(
-    workbook: Any,
-    filename: str,
-    contract: DataContract | None,
-    sheet: str | None,
-    limits: ReadLimits,
-) -> pa.Table:
-    names = workbook.sheetnames
-    if sheet is not None and sheet not in names:
-        raise UserError("ingest.no_sheet", sheet=sheet, sheets=", ".join(names))
-    worksheet = workbook[sheet] if sheet is not None else workbook.worksheets[0]
-    # Some writers store a wrong sheet size; re-measuring makes openpyxl read every row.
-    worksheet.reset_dimensions()
+    """A spreadsheet's sheet (the first worksheet unless ``sheet`` names one) by the rules of a
+    CSV: names from row 1, cells below as text, trailing blank rows dropped."""
     fields = contract.fields if contract is not None else []
-    datetime_fields = {f.name for f in fields if f.type == FieldType.DATETIME}
-    decimal = contract.decimal_separator if contract is not None else "."
-    rows_iter = worksheet.iter_rows()
-    try:
-        first = next(rows_iter, None)
-        header = [_cell_text(cell, decimal, False) for cell in first] if first else []
-        while header and header[-1] == "":
-            header.pop()
-        if not header:
-            raise UserError("ingest.no_header", filename=filename)
-        wants_datetime = [name in datetime_fields for name in header]
-        records: list[list[str]] = []
-        last_filled = 0
-        for cells in rows_iter:
-            record = []
-            for index, cell in enumerate(cells):
-                as_datetime = index < len(wants_datetime) and wants_datetime[index]
-                record.append(_cell_text(cell, decimal, as_datetime))
-            while record and record[-1] == "":
-                record.pop()
-            records.append(record)
-            if record:
-                last_filled = len(records)
-                if last_filled > limits.max_rows:
-                    raise UserError("ingest.too_many_rows", rows=last_filled, limit=limits.max_rows)
-    except UserError:
-        raise
-    except Exception:  # a corrupt sheet part surfaces only while iterating
-        raise UserError("ingest.broken_xlsx", filename=filename) from None
-    records = records[:last_filled]
-    width = max([len(header), *(len(r) for r in records)])
-    header += [""] * (width - len(header))  # cells beyond the header: an unnamed column
-    columns = [pa.array([r[i] if i < len(r) else "" for r in records], pa.string()) for i in range(width)]
-    return pa.Table.from_arrays(columns, names=header)
-
-
-def _cell_text(cell: Any, decimal: str, as_datetime: bool) -> str:
-    """A cell as the sender sees it, in the contract's conventions.
-
-    Excel stores every number as a double: whole numbers lose the ``.0``; a ``00000`` number
-    format (codes such as ``01``) keeps its leading zeros; dates become ISO ``YYYY-MM-DD``.
-    """
-    value = cell.value
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        text = _number_text(value)
-        number_format = getattr(cell, "number_format", None) or ""
-        if _ZERO_PADDED.match(number_format) and text.isdigit():
-            text = text.zfill(len(number_format))
-        return text.replace(".", ",") if decimal == "," else text
-    if isinstance(value, dt.datetime):
-        if not as_datetime and value.time() == dt.time(0):
-            return value.date().isoformat()
-        return value.isoformat(timespec="microseconds" if value.microsecond else "seconds")
-    if isinstance(value, dt.date | dt.time):
-        return value.isoformat()
-    return str(value)
-
-
-def _number_text(value: int | float) -> str:
-    if isinstance(value, int):
-        return str(value)
-    if value.is_integer() and abs(value) < 2**53:
-        return str(int(value))
-    text = repr(value)  # shortest text that reads back as the same double
-    if "e" in text or "E" in text:
-        text = format(Decimal(text), "f")
-    return text
+    grid = read_sheet_grid(
+        source,
+        filename,
+        sheet=sheet,
+        decimal=contract.decimal_separator if contract is not None else ".",
+        datetime_columns=frozenset(f.name for f in fields if f.type == FieldType.DATETIME),
+        max_inflated=limits.max_sheet_inflated,
+        max_cells=limits.max_sheet_cells,
+        memory=limits.max_sheet_memory,
+        seconds=limits.max_sheet_seconds,
+    )
+    header = [grid.column(i)[0].as_py() for i in range(grid.num_columns)] if grid.num_rows else []
+    while header and header[-1] == "":
+        header.pop()
+    if not header:
+        raise UserError("ingest.no_header", filename=filename)
+    data = _drop_trailing_blank_rows(grid.slice(1))
+    if data.num_rows > limits.max_rows:
+        raise UserError("ingest.too_many_rows", rows=data.num_rows, limit=limits.max_rows)
+    width = data.num_columns
+    while width > len(header) and not pc.max(pc.utf8_length(data.column(width - 1))).as_py():
+        width -= 1  # columns right of the header hold nothing
+    names = header + [""] * (width - len(header))  # a filled cell beyond the header: an unnamed column
+    return data.select(range(width)).rename_columns(names).combine_chunks()

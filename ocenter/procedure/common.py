@@ -25,7 +25,7 @@ from ocenter.store.models import Author
 
 #: Upload types we accept, by lower-case suffix. The stored name is built from this table, never
 #: from the uploaded file name.
-UPLOAD_SUFFIXES = {".csv": ".csv", ".xlsx": ".xlsx"}
+UPLOAD_SUFFIXES = {".csv": ".csv", ".xlsx": ".xlsx", ".xls": ".xls", ".ods": ".ods", ".xlsb": ".xlsb"}
 
 #: The SOP step a request is at, by status.
 STATUS_STEP = {

@@ -25,6 +25,7 @@ from ocenter.errors import (
 )
 from ocenter.events import record
 from ocenter.intake.read import read_table
+from ocenter.intake.stored import keep_table, read_upload
 from ocenter.models import (
     DatasetVersion,
     EmptyDeclaration,
@@ -84,8 +85,10 @@ def submit_data(
     if table.num_rows > 0 and nothing_to_report is not None:
         raise UserError("procedure.declared_but_rows", rows=table.num_rows)
     digest = hashlib.sha256(content).hexdigest()
+    stored = ctx.uploads_dir / f"{digest}{suffix}"
     with disk_full_as_message():
-        _write_once(ctx.uploads_dir / f"{digest}{suffix}", content)
+        _write_once(stored, content)
+        keep_table(stored, contract, table)  # checking and failing rows read it, not the file
     # Killed from here on, the upload stays under its SHA-256, unreferenced: a retry of the
     # same file uses it as it is.
     checkpoint("submit.file_kept")
@@ -248,7 +251,7 @@ def check_submission(
         if found != submission.upload_sha256:
             raise IntegrityError("procedure.upload_changed", submission=submission.id,
                                  expected=submission.upload_sha256, found=found)
-        table = read_table(path, submission.upload_suffix, contract)
+        table = read_upload(path, contract)
         declared = session.get(EmptyDeclaration, submission_id) is not None
         report = verify_table(contract, table, today=ctx.clock.today(), progress=progress,
                               sender_codes=sender_codes(session, submission.unit_code),
@@ -407,5 +410,5 @@ def failing_rows_file(ctx: AppContext, actor: Authority, submission_id: int, fmt
     if report is None:
         raise NotFound("procedure.report_missing", submission=submission_id)
     contract = contract_of(ctx, submission.dataset_id)
-    table = read_table(upload_path(ctx, submission), submission.upload_suffix, contract)
+    table = read_upload(upload_path(ctx, submission), contract)
     return export_failing_rows(contract, table, report, fmt)

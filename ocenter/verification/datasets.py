@@ -26,7 +26,7 @@ from ocenter.verification.typed import typed_table
 
 #: Suffixes an original upload may be kept under; anything else is refused, so a stored name
 #: never carries a sender's arbitrary extension.
-ORIGINAL_SUFFIXES = (".csv", ".xlsx")
+ORIGINAL_SUFFIXES = (".csv", ".xlsx", ".xls", ".ods", ".xlsb")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _ID = re.compile(ID_PATTERN)
 
