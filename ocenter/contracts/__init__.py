@@ -1,6 +1,6 @@
 """Data contracts: what a dataset sent to the Operational Center must look like, and their interchange
 (ODCS v3, JSON Schema) and drafts inferred from samples.
 
-May import: ocenter.accounts.levels, ocenter.reference, ocenter.textformats; never verification,
-the store or the procedure.
+May import: ocenter.accounts.levels, ocenter.reference, ocenter.textformats, ocenter.yamlfiles;
+never verification, the store or the procedure.
 """

@@ -189,6 +189,8 @@ def parse_spec(text: str) -> DashboardSpec:
 
     try:
         return spec_from_yaml(text)
+    except UserError:
+        raise  # a text over the reading limits, already said in the user's language
     except yaml.YAMLError as error:
         raise UserError("spec.yaml_error", detail=str(error).splitlines()[0]) from None
     except ValidationError as error:
