@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ocenter.errors import Conflict, NotFound, PermissionDenied, UserError
+from ocenter.errors import Conflict, NotFound, UserError
 from ocenter.store.models import Author, ConflictVersions, MergePreview, _RefMovedError
 from ocenter.store.names import (
     _APPROVAL_ATTEMPTS,
@@ -10,7 +10,6 @@ from ocenter.store.names import (
     MAIN_REF,
     _check_oid,
     _has_conflict_markers,
-    _identity,
     _short,
     mockup_branch,
 )
@@ -123,8 +122,9 @@ class Merges:
     def approve(self, request_id: int, reviewed_commit: str, approver: Author) -> str:
         """Merge the mock-up into main, bound to exactly the commit the approver reviewed.
 
-        Refused when the branch moved since the review (Conflict), when the approver wrote any
-        commit on it (PermissionDenied), when a file on it is invalid (UserError), or when the
+        Refused when the branch moved since the review (Conflict), when the approver took part
+        in it or some commit on it has no known writer (PermissionDenied, see
+        ``ocenter.store.authorship``), when a file on it is invalid (UserError), or when the
         three-way merge with main conflicts (Conflict, naming the files).
         """
         _check_oid(reviewed_commit)
@@ -140,10 +140,7 @@ class Merges:
             main, base = self._main_and_base(request_id, head)
             if base == head:
                 raise UserError("store.nothing_to_approve", request=request_id)
-            if self._is_participant(approver, self._participants(main, head)):
-                raise PermissionDenied(
-                    "store.approver_is_author", username=approver.username, request=request_id
-                )
+            self._require_independent(approver, main, head, request_id)
             branch_snap = self.snapshot(head)
             if branch_snap.problems:
                 raise UserError(
@@ -191,29 +188,6 @@ class Merges:
             return None
         proc = self._git(["merge-base", a, b], ok_codes=(0, 1))
         return proc.stdout.decode().strip() or None
-
-    def _participants(self, main: str | None, head: str) -> tuple[set[str], set[str]]:
-        """Identities and names of everyone who authored or committed on the branch since it
-        forked from main. Committers count too: whoever ran ``git commit`` took part."""
-        revs = [head, "--not", main] if main else [head]
-        out = self._git(["log", "--format=%an%x1f%ae%x1f%cn%x1f%ce", *revs]).stdout.decode()
-        identities: set[str] = set()
-        names: set[str] = set()
-        for line in out.splitlines():
-            an, ae, cn, ce = line.split("\x1f")
-            identities.update({_identity(an, ae), _identity(cn, ce)})
-            names.update({an.strip().casefold(), cn.strip().casefold()})
-        return identities, names
-
-    @staticmethod
-    def _is_participant(approver: Author, people: tuple[set[str], set[str]]) -> bool:
-        # Plain-Git commits carry no username, so a matching e-mail or full name also counts.
-        identities, names = people
-        return (
-            approver.username.lower() in identities
-            or approver.email.lower() in identities
-            or approver.name.casefold() in names
-        )
 
     def _main_and_base(self, request_id: int, head: str) -> tuple[str, str]:
         """main's head and its merge base with a mock-up's ``head``."""
