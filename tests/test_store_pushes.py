@@ -127,7 +127,7 @@ def test_a_20_mb_spec_is_named_by_its_size_without_being_read(store, tmp_path):
 
 
 def test_the_review_page_shows_the_problem_of_a_deep_spec_and_keeps_running(app, demo_ctx, tmp_path):
-    """The report: opening the review page on such a mock-up made the whole server exit."""
+    """Opening the review page on such a mock-up used to make the whole server exit."""
     clone = tmp_path / "clone"
     git("clone", "--quiet", "--branch", "mockup/req-2", str(demo_ctx.settings.store_path), str(clone))
     _commit(clone, {DEEP: DEEP_TEXT})

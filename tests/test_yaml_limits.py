@@ -27,7 +27,7 @@ from ocenter.yamlfiles import (
 
 ROOT = Path(__file__).resolve().parent.parent
 
-#: About 80 KB of nesting, as in the report: enough to overflow the C stack of an unbounded parse.
+#: About 80 KB of nesting each: enough to overflow the C stack of an unbounded parse.
 DEEP_TEXTS = {
     "flow-sequences": "[" * 80_000,
     "flow-mappings": "{a: " * 20_000,
