@@ -71,8 +71,9 @@ def _cmd_contract(args: argparse.Namespace) -> int:
     import json
 
     from ocenter.contracts.model import contract_from_yaml, contract_to_yaml
+    from ocenter.yamlfiles import read_yaml_file
 
-    source = Path(args.file).read_text(encoding="utf-8") if args.action != "infer" else ""
+    source = read_yaml_file(Path(args.file)) if args.action != "infer" else ""
     if args.action == "import-odcs":
         output = contract_to_yaml(contract_from_odcs(source))
     elif args.action == "export-odcs":

@@ -51,6 +51,17 @@ def reload_newest(keep_text: str | None = None) -> None:
 if head != newest:
     st.warning(ui.tr("mockup.moved", head=newest[:8]))
 
+# Commits pushed without an identity the store trusts: nobody may approve them until an analyst
+# who has read them takes them over (and so cannot approve them).
+unattributed = procedure.unattributed_commits(ctx, request.id)
+if unattributed and head == newest:
+    st.warning(ui.tr("mockup.unattributed", commits=", ".join(c[:8] for c in unattributed)))
+    if st.button(ui.tr("mockup.take_over"), key=f"take-over-{request.id}-{head}"):
+        with ui.guarded():
+            new_head = procedure.take_over_pushed_commits(ctx, viewer, request.id, head)
+            ui.flash(ui.tr("mockup.taken_over", head=new_head[:8]))
+            reload_newest()
+
 # When main moved since the branch began, its changes come in by a merge the analyst makes here;
 # a conflict is shown side by side and resolved by hand, never silently.
 try:

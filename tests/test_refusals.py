@@ -27,7 +27,7 @@ from ocenter.accounts.login import authority_of
 from ocenter.bootstrap import demo_sampling_frame
 from ocenter.context import AppContext, open_context
 from ocenter.contracts.model import contract_to_yaml
-from ocenter.display.spec import DefaultView
+from ocenter.display.spec import DefaultView, spec_to_yaml
 from ocenter.errors import PermissionDenied, UserError
 from ocenter.models import PartitionVersion
 from ocenter.reference import reference_rows
@@ -61,6 +61,7 @@ ALLOWED: dict[str, frozenset[Role]] = {
     "send_mockup": ANALYST,
     "restore_mockup_version": ANALYST,
     "update_mockup_from_main": ANALYST,
+    "take_over_pushed_commits": ANALYST,
     "approve_mockup": REQUESTING_UNIT,
     "request_changes": REQUESTING_UNIT,
     "build_dashboard": ANALYST,
@@ -133,6 +134,7 @@ DOER: dict[str, str] = {
     "send_mockup": "analis",
     "restore_mockup_version": "analis",
     "update_mockup_from_main": "analis",
+    "take_over_pushed_commits": "analis",
     "approve_mockup": "unit",
     "request_changes": "unit",
     "build_dashboard": "analis",
@@ -179,6 +181,8 @@ class World:
     drafting: int  # mock-up begun and saved once
     first_draft: str  # the mock-up's first commit
     draft_head: str  # the mock-up's newest commit (main has moved since)
+    pushed: int  # mock-up pushed with plain Git by nobody the store knows, then adopted
+    pushed_head: str
     in_review: int  # request 2 of the demo, the cosmetics directorate's
     in_review_head: str
     approved: int
@@ -259,6 +263,9 @@ def _build_world(ctx: AppContext) -> World:
                                     [DefaultView(scope=ScopeKind.UNIT, months=12)])
     procedure.put_on_display(ctx, analyst, evaluated)
     procedure.evaluate_dashboard(ctx, analyst, evaluated, "Dasbor dipakai rapat pimpinan.")
+    pushed = file("Mock-up dari Git")
+    _push_without_identity(ctx, pushed)
+    procedure.start_mockup(ctx, analyst, pushed)
 
     contract = procedure.contract_of(ctx, DATASET)
     lowered = contract.model_copy(update={"fields": [
@@ -275,10 +282,27 @@ def _build_world(ctx: AppContext) -> World:
         sent=send(good, receive=False, check=False), received=send(good, check=False),
         passed=send(good), failed=send(bad), returned=returned,
         requested=requested, drafting=drafting, first_draft=first_draft, draft_head=draft_head,
+        pushed=pushed, pushed_head=head(pushed),
         in_review=2, in_review_head=head(2), approved=approved, built=built,
         classified=classified, displayed=1, evaluated=evaluated, upload=_csv(good),
         contract_change=change.id, contract_change_head=change.head_commit,
     )
+
+
+def _push_without_identity(ctx: AppContext, request_id: int) -> None:
+    """A developer pushes the request's mock-up with plain Git, through no server that names
+    them: the store records nobody as its writer."""
+    request = procedure.get_request(ctx, request_id)
+    spec = procedure.starter_spec(request, ctx.store.snapshot("main").contracts)
+    clone = ctx.home.parent / f"clone-{request_id}"
+    git = ["git", "-C", str(clone), "-c", "user.name=Pengembang", "-c", "user.email=dev@pom.go.id"]
+    subprocess.run(["git", "clone", "-q", str(ctx.settings.store_path), str(clone)], check=True)
+    (clone / "specs" / f"{spec.id}.yaml").write_text(spec_to_yaml(spec), encoding="utf-8")
+    subprocess.run([*git, "checkout", "-qb", ctx.store.mockup_branch(request_id)], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "Mock-up dari pengembang"], check=True)
+    subprocess.run([*git, "push", "-q", "origin", ctx.store.mockup_branch(request_id)],
+                   check=True, capture_output=True)
 
 
 def _save_draft(ctx: AppContext, world: World, actor: Authority) -> str:
@@ -322,6 +346,8 @@ CALLS: dict[str, Call] = {
         ctx, actor, w.drafting, w.first_draft, w.draft_head),
     "update_mockup_from_main": lambda ctx, w, actor: procedure.update_mockup_from_main(
         ctx, actor, w.drafting, {}, w.draft_head),
+    "take_over_pushed_commits": lambda ctx, w, actor: procedure.take_over_pushed_commits(
+        ctx, actor, w.pushed, w.pushed_head),
     "approve_mockup": lambda ctx, w, actor: procedure.approve_mockup(
         ctx, actor, w.in_review, w.in_review_head),
     "request_changes": lambda ctx, w, actor: procedure.request_changes(

@@ -2,6 +2,6 @@
 changes (readably, for its review), their interchange (ODCS v3, JSON Schema) and drafts inferred
 from samples.
 
-May import: ocenter.accounts.levels, ocenter.reference, ocenter.textformats; never verification,
-the store or the procedure.
+May import: ocenter.accounts.levels, ocenter.reference, ocenter.textformats, ocenter.yamlfiles;
+never verification, the store or the procedure.
 """

@@ -10,12 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from ocenter.accounts.levels import Level, highest
 from ocenter.reference import REFERENCE_LISTS
+from ocenter.yamlfiles import load_yaml
 
 #: Ids of datasets, dashboards and panels: lower-case letters, digits and dashes, so that they can
 #: safely become file names and Git ref components.
-#: libyaml's safe loader when it is installed (about ten times faster), else the pure-Python one.
-YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
 ID_PATTERN = r"^[a-z][a-z0-9-]{1,62}[a-z0-9]$"
 FIELD_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
 
@@ -228,8 +226,9 @@ def check_pattern(pattern: str) -> None:
 
 
 def contract_from_yaml(text: str) -> DataContract:
-    """Parse a contract from YAML text; raises ``ValueError`` (or pydantic's) on bad content."""
-    data = yaml.load(text, Loader=YAML_LOADER)  # noqa: S506 - a safe loader, the C one
+    """Parse a contract from YAML text; raises ``ValueError`` (or pydantic's) on bad content,
+    ``YamlLimitError`` (a ``ValueError``) on a text over the reading limits."""
+    data = load_yaml(text)
     if not isinstance(data, dict):
         raise ValueError("a data contract must be a YAML mapping")
     return DataContract.model_validate(data)

@@ -9,6 +9,7 @@ import yaml
 
 from ocenter.accounts.levels import Level
 from ocenter.contracts.model import ContractField, DataContract, FieldType
+from ocenter.yamlfiles import load_yaml
 
 ODCS_API_VERSION = "v3.1.0"
 #: Our levels as ODCS ``classification`` words, lowest first.
@@ -58,7 +59,7 @@ def level_from_classification(word: str) -> Level:
 
 def contract_from_odcs(text: str) -> DataContract:
     """A data contract from ODCS v3 YAML (its first schema object); ``ValueError`` if unusable."""
-    doc = yaml.safe_load(text)
+    doc = load_yaml(text)
     if not isinstance(doc, dict):
         raise ValueError("an ODCS contract must be a YAML mapping")
     if doc.get("kind", "DataContract") != "DataContract":

@@ -6,6 +6,6 @@ to the viewer's region, fields above the viewer's clearance are dropped (never h
 column still reaches the browser), and every panel is aggregated here to at most
 ``MAX_PANEL_ROWS`` rows before a chart is built from inline values.
 
-May import: ocenter.accounts (levels, authority), ocenter.contracts, ocenter.reference, errors and
-i18n; never the store, the procedure or the UI.
+May import: ocenter.accounts (levels, authority), ocenter.contracts, ocenter.reference,
+ocenter.yamlfiles, errors and i18n; never the store, the procedure or the UI.
 """

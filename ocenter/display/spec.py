@@ -9,7 +9,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ocenter.accounts.levels import Level, ScopeKind
-from ocenter.contracts.model import FIELD_NAME_PATTERN, ID_PATTERN, YAML_LOADER, DataContract, FieldType
+from ocenter.contracts.model import FIELD_NAME_PATTERN, ID_PATTERN, DataContract, FieldType
+from ocenter.yamlfiles import load_yaml
 
 
 class PanelKind(StrEnum):
@@ -216,8 +217,9 @@ def content_problems(spec: DashboardSpec, contracts: dict[str, DataContract]) ->
 
 
 def spec_from_yaml(text: str) -> DashboardSpec:
-    """Parse a spec from YAML text; raises ``ValueError`` (or pydantic's) on bad content."""
-    data = yaml.load(text, Loader=YAML_LOADER)  # noqa: S506 - a safe loader, the C one
+    """Parse a spec from YAML text; raises ``ValueError`` (or pydantic's) on bad content,
+    ``YamlLimitError`` (a ``ValueError``) on a text over the reading limits."""
+    data = load_yaml(text)
     if not isinstance(data, dict):
         raise ValueError("a dashboard spec must be a YAML mapping")
     check_no_lifecycle_keys(data)  # before the model, so the refusal keeps its own type

@@ -85,6 +85,8 @@ from ocenter.procedure.mockup_review import (
     spec_history,
     start_mockup,
     starter_spec,
+    take_over_pushed_commits,
+    unattributed_commits,
     update_mockup_from_main,
 )
 from ocenter.procedure.requests import (
@@ -145,6 +147,8 @@ __all__ = [
     "save_mockup",
     "send_mockup",
     "spec_history",
+    "take_over_pushed_commits",
+    "unattributed_commits",
     "start_mockup",
     "starter_spec",
     "stored_report",

@@ -122,7 +122,8 @@ def save_mockup(
 
 
 def send_mockup(ctx: AppContext, actor: Authority, request_id: int) -> None:
-    """Step 4 ends: the mock-up is sent to the requesting unit for review."""
+    """Step 4 ends: the mock-up is sent to the requesting unit for review. Refused while it is
+    invalid, or holds pushed commits nobody is known to have written (nobody could approve it)."""
     require_role(actor, Role.ANALIS)
     with Session(ctx.engine) as session:
         request = lock_request(ctx, session, request_id)
@@ -134,10 +135,37 @@ def send_mockup(ctx: AppContext, actor: Authority, request_id: int) -> None:
         if outside:  # the unit could not approve it: do not send it
             raise UserError("procedure.mockup_outside_scope", allowed=spec_path(request.dashboard_id),
                             files=listing(outside))
+        unattributed = ctx.store.participants(request_id).unattributed
+        if unattributed:
+            raise UserError("procedure.mockup_unattributed",
+                            commits=", ".join(c[:8] for c in unattributed[:10]))
         _advance(session, request, RequestStatus.IN_REVIEW, ctx.clock.now())
         record(session, actor.username, "mockup.sent", step=4, request_id=request_id,
                detail=ctx.store.head(ctx.store.mockup_branch(request_id)) or "")
         session.commit()
+
+
+def unattributed_commits(ctx: AppContext, request_id: int) -> list[str]:
+    """Commits on the request's mock-up that nobody is known to have written (pushed without an
+    identity the store trusts), newest first; while any remain, nobody may approve it."""
+    return ctx.store.participants(request_id).unattributed
+
+
+def take_over_pushed_commits(
+    ctx: AppContext, actor: Authority, request_id: int, expected_head: str
+) -> str:
+    """Step 4: the analyst who has read the pushed commits up to ``expected_head`` takes them
+    over: from now on they count as this analyst's work (who then cannot approve them)."""
+    require_role(actor, Role.ANALIS)
+    with Session(ctx.engine) as session:
+        request = _request(session, request_id)
+        _expect_status(request, RequestStatus.MOCKUP, RequestStatus.CHANGES_REQUESTED)
+        taken = unattributed_commits(ctx, request_id)
+        head = ctx.store.take_over(request_id, author_of(ctx, actor), expected_head)
+        record(session, actor.username, "mockup.taken_over", step=4, request_id=request_id,
+               detail=f"{head}; took over {' '.join(taken)}"[:500])
+        session.commit()
+        return head
 
 
 def mockup_problems(ctx: AppContext, request_id: int) -> list[str]:
@@ -257,6 +285,8 @@ def parse_spec(text: str) -> DashboardSpec:
         return spec_from_yaml(text)
     except LifecycleInSpecError as error:
         raise UserError("spec.lifecycle_fields", fields=", ".join(error.keys)) from None
+    except UserError:
+        raise  # a text over the reading limits, already said in the user's language
     except yaml.YAMLError as error:
         raise UserError("spec.yaml_error", detail=str(error).splitlines()[0]) from None
     except ValidationError as error:

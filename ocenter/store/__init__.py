@@ -3,5 +3,6 @@ branch is a mock-up (or a contract change), a merge an approval of exactly what 
 Written only through plumbing and compare-and-swap ref updates; mirrored to a remote.
 
 May import: ocenter.contracts, ocenter.display.spec and ocenter.display.lifecycle (the spec and
-lifecycle models), config, errors; never the procedure, the database or the UI.
+lifecycle models), ocenter.yamlfiles (its limits), config, errors, i18n; never the procedure, the
+database or the UI.
 """

@@ -68,14 +68,17 @@ def _run(
     author: Author | None = None,
     ok_codes: tuple[int, ...] = (0,),
     cwd: Path | None = None,
+    objects: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[bytes]:
+    """Run git; ``objects`` adds the object folders of a push still in quarantine (see
+    ``quarantine_objects``), so a pre-receive hook can read what is being pushed."""
     cmd = ["git", *([f"--git-dir={git_dir}"] if git_dir is not None else []), *args]
     proc = subprocess.run(
         cmd,
         input=stdin,
         stdin=None if stdin is not None else subprocess.DEVNULL,
         capture_output=True,
-        env=_git_env(author),
+        env=_git_env(author) | (objects or {}),
         cwd=cwd or git_dir or "/",
         check=False,
     )
@@ -105,6 +108,23 @@ def _failure(detail: str) -> Exception:
         full.__cause__ = error
         return full
     return error
+
+
+#: What git's receive-pack tells a pre-receive hook about the objects being pushed: until the push
+#: is accepted they live in a quarantine folder, visible only through these two variables.
+_QUARANTINE_VARIABLES = ("GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES")
+
+
+def quarantine_objects(environ: dict[str, str]) -> dict[str, str]:
+    """The object folders of a push in quarantine when ``environ`` is a pre-receive hook's
+    (git sets ``GIT_QUARANTINE_PATH`` there), else nothing."""
+    if not environ.get("GIT_QUARANTINE_PATH"):
+        return {}
+    found = {name: environ[name] for name in _QUARANTINE_VARIABLES if environ.get(name)}
+    # Absolute folders only, as git gives them; anything else is not receive-pack's doing.
+    if all(os.path.isabs(part) for value in found.values() for part in value.split(os.pathsep)):
+        return found
+    return {}
 
 
 def _popen(git_dir: Path, args: list[str]) -> subprocess.Popen[bytes]:

@@ -13,7 +13,6 @@ from ocenter.store.names import (
     MAIN_REF,
     _check_oid,
     _has_conflict_markers,
-    _identity,
     _short,
     mockup_branch,
     spec_path,
@@ -190,7 +189,8 @@ class Merges:
         approval (UserError), and nothing is merged. Refused also when the branch moved since
         the review (Conflict), when the approver wrote any commit on it (PermissionDenied), when
         a file on it is invalid (UserError), or when the three-way merge with main conflicts
-        (Conflict, naming the files).
+        (Conflict, naming the files). An approver who took part in the branch, or any commit on it
+        with no known writer (see ``ocenter.store.authorship``), refuses it too (PermissionDenied).
         """
         _check_oid(reviewed_commit)
         allowed = spec_path(dashboard_id)
@@ -281,8 +281,11 @@ class Merges:
                 raise UserError(words.outside, **params, allowed=allowed, files=listing(outside))
             people = self._participants(main, head)
             for approver in approvers:
-                if self._is_participant(approver, people):
+                if approver.username.lower() in people.people:
                     raise PermissionDenied(words.author, username=approver.username, **params)
+            if people.unattributed and "request" in params:
+                # A commit no one is known to have written might be any approver's own.
+                self._require_independent(approvers[-1], main, head, params["request"])
             branch_snap = self.snapshot(head)
             if branch_snap.problems:
                 raise UserError(words.invalid, **params, reasons=self._reasons(branch_snap.problems))
@@ -339,29 +342,6 @@ class Merges:
             return None
         proc = self._git(["merge-base", a, b], ok_codes=(0, 1))
         return proc.stdout.decode().strip() or None
-
-    def _participants(self, main: str | None, head: str) -> tuple[set[str], set[str]]:
-        """Identities and names of everyone who authored or committed on the branch since it
-        forked from main. Committers count too: whoever ran ``git commit`` took part."""
-        revs = [head, "--not", main] if main else [head]
-        out = self._git(["log", "--format=%an%x1f%ae%x1f%cn%x1f%ce", *revs]).stdout.decode()
-        identities: set[str] = set()
-        names: set[str] = set()
-        for line in out.splitlines():
-            an, ae, cn, ce = line.split("\x1f")
-            identities.update({_identity(an, ae), _identity(cn, ce)})
-            names.update({an.strip().casefold(), cn.strip().casefold()})
-        return identities, names
-
-    @staticmethod
-    def _is_participant(approver: Author, people: tuple[set[str], set[str]]) -> bool:
-        # Plain-Git commits carry no username, so a matching e-mail or full name also counts.
-        identities, names = people
-        return (
-            approver.username.lower() in identities
-            or approver.email.lower() in identities
-            or approver.name.casefold() in names
-        )
 
     def _main_and_base(self, request_id: int, head: str) -> tuple[str, str]:
         """main's head and its merge base with a mock-up's ``head``."""

@@ -107,12 +107,33 @@ class MockupInfo(BaseModel):
     head: str = Field(description="Commit id at the tip of the branch.")
     base: str | None = Field(description="Merge base with main; None for an unrelated history.")
     authors: list[str] = Field(
-        description="Usernames (or e-mails, for plain Git commits) of everyone who authored or "
-        "committed on the branch since it forked from main."
+        description="Usernames of everyone known to have taken part since the branch forked from "
+        "main: who saved a revision in the app, who pushed a commit, who took pushed commits over."
+    )
+    unattributed: list[str] = Field(
+        default_factory=list,
+        description="Commits on the branch nobody is known to have written: pushed without an "
+        "identity the store trusts and not taken over in the app. While any remain, nobody may "
+        "approve the mock-up.",
     )
     updated_at: datetime = Field(description="Commit time of the head.")
     merged: bool = Field(description="True when the head is already contained in main (approved).")
     problems: dict[str, list[str]] = Field(description="Problems of the files at the head.")
+
+
+class Participants(BaseModel):
+    """Who took part in a mock-up, from records only the app and the store's hook write."""
+
+    model_config = ConfigDict(frozen=True)
+
+    people: list[str] = Field(
+        description="Lower-cased usernames: the app users who saved, merged or took over a "
+        "revision, and the pushers the hosting server named.",
+        examples=[["analis", "dewi"]],
+    )
+    unattributed: list[str] = Field(
+        description="Commit ids with neither record, newest first.",
+    )
 
 
 class CommitInfo(BaseModel):

@@ -22,6 +22,11 @@ CONTRACT_DIR = "data_contracts"
 LIFECYCLE_DIR = "lifecycle"
 _OUR_FOLDERS = (f"{SPEC_DIR}/", f"{CONTRACT_DIR}/", f"{LIFECYCLE_DIR}/")
 _KIND_OF_FOLDER = {SPEC_DIR: "spec", CONTRACT_DIR: "contract", LIFECYCLE_DIR: "lifecycle"}
+#: The store's own description: the one file kept outside the two folders (never read as YAML).
+STORE_README = "README.md"
+#: Inside the bare store: each commit a push brought, with the identity of who pushed it, one
+#: "<commit> <username>" line each, appended by the store's pre-receive hook.
+PUSHERS_FILE = "ocenter-pushers"
 EMAIL_DOMAIN = "users.ocenter.invalid"
 USERNAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 ZERO_OID = "0" * 40
@@ -117,11 +122,14 @@ def _check_rev(rev: object) -> str:
 
 def _file_kind(
     path: str,
-) -> tuple[Literal["spec", "contract", "lifecycle", "stray"] | None, str]:
-    """What a path is: a spec, a contract, a lifecycle record, a misplaced file, or none of our
-    business."""
+) -> tuple[Literal["spec", "contract", "lifecycle", "stray", "outside"] | None, str]:
+    """What a path is: a spec, a contract, a lifecycle record, a misplaced file in our folders,
+    a file outside them, or none of our business (the folders themselves, the store's README,
+    hidden files in them)."""
     top, _, rest = path.partition("/")
-    if top not in _KIND_OF_FOLDER or not rest or rest.startswith("."):
+    if top not in _KIND_OF_FOLDER:
+        return (None if path == STORE_README else "outside"), ""
+    if not rest or rest.startswith("."):
         return None, ""
     if "/" in rest or not rest.endswith(".yaml"):
         return "stray", ""

@@ -8,25 +8,36 @@ from pydantic import ValidationError
 from ocenter.contracts.model import contract_from_yaml
 from ocenter.display.lifecycle import DashboardLifecycle, lifecycle_from_yaml, lifecycle_problems
 from ocenter.display.spec import DashboardSpec, content_problems, spec_from_yaml
+from ocenter.i18n import t
 from ocenter.store.git import _one_line
 from ocenter.store.models import StoreSnapshot, _Entry, _Parsed, _State
 from ocenter.store.names import (
-    _OUR_FOLDERS,
     _PARSE_CACHE_SIZE,
     _SNAPSHOT_CACHE_SIZE,
     LIFECYCLE_DIR,
     SPEC_DIR,
     _file_kind,
 )
+from ocenter.yamlfiles import MAX_YAML_BYTES
+
+#: The one mode a file in the store may have: a plain file, not executable.
+_REGULAR_FILE = "100644"
+#: What each other mode is, for the problem that names it.
+_NOT_REGULAR = {
+    "100755": "store.file_executable",
+    "120000": "store.file_symlink",
+    "160000": "store.file_submodule",
+}
 
 
 class Snapshots:
     """Snapshots derived from trees, cached by commit id; mixed into SpecStore."""
 
     def _evaluate(self, entries: dict[str, _Entry]) -> _State:
-        """Parse and check every spec and contract listed in ``entries``."""
+        """Parse and check every spec and contract listed in ``entries``, and name every file
+        that does not belong in the store."""
         state = _State({}, {}, {}, {}, {}, {})
-        self._apply(state, entries, [p for p in entries if p.startswith(_OUR_FOLDERS)], set())
+        self._apply(state, entries, list(entries), set())
         return state
 
     def _derive(self, base: StoreSnapshot | None, entries: dict[str, _Entry]) -> _State:
@@ -38,11 +49,7 @@ class Snapshots:
         if base is None:
             return self._evaluate(entries)
         old = base._entries
-        changed = [
-            p
-            for p in old.keys() | entries.keys()
-            if old.get(p) != entries.get(p) and p.startswith(_OUR_FOLDERS)
-        ]
+        changed = [p for p in old.keys() | entries.keys() if old.get(p) != entries.get(p)]
         state = _State(
             dict(base.specs),
             dict(base.contracts),
@@ -79,12 +86,14 @@ class Snapshots:
             if file_kind is None or entry is None or entry[1] == "tree":
                 continue
             mode, _, oid = entry
-            if file_kind == "stray":
+            if file_kind == "outside":
+                state.problems[path] = [t("store.file_outside", "en")]
+            elif file_kind == "stray":
                 state.problems[path] = [
                     "not read: only specs/<id>.yaml, data_contracts/<id>.yaml and lifecycle/<id>.yaml are"
                 ]
-            elif mode not in ("100644", "100755"):
-                state.problems[path] = ["not a regular file"]
+            elif mode != _REGULAR_FILE:
+                state.problems[path] = [t(_NOT_REGULAR.get(mode, "store.file_not_regular"), "en", mode=mode)]
             else:
                 wanted[path] = (file_kind, stem, oid)
 
@@ -96,9 +105,16 @@ class Snapshots:
                     results[(file_kind, oid)] = hit
         missing = {(k, o) for k, _, o in wanted.values() if (k, o) not in results}
         if missing:
-            blobs = self._cat_blobs({o for _, o in missing})
+            # A file over the size limit is judged by its size alone: never read into memory.
+            sizes = self._blob_sizes({o for _, o in missing})
+            small = {o for _, o in missing if sizes[o] <= MAX_YAML_BYTES}
+            blobs = self._cat_blobs(small) if small else {}
             for key in missing:
-                results[key] = _parse(key[0], blobs[key[1]])
+                if key[1] in blobs:
+                    results[key] = _parse(key[0], blobs[key[1]])
+                else:
+                    too_large = t("yaml.too_large", "en", size=sizes[key[1]], limit=MAX_YAML_BYTES)
+                    results[key] = _Parsed(None, (too_large,))
                 self._parsed_put(key, results[key])
 
         for path, (file_kind, stem, oid) in sorted(wanted.items()):
@@ -230,6 +246,8 @@ _READERS = {"spec": spec_from_yaml, "contract": contract_from_yaml, "lifecycle":
 
 
 def _parse(kind: str, data: bytes) -> _Parsed:
+    if len(data) > MAX_YAML_BYTES:
+        return _Parsed(None, (t("yaml.too_large", "en", size=len(data), limit=MAX_YAML_BYTES),))
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:

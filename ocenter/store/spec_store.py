@@ -14,9 +14,10 @@ from typing import Literal
 
 from ocenter.display.spec import DashboardSpec, spec_to_yaml
 from ocenter.errors import Conflict, NotFound, UserError
+from ocenter.store.authorship import Authorship
 from ocenter.store.contract_changes import ContractChanges
 from ocenter.store.git import GitError, _run
-from ocenter.store.hook import _PRE_RECEIVE_HOOK
+from ocenter.store.hook import HOOK_MARKER, pre_receive_hook
 from ocenter.store.merges import Merges
 from ocenter.store.models import (
     Author,
@@ -57,7 +58,7 @@ _REPO_CONFIG = {
 }
 
 
-class SpecStore(ContractChanges, Merges, Writes, Snapshots):
+class SpecStore(ContractChanges, Merges, Writes, Snapshots, Authorship):
     """Specs and contracts in a bare Git repository, written only through plumbing.
 
     Every method may be called from many threads and processes at once: nothing here holds a
@@ -69,12 +70,15 @@ class SpecStore(ContractChanges, Merges, Writes, Snapshots):
     branch shows ``merged=True`` in ``list_mockups`` and may receive a new round of changes.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, objects: dict[str, str] | None = None) -> None:
         self.path = Path(path).resolve()
+        # Extra object folders to read from: a push in quarantine, for validate-store in a hook.
+        self._objects = dict(objects or {})
         self._lock = threading.Lock()
         self._snapshots: OrderedDict[str, StoreSnapshot] = OrderedDict()
         self._parsed: dict[tuple[str, str], _Parsed] = {}
         self._checked: dict[tuple[str, tuple[tuple[str, str | None], ...]], list[str]] = {}
+        self._pushers_cache: tuple[tuple[int, int], dict[str, frozenset[str]]] | None = None
 
     # -- setting up ---------------------------------------------------------------------------
 
@@ -91,15 +95,27 @@ class SpecStore(ContractChanges, Merges, Writes, Snapshots):
         for key, value in _REPO_CONFIG.items():
             if key.lower() not in present:
                 store._git(["config", key, value])
-        hook = path / "hooks" / "pre-receive"
-        if not hook.exists():
-            hook.parent.mkdir(exist_ok=True)
-            tmp = hook.with_name(f".pre-receive.{os.getpid()}.{threading.get_ident()}")
-            tmp.write_text(_PRE_RECEIVE_HOOK, encoding="utf-8")
-            tmp.chmod(0o755)
-            os.replace(tmp, hook)
+        store._install_hook()
         store.clear_stale_locks()
         return store
+
+    def _install_hook(self) -> None:
+        """Install the store's pre-receive hook, or bring an older one of ours up to date; a
+        hook someone else put there is left alone."""
+        hook = self.path / "hooks" / "pre-receive"
+        text = pre_receive_hook()
+        try:
+            current = hook.read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            current = None
+        ours = current is None or current.startswith(f"#!/bin/sh\n{HOOK_MARKER}")
+        if current == text or not ours:
+            return
+        hook.parent.mkdir(exist_ok=True)
+        tmp = hook.with_name(f".pre-receive.{os.getpid()}.{threading.get_ident()}")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.chmod(0o755)
+        os.replace(tmp, hook)
 
     def seed(self, author: Author, files: dict[str, str], message: str = "Seed the store") -> str | None:
         """Make the first commit on main from ``files`` (path -> YAML); None if main exists."""
@@ -184,13 +200,15 @@ class SpecStore(ContractChanges, Merges, Writes, Snapshots):
             if not match:
                 continue  # not a name we generate, so not a mock-up (and never read further)
             base = self._merge_base(main, head) if main else None
+            people = self._participants(main, head)
             mockups.append(
                 MockupInfo(
                     request_id=int(match.group(1)),
                     branch=refname.removeprefix("refs/heads/"),
                     head=head,
                     base=base,
-                    authors=sorted(self._participants(main, head)[0]),
+                    authors=people.people,
+                    unattributed=people.unattributed,
                     updated_at=datetime.fromtimestamp(int(stamp or 0), UTC),
                     merged=base == head,
                     problems=self.snapshot(head).problems,
@@ -391,12 +409,12 @@ class SpecStore(ContractChanges, Merges, Writes, Snapshots):
         author: Author | None = None,
         ok_codes: tuple[int, ...] = (0,),
     ) -> subprocess.CompletedProcess[bytes]:
-        return _run(self.path, args, stdin=stdin, author=author, ok_codes=ok_codes)
+        return _run(self.path, args, stdin=stdin, author=author, ok_codes=ok_codes, objects=self._objects)
 
     @staticmethod
     def _store_path(path: str) -> str:
-        """``path`` if the store may hold it: specs/<id>.yaml, data_contracts/<id>.yaml, or a
-        file outside those folders (such as README.md), which is kept but never read."""
+        """``path`` if the store may hold it: specs/<id>.yaml, data_contracts/<id>.yaml, or the
+        store's README.md, which is kept but never read."""
         kind, stem = _file_kind(_check_path(path))
         if kind == "stray" or (kind is not None and not _ID.fullmatch(stem)):
             raise UserError("store.invalid_path", path=path)
@@ -441,6 +459,18 @@ class SpecStore(ContractChanges, Merges, Writes, Snapshots):
             mode, kind, oid = meta.decode().split(" ")
             entries[path.decode("utf-8", "surrogateescape")] = (mode, kind, oid)
         return entries
+
+    def _blob_sizes(self, oids: set[str]) -> dict[str, int]:
+        """The size in bytes of each blob, read without reading the blobs."""
+        request = "".join(o + "\n" for o in oids).encode()
+        out = self._git(["cat-file", "--batch-check"], stdin=request).stdout.decode()
+        sizes = {}
+        for line in out.splitlines():
+            fields = line.split(" ")
+            if len(fields) != 3:
+                raise GitError(f"object {fields[0]} is missing")
+            sizes[fields[0]] = int(fields[2])
+        return sizes
 
     def _cat_blobs(self, oids: set[str]) -> dict[str, bytes]:
         request = "".join(o + "\n" for o in oids).encode()

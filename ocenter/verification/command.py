@@ -26,12 +26,12 @@ def load_contract(path: Path) -> DataContract:
     import yaml
     from pydantic import ValidationError
 
-    from ocenter.contracts.model import YAML_LOADER
+    from ocenter.yamlfiles import load_yaml, read_yaml_file
 
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-        data = yaml.load(text, Loader=YAML_LOADER)  # noqa: S506 - a safe loader, the C one
+        text = read_yaml_file(path)
+        data = load_yaml(text)
         if isinstance(data, dict) and ("apiVersion" in data or data.get("kind") == "DataContract"):
             from ocenter.contracts.odcs import contract_from_odcs
 
