@@ -249,7 +249,8 @@ def test_a_reviewer_who_pushes_work_claiming_another_author_cannot_approve_it(st
     assert str(refused.value) == "direktur contributed to the mock-up of request 6 and so may not " \
         "approve it (separation of duties)."
     assert store.head() == main_before
-    assert store.approve(6, head, PUSDATIN, dashboard_id="dash-two") == store.head()  # someone who took no part may
+    # someone who took no part may
+    assert store.approve(6, head, PUSDATIN, dashboard_id="dash-two") == store.head()
 
 
 def test_a_pusher_stays_a_participant_beside_the_analysts_saves(store, tmp_path):
@@ -265,7 +266,8 @@ def test_a_pusher_stays_a_participant_beside_the_analysts_saves(store, tmp_path)
         with pytest.raises(PermissionDenied) as refused:
             store.approve(6, head, approver, dashboard_id="dash-two")
         assert refused.value.key == "store.approver_is_author"
-    store.approve(6, head, DIREKTUR, dashboard_id="dash-two")  # the name on the pushed commit was his; he took no part
+    # the name on the pushed commit was his; he took no part
+    store.approve(6, head, DIREKTUR, dashboard_id="dash-two")
 
 
 def test_commits_of_an_unknown_pusher_block_every_approval_until_an_analyst_takes_them_over(
