@@ -20,7 +20,7 @@ from ocenter.clock import SYSTEM_CLOCK, Clock
 from ocenter.config import Settings
 from ocenter.context import AppContext, open_context
 from ocenter.display.spec import spec_from_yaml
-from ocenter.errors import Conflict
+from ocenter.errors import Conflict, UserError
 from ocenter.events import record
 from ocenter.models import (
     DashboardRequest,
@@ -138,10 +138,10 @@ def move_lifecycle_out_of_specs(ctx: AppContext) -> str | None:
     import yaml
     from pydantic import ValidationError
 
-    from ocenter.contracts.model import YAML_LOADER
     from ocenter.display.lifecycle import DashboardLifecycle, lifecycle_to_yaml
     from ocenter.display.spec import LIFECYCLE_KEYS, DashboardSpec, spec_to_yaml
     from ocenter.store.names import lifecycle_path
+    from ocenter.yamlfiles import load_yaml
 
     if ctx.store.head("main") is None:
         return None
@@ -152,7 +152,7 @@ def move_lifecycle_out_of_specs(ctx: AppContext) -> str | None:
         if folder != "specs" or main.specs.get(name.removesuffix(".yaml")) is not None:
             continue
         try:
-            data = yaml.load(ctx.store.read_file(main.commit, path) or "", Loader=YAML_LOADER)  # noqa: S506
+            data = load_yaml(ctx.store.read_file(main.commit, path) or "")
             state = {key: data.pop(key) for key in LIFECYCLE_KEYS if key in data}
             if not state:
                 continue
@@ -164,7 +164,7 @@ def move_lifecycle_out_of_specs(ctx: AppContext) -> str | None:
                 id=spec.id, built=bool(state.get("built") or state.get("published")) or classified,
                 classified=classified, defaults=defaults, on_display=on_display,
             )
-        except (yaml.YAMLError, ValidationError, ValueError, TypeError, AttributeError):
+        except (yaml.YAMLError, ValidationError, UserError, ValueError, TypeError, AttributeError):
             continue
         if path != f"specs/{spec.id}.yaml":
             continue
@@ -341,7 +341,6 @@ def initialise(
     dates up to ``clock``'s today."""
     demo = settings.is_demo if demo is None else demo
     if demo and not settings.is_demo:
-        from ocenter.errors import UserError
 
         raise UserError("config.no_demo_in_production")
     ctx = open_context(settings, clock)

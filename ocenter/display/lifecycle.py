@@ -12,8 +12,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ocenter.accounts.levels import ScopeKind
-from ocenter.contracts.model import ID_PATTERN, YAML_LOADER, DataContract
+from ocenter.contracts.model import ID_PATTERN, DataContract
 from ocenter.display.spec import DashboardSpec, DefaultView
+from ocenter.yamlfiles import load_yaml
 
 
 class DashboardLifecycle(BaseModel):
@@ -64,7 +65,7 @@ def lifecycle_problems(
 
 def lifecycle_from_yaml(text: str) -> DashboardLifecycle:
     """Parse a lifecycle record from YAML text; raises ``ValueError`` (or pydantic's) on bad content."""
-    data = yaml.load(text, Loader=YAML_LOADER)  # noqa: S506 - a safe loader, the C one
+    data = load_yaml(text)  # within the size, nesting and alias limits
     if not isinstance(data, dict):
         raise ValueError("a lifecycle record must be a YAML mapping")
     return DashboardLifecycle.model_validate(data)
