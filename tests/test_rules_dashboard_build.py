@@ -54,7 +54,10 @@ def test_each_step_on_main_is_a_commit_naming_its_request_and_step(demo_ctx, as_
         assert demo_ctx.store.head() == commit
         assert commit_of(demo_ctx, commit, "%s") == f"{subject} {DASHBOARD}"
         assert commit_of(demo_ctx, commit, "%an") == "Analis Data Pusdatin"
-        assert commit_of(demo_ctx, commit, "%(trailers:only,unfold)").splitlines() == [
+        trailers = commit_of(demo_ctx, commit, "%(trailers:only,unfold)").splitlines()
+        decided = [t for t in trailers if t.startswith("Decided-at: ")]  # main is the record
+        assert len(decided) == 1
+        assert [t for t in trailers if t not in decided] == [
             f"Request: {approved}", f"Step: {step}", "Change-kind: main"]
         event = logged(demo_ctx, action)
         assert (event.step, event.actor, event.detail) == (step, "analis", commit)
@@ -88,9 +91,10 @@ def test_steps_on_main_keep_their_order(demo_ctx, as_user, approved):
         with pytest.raises(Conflict) as refused:
             premature(demo_ctx, analyst, approved)
         assert refused.value.key == "procedure.wrong_status"
-    procedure.build_dashboard(demo_ctx, analyst, approved)
-    with pytest.raises(Conflict):
-        procedure.build_dashboard(demo_ctx, analyst, approved)
+    built = procedure.build_dashboard(demo_ctx, analyst, approved)
+    # Pressed again, the step is recognised as done: the same commit, main does not move.
+    assert procedure.build_dashboard(demo_ctx, analyst, approved) == built
+    assert demo_ctx.store.head() == built
 
 
 def test_a_step_on_main_needs_the_dashboard_on_main(demo_ctx, as_user, approved):
