@@ -383,7 +383,7 @@ def test_plain_git_push_shows_up_with_errors_and_cannot_be_approved(
     (clone / "specs" / "bad-name.yaml").unlink()
     (clone / "specs" / "garbage.yaml").unlink()
     git("commit", "--quiet", "-a", "-m", "Hapus berkas lain", cwd=clone)
-    git("push", "--quiet", "origin", "mockup/req-9", cwd=clone)
+    git("push", "--quiet", "origin", "mockup/req-9", cwd=clone, pusher="dewi")
     with pytest.raises(UserError) as exc:
         store.approve(9, store.head("mockup/req-9"), DIREKTUR, dashboard_id="dash-nine")
     assert exc.value.key == "store.mockup_invalid" and "kolom_hilang" in exc.value.params["reasons"]
