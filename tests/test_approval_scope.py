@@ -79,7 +79,7 @@ def _approval_events(ctx) -> list[Event]:  # noqa: ANN001
         return list(session.exec(select(Event).where(Event.action == "mockup.approved")).all())
 
 
-# --- the reproduction ------------------------------------------------------------------
+# --- the reported case: a contract lowered on a mock-up -------------------------------------------
 
 
 def test_a_pushed_contract_change_on_a_mockup_cannot_be_approved(app, demo_ctx, as_user, tmp_path):

@@ -71,9 +71,8 @@ from tests.conftest import fresh_postgres_database, settings_for
 CLOCK = FixedClock(datetime.now(UTC).replace(microsecond=0))
 DATASET = "sampling-pengujian"
 SQLITE_RUNS = 30
-#: Fewer on PostgreSQL: the code path is the same but for the database's lock (a row lock instead
-#: of SQLite's one writer), and each run costs a process; 8 per use case keeps the module short.
-POSTGRES_RUNS = 8
+#: As many on PostgreSQL, where the database's lock is a row lock instead of SQLite's one writer.
+POSTGRES_RUNS = 30
 #: One run in this many holds SQLite's write lock from another connection while the child runs.
 HELD_LOCK_ONE_IN = 6
 NEVER = ("point", 0)
