@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlmodel import Session, col, select
 
 from ocenter.accounts.authority import Authority, require_role
@@ -213,13 +215,10 @@ def approve_mockup(
         request = lock_request(ctx, session, request_id)
         _own_unit(actor, request)
         if request.status != RequestStatus.IN_REVIEW:
-            decided = request_decision(session, request_id, 5)
-            if decided is None:
-                _expect_status(request, RequestStatus.IN_REVIEW)
-            if (decided.key == "decided.approved" and decided.username == actor.username
-                    and decided.reviewed_commit == reviewed_commit and decided.commit):
-                return decided.commit
-            raise decided_conflict(session, decided, request=request_id)
+            decided = _earlier_review(session, request, actor, lambda d: (
+                d.key == "decided.approved" and d.reviewed_commit == reviewed_commit
+                and bool(d.commit)))
+            return decided.commit
         problems = mockup_problems(ctx, request_id)
         if problems:
             raise UserError("procedure.mockup_invalid", problems="; ".join(problems))
@@ -237,6 +236,17 @@ def approve_mockup(
         return merge
 
 
+def _earlier_review(session: Session, request, actor: Authority, same: Callable):  # noqa: ANN001, ANN202
+    """A request no longer in review: the step-5 decision already made, when it is this reviewer's
+    ``same`` one sent again (already done); otherwise who decided what, as a refusal."""
+    decided = request_decision(session, request.id, 5)
+    if decided is None:
+        _expect_status(request, RequestStatus.IN_REVIEW)
+    if decided.username == actor.username and same(decided):
+        return decided
+    raise decided_conflict(session, decided, request=request.id)
+
+
 def request_changes(
     ctx: AppContext, actor: Authority, request_id: int, reviewed_commit: str, comment: str
 ) -> None:
@@ -248,14 +258,10 @@ def request_changes(
         request = lock_request(ctx, session, request_id)
         _own_unit(actor, request)
         if request.status != RequestStatus.IN_REVIEW:
-            decided = request_decision(session, request_id, 5)
-            if decided is None:
-                _expect_status(request, RequestStatus.IN_REVIEW)
-            if (decided.key == "decided.changes_requested" and decided.username == actor.username
-                    and decided.reviewed_commit == reviewed_commit
-                    and decided.text == comment.strip()):
-                return  # the same request for changes, sent again: already done
-            raise decided_conflict(session, decided, request=request_id)
+            _earlier_review(session, request, actor, lambda d: (
+                d.key == "decided.changes_requested" and d.reviewed_commit == reviewed_commit
+                and d.text == comment.strip()))
+            return  # the same request for changes, sent again: already done
         now = ctx.clock.now()
         session.add(ReviewComment(request_id=request_id, author=actor.username,
                                   commit=reviewed_commit, text=comment.strip(), at=now))
