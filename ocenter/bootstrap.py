@@ -271,7 +271,7 @@ def seed_demo_requests(ctx: AppContext) -> None:
                 id=1, title=approved.title, purpose=approved.description or approved.title,
                 requesting_unit=approved.owner_unit, requested_by="direktur",
                 datasets=approved.datasets, level=approved.level,
-                audience=["kepala", "eselon1", "eselon2", "upt"],
+                audience=["kepala_bpom", "eselon_1", "eselon_2", "kepala_upt"],
                 dashboard_id=approved.id, status=RequestStatus.DISPLAYED,
                 created_at=now, step_started_at=now,
             ))
@@ -282,7 +282,7 @@ def seed_demo_requests(ctx: AppContext) -> None:
                 id=2, title=mockup.title, purpose=mockup.description or mockup.title,
                 requesting_unit=mockup.owner_unit, requested_by="unit",
                 datasets=mockup.datasets, level=mockup.level,
-                audience=["eselon1", "eselon2"], dashboard_id=mockup.id,
+                audience=["eselon_1", "eselon_2"], dashboard_id=mockup.id,
                 status=RequestStatus.IN_REVIEW, created_at=now, step_started_at=now,
             ))
             record(session, "unit", "request.filed", step=1, request_id=2,

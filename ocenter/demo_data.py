@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ocenter.accounts.levels import Level, ScopeKind
+from ocenter.accounts.levels import Level, Tier
 from ocenter.contracts.model import (
     ContractField,
     DataContract,
@@ -317,7 +317,8 @@ def sampling_dashboard() -> DashboardSpec:
         owner_unit="DIT-WAS-EDAR-PANGAN",
         request_id=1,
         level=Level.RAHASIA,
-        audience=[ScopeKind.BPOM, ScopeKind.UNIT, ScopeKind.UPT],
+        audience=[Tier.KEPALA_BPOM, Tier.ESELON_1, Tier.ESELON_2, Tier.KEPALA_UPT, Tier.UNIT_STAFF,
+                  Tier.PUSDATIN, Tier.WALL_SCREEN],
         datasets=[DATASET_ID],
         panels=[
             Panel(id="kpi-produk-disampling", title="Produk disampling", kind=PanelKind.KPI,
@@ -344,15 +345,20 @@ def sampling_dashboard() -> DashboardSpec:
 
 
 def sampling_lifecycle() -> DashboardLifecycle:
-    """Steps 6-8 of request 1's dashboard: built, its default data classified (a UPT sees its
-    last year, all of BPOM two years), and on the Operational Center display."""
+    """Steps 6-8 of request 1's dashboard: built, its default data classified per tier (Kepala
+    BPOM, Pusdatin and the wall screen see two years; Eselon I, the deputy for processed food,
+    two years of processed food; a Kepala UPT the last year of the region), and on display."""
     return DashboardLifecycle(
         id=DASHBOARD_ID,
         built=True,
         classified=True,
         defaults=[
-            DefaultView(scope=ScopeKind.UPT, months=12),
-            DefaultView(scope=ScopeKind.BPOM, months=24),
+            DefaultView(tier=Tier.KEPALA_BPOM, months=24),
+            DefaultView(tier=Tier.ESELON_1, months=24, filters=[
+                PanelFilter(field="kategori_produk", op="in", value=["pangan-olahan"])]),
+            DefaultView(tier=Tier.KEPALA_UPT, months=12),
+            DefaultView(tier=Tier.PUSDATIN, months=24),
+            DefaultView(tier=Tier.WALL_SCREEN, months=24),
         ],
         on_display=True,
     )
@@ -368,7 +374,6 @@ def mockup_dashboard() -> DashboardSpec:
         owner_unit="DIT-WAS-KOSMETIK",
         request_id=2,
         level=Level.TERBATAS,
-        audience=[ScopeKind.BPOM, ScopeKind.UNIT],
         datasets=[DATASET_ID],
         panels=[
             Panel(id="kpi-kosmetik-tms", title="Kosmetik TMS", kind=PanelKind.KPI,

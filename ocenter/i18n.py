@@ -35,14 +35,25 @@ def catalogue() -> dict[str, dict[str, str]]:
     return merged
 
 
+class Term(str):
+    """A catalogue key given as a value of a message (say the tier a refusal names): it is
+    written in the reader's language, so a refusal made once reads right in either."""
+
+    __slots__ = ()
+
+
 def t(key: str, lang: str = DEFAULT_LANGUAGE, **params: object) -> str:
-    """The text of ``key`` in ``lang``, with ``{name}`` placeholders filled from ``params``.
+    """The text of ``key`` in ``lang``, with ``{name}`` placeholders filled from ``params``
+    (a ``Term`` value by its own text in ``lang``).
 
     An unknown key is a bug, not a user error, so it raises ``KeyError``.
     """
     texts = _texts(key)
     text = texts.get(lang) or texts[DEFAULT_LANGUAGE]
-    return text.format(**params) if params else text
+    if not params:
+        return text
+    return text.format(**{name: t(value, lang) if isinstance(value, Term) else value
+                          for name, value in params.items()})
 
 
 def _texts(key: str) -> dict[str, str]:

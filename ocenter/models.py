@@ -80,7 +80,9 @@ class DashboardRequest(SQLModel, table=True):
     )
     level: Level = Field(description="Confidentiality level the unit proposes for the dashboard.")
     audience: list[str] = Field(
-        default_factory=list, sa_column=Column(JSON), description="Stakeholders it is meant for."
+        default_factory=list, sa_column=Column(JSON),
+        description="Tiers of stakeholders it is meant for (``Tier`` values; requests filed before "
+        "tiers hold older words, read by ``accounts.levels.audience_tiers``).",
     )
     dashboard_id: str = Field(description="Id of the dashboard spec, generated from the request.")
     status: RequestStatus = Field(default=RequestStatus.REQUESTED, description="Current step.")

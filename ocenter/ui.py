@@ -289,10 +289,11 @@ def show_dashboard(  # noqa: ANN001 - a spec, and a lifecycle record of display.
     ctx: AppContext, spec, contracts: dict, viewer: Authority, lifecycle=None
 ) -> None:
     """Render ``spec`` for ``viewer``: data filtered and aggregated on the server, then drawn,
-    with the step-7 defaults of its ``lifecycle`` (None for a mock-up); each tile says how
-    complete and how recent its data is. A tile whose data file was altered says so instead, and
+    with the step-7 default of the viewer's tier from its ``lifecycle`` (None for a mock-up),
+    saying so above the tiles when it narrows what they see; each tile says how complete and
+    how recent its data is. A tile whose data file was altered says so instead, and
     shows nothing of it."""
-    from ocenter.display.render import render_dashboard
+    from ocenter.display.render import default_notice, render_dashboard, viewer_default
     from ocenter.procedure.data_integration import data_status
 
     tables, altered = dashboard_tables(ctx, spec.datasets, viewer)
@@ -300,6 +301,10 @@ def show_dashboard(  # noqa: ANN001 - a spec, and a lifecycle record of display.
     if missing:
         st.info(tr("display.no_data", datasets=", ".join(missing)))
     rendered = render_dashboard(spec, contracts, tables, viewer, lang(), lifecycle)
+    # Told when the step-7 default narrows what this viewer sees (plain text: values are data).
+    notice = default_notice(spec, contracts, viewer, viewer_default(lifecycle, viewer), lang())
+    if notice:
+        st.text(notice)
     status = {d: data_note(s) for d, s in data_status(ctx, list(tables)).items()}
     for row in _rows_of_three(rendered):
         for column, item in zip(st.columns([item.panel.width for item in row]), row, strict=True):

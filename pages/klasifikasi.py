@@ -1,10 +1,11 @@
-"""Step 7: classify the default data each kind of stakeholder sees, by their authority."""
+"""Step 7: classify the default data each tier of stakeholders sees, by their authority."""
+
+import hashlib
 
 import streamlit as st
 
 from ocenter import procedure, ui
-from ocenter.accounts.levels import ScopeKind
-from ocenter.display.spec import DefaultView, PanelFilter
+from ocenter.accounts.levels import Tier
 from ocenter.models import RequestStatus
 
 ctx, viewer = ui.page("klasifikasi")
@@ -13,29 +14,42 @@ request = ui.choose_request(ctx, viewer, (RequestStatus.BUILT, RequestStatus.CLA
 main = ctx.store.snapshot("main")
 spec = main.specs[request.dashboard_id]
 lifecycle = main.lifecycle_of(spec.id)
-contracts = [main.contracts[d] for d in spec.datasets if d in main.contracts]
-choice_fields = {f.name: f for c in contracts for f in c.fields if f.allowed_values}
+saved = lifecycle.defaults_by_tier()
+choices = procedure.filter_choices(spec, main.contracts, ui.lang())
+# Widgets are keyed by what is saved: the form starts again from the record whenever it changes.
+version = hashlib.sha256(lifecycle.model_dump_json().encode()).hexdigest()[:10]
+prefix = f"step7-{request.id}-{version}"
 
 st.write(ui.tr("classify.explain"))
-with st.form("defaults"):
-    defaults: list[DefaultView] = []
-    for scope in ScopeKind:
-        current = lifecycle.default_for(scope)
-        st.markdown(f"**{ui.tr('scope.' + scope.value)}**")
-        left, right, third = st.columns(3)
-        months = left.number_input(ui.tr("classify.months"), min_value=0, max_value=120,
-                                   value=(current.months or 0) if current else 0,
-                                   key=f"months-{scope.value}")
-        field = right.selectbox(ui.tr("classify.field"), options=[None, *choice_fields],
-                                key=f"field-{scope.value}",
-                                format_func=lambda f: "-" if f is None else f)
-        values = third.multiselect(
-            ui.tr("classify.values"), key=f"values-{scope.value}",
-            options=sorted({v for f in choice_fields.values() for v in f.allowed_values or []}),
-        )
-        filters = [PanelFilter(field=field, op="in", value=values)] if field and values else []
-        if months or filters:
-            defaults.append(DefaultView(scope=scope, months=months or None, filters=filters))
+tiers = st.multiselect(ui.tr("classify.tiers"), help=ui.tr("classify.tiers_help"),
+                       options=list(Tier), key=f"{prefix}-tiers",
+                       default=procedure.classification_tiers(request, spec, lifecycle),
+                       format_func=lambda tier: ui.tr(f"tier.{tier.value}"))
+with st.form(f"defaults-{prefix}"):
+    defaults = []
+    for tier in tiers:
+        months, shown, kept = procedure.default_form(saved.get(tier), choices)
+        with st.container(border=True):
+            st.markdown(f"**{ui.tr(f'tier.{tier.value}')}**")
+            st.caption(ui.tr("classify.ceiling", level=ui.tr(f"level.{tier.ceiling.value}")))
+            months = st.number_input(ui.tr("classify.months"), min_value=0, max_value=120,
+                                     value=months, key=f"{prefix}-months-{tier.value}")
+            chosen = {}
+            for choice in choices:
+                if not tier.ceiling.allows(choice.level) and choice.field not in shown:
+                    continue  # the form offers no filter step 7 would refuse
+                options = [*choice.options, *(v for v in shown.get(choice.field, [])
+                                              if v not in choice.options)]
+                chosen[choice.field] = st.multiselect(
+                    ui.tr("classify.filter_on", field=choice.label), options=options,
+                    default=shown.get(choice.field, []), key=f"{prefix}-filter-{tier.value}-{choice.field}",
+                    format_func=lambda value, names=choice.options: names.get(value, value))
+            if kept:
+                st.text(ui.tr("classify.kept_filters", filters="; ".join(
+                    f"{flt.field} {flt.op} {flt.value}" for flt in kept)))
+        view = procedure.default_from_form(tier, months, chosen, saved.get(tier), choices)
+        if view is not None:
+            defaults.append(view)
     if st.form_submit_button(ui.tr("classify.save"), type="primary"):
         with ui.guarded():
             commit = procedure.classify_defaults(ctx, viewer, request.id, defaults)
@@ -43,4 +57,4 @@ with st.form("defaults"):
             st.rerun()
 if lifecycle.defaults:
     st.subheader(ui.tr("classify.current"))
-    st.json([d.model_dump(mode="json") for d in lifecycle.defaults])
+    st.json([d.model_dump(mode="json", exclude_none=True) for d in lifecycle.defaults])

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from ocenter import procedure, ui
-from ocenter.accounts.levels import Level
+from ocenter.accounts.levels import Level, Tier
 
 ctx, viewer = ui.page("permintaan")
 contracts = ctx.store.snapshot("main").contracts
@@ -16,9 +16,8 @@ if viewer.role.value in ("unit", "direktur"):
                                 format_func=lambda d: f"{contracts[d].title} ({d})")
         level = st.selectbox(ui.tr("request.level"), options=list(Level),
                              format_func=lambda lv: ui.tr(f"level.{lv.value}"), index=1)
-        audience = st.multiselect(ui.tr("request.audience"),
-                                  options=["kepala", "eselon1", "eselon2", "upt", "tamu"],
-                                  format_func=lambda a: ui.tr(f"audience.{a}"))
+        audience = st.multiselect(ui.tr("request.audience"), options=list(Tier),
+                                  format_func=lambda tier: ui.tr(f"tier.{tier.value}"))
         if st.form_submit_button(ui.tr("request.submit"), type="primary"):
             with ui.guarded():
                 filed = procedure.file_request(ctx, viewer, title=title, purpose=purpose,

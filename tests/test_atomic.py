@@ -34,7 +34,7 @@ from sqlmodel import Session, SQLModel, col, select
 
 from ocenter import procedure
 from ocenter.accounts.authority import Authority
-from ocenter.accounts.levels import Level, Role, ScopeKind
+from ocenter.accounts.levels import Level, Role, ScopeKind, Tier
 from ocenter.accounts.login import authority_of
 from ocenter.bootstrap import (
     demo_sampling_frame,
@@ -108,7 +108,7 @@ def _decide(ctx: AppContext, submission_id: int, accept: bool = True, who: str =
     return decided.status.value
 
 
-DEFAULTS = [DefaultView(scope=ScopeKind.UPT, months=12)]
+DEFAULTS = [DefaultView(tier=Tier.KEPALA_UPT, months=12)]
 
 #: What a child (and the retry after it) runs, by name: the use case and its arguments.
 CALLS: dict[str, Callable[..., str]] = {

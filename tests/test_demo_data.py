@@ -162,7 +162,10 @@ def test_the_demo_dashboards_fit_the_contract() -> None:
     assert 6 <= len(dashboard.panels) <= 8
     lifecycle = sampling_lifecycle()
     assert lifecycle.id == dashboard.id and lifecycle.built and lifecycle.on_display
-    assert lifecycle.default_for("upt").months == 12 and lifecycle.default_for("bpom").months == 24
+    assert lifecycle.default_for("kepala_upt").months == 12
+    assert lifecycle.default_for("kepala_bpom").months == 24
+    # Kepala BPOM and Eselon I differ: the deputy for processed food sees processed food.
+    assert [f.value for f in lifecycle.default_for("eselon_1").filters] == [["pangan-olahan"]]
     assert lifecycle_problems(lifecycle, dashboard, contracts) == []
     assert mockup.request_id == 2
     assert mockup.owner_unit == "DIT-WAS-KOSMETIK"

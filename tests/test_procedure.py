@@ -10,7 +10,7 @@ import pytest
 from sqlmodel import Session, select
 
 from ocenter import procedure
-from ocenter.accounts.levels import Level, ScopeKind
+from ocenter.accounts.levels import Level, Tier
 from ocenter.bootstrap import demo_sampling_frame
 from ocenter.clock import FixedClock
 from ocenter.display.filtering import visible_specs
@@ -152,12 +152,12 @@ def walk_the_procedure(ctx, as_user) -> None:  # noqa: ANN001
     # Steps 6-8: build, classify default data, put on display.
     procedure.build_dashboard(ctx, analyst, request.id)
     procedure.classify_defaults(ctx, analyst, request.id,
-                                [DefaultView(scope=ScopeKind.UPT, months=12)])
+                                [DefaultView(tier=Tier.KEPALA_UPT, months=12)])
     procedure.put_on_display(ctx, analyst, request.id)
     main = ctx.store.snapshot("main")
     lifecycle = main.lifecycle_of(request.dashboard_id)
     assert lifecycle.built and lifecycle.classified and lifecycle.on_display
-    assert lifecycle.default_for(ScopeKind.UPT).months == 12
+    assert lifecycle.default_for(Tier.KEPALA_UPT).months == 12
     # The approved spec stays exactly as the unit approved it: steps 6-8 write their own record.
     assert ctx.store.read_file(main.commit, f"specs/{request.dashboard_id}.yaml") == \
         ctx.store.read_file(merge, f"specs/{request.dashboard_id}.yaml")

@@ -22,7 +22,7 @@ from sqlmodel import Session, SQLModel
 from ocenter import procedure
 from ocenter.accounts import admin
 from ocenter.accounts.authority import Authority
-from ocenter.accounts.levels import Level, Role, ScopeKind
+from ocenter.accounts.levels import Level, Role, ScopeKind, Tier
 from ocenter.accounts.login import authority_of
 from ocenter.bootstrap import demo_sampling_frame
 from ocenter.context import AppContext, open_context
@@ -260,7 +260,7 @@ def _build_world(ctx: AppContext) -> World:
         procedure.build_dashboard(ctx, analyst, request_id)
     for request_id in (classified, evaluated):
         procedure.classify_defaults(ctx, analyst, request_id,
-                                    [DefaultView(scope=ScopeKind.UNIT, months=12)])
+                                    [DefaultView(tier=Tier.ESELON_2, months=12)])
     procedure.put_on_display(ctx, analyst, evaluated)
     procedure.evaluate_dashboard(ctx, analyst, evaluated, "Dasbor dipakai rapat pimpinan.")
     pushed = file("Mock-up dari Git")
@@ -354,7 +354,7 @@ CALLS: dict[str, Call] = {
         ctx, actor, w.in_review, w.in_review_head, "Tambahkan peta per provinsi."),
     "build_dashboard": lambda ctx, w, actor: procedure.build_dashboard(ctx, actor, w.approved),
     "classify_defaults": lambda ctx, w, actor: procedure.classify_defaults(
-        ctx, actor, w.built, [DefaultView(scope=ScopeKind.UPT, months=6)]),
+        ctx, actor, w.built, [DefaultView(tier=Tier.KEPALA_UPT, months=6)]),
     "put_on_display": lambda ctx, w, actor: procedure.put_on_display(ctx, actor, w.classified),
     "evaluate_dashboard": lambda ctx, w, actor: procedure.evaluate_dashboard(
         ctx, actor, w.displayed, "Dasbor dipakai rapat pimpinan."),

@@ -9,7 +9,7 @@ import pyarrow as pa
 import pytest
 
 from ocenter.accounts.authority import Authority
-from ocenter.accounts.levels import Level, Role, ScopeKind
+from ocenter.accounts.levels import Level, Role, ScopeKind, Tier
 from ocenter.contracts.model import ContractField, DataContract, FieldType
 from ocenter.demo_data import (
     DATASET_ID,
@@ -141,7 +141,7 @@ def test_the_step_7_default_comes_from_the_lifecycle_record(contract, sent, tabl
     every month without a lifecycle record (a mock-up has none)."""
     kabalai = viewer("kabalai", clearance=Level.RAHASIA)
     lifecycle = sampling_lifecycle()
-    assert lifecycle.default_for(ScopeKind.UPT).months == 12
+    assert lifecycle.default_for(Tier.KEPALA_UPT).months == 12
     months = lambda rendered: {  # noqa: E731 - the months a line panel draws
         str(row) for r in rendered if r.panel.id == "sampel-per-bulan" for row in r.data.frame.iloc[:, 0]
     }

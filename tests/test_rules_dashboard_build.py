@@ -10,7 +10,7 @@ import pytest
 from sqlmodel import Session
 
 from ocenter import procedure
-from ocenter.accounts.levels import ScopeKind
+from ocenter.accounts.levels import Tier
 from ocenter.display.spec import DefaultView
 from ocenter.errors import Conflict, NotFound
 from ocenter.models import DashboardRequest, RequestStatus
@@ -45,7 +45,7 @@ def test_each_step_on_main_is_a_commit_naming_its_request_and_step(demo_ctx, as_
          lambda: procedure.build_dashboard(demo_ctx, analyst, approved)),
         (7, "dashboard.classified", "Klasifikasi data bawaan",
          lambda: procedure.classify_defaults(demo_ctx, analyst, approved,
-                                             [DefaultView(scope=ScopeKind.UPT, months=6)])),
+                                             [DefaultView(tier=Tier.KEPALA_UPT, months=6)])),
         (8, "dashboard.displayed", "Tayangkan dasbor",
          lambda: procedure.put_on_display(demo_ctx, analyst, approved)),
     ]
@@ -64,7 +64,7 @@ def test_each_step_on_main_is_a_commit_naming_its_request_and_step(demo_ctx, as_
     main = demo_ctx.store.snapshot("main")
     shown = main.lifecycle_of(DASHBOARD)  # steps 6-8 live in lifecycle/<id>.yaml, not the spec
     assert shown.built and shown.classified and shown.on_display
-    assert shown.default_for(ScopeKind.UPT).months == 6
+    assert shown.default_for(Tier.KEPALA_UPT).months == 6
     assert DASHBOARD in main.displayed_specs() and main.specs[DASHBOARD] == approved_spec
     assert procedure.get_request(demo_ctx, approved).status == RequestStatus.DISPLAYED
 
@@ -74,14 +74,14 @@ def test_defaults_may_be_set_again_before_display_without_restarting_the_clock(
 ):
     analyst = as_user("analis")
     procedure.build_dashboard(demo_ctx, analyst, approved)
-    procedure.classify_defaults(demo_ctx, analyst, approved, [DefaultView(scope=ScopeKind.UPT, months=6)])
+    procedure.classify_defaults(demo_ctx, analyst, approved, [DefaultView(tier=Tier.KEPALA_UPT, months=6)])
     with Session(demo_ctx.engine) as session:
         started = session.get(DashboardRequest, approved).step_started_at
-    procedure.classify_defaults(demo_ctx, analyst, approved, [DefaultView(scope=ScopeKind.UPT, months=3)])
+    procedure.classify_defaults(demo_ctx, analyst, approved, [DefaultView(tier=Tier.KEPALA_UPT, months=3)])
     with Session(demo_ctx.engine) as session:
         request = session.get(DashboardRequest, approved)
         assert (request.status, request.step_started_at) == (RequestStatus.CLASSIFIED, started)
-    assert demo_ctx.store.snapshot("main").lifecycle_of(DASHBOARD).default_for(ScopeKind.UPT).months == 3
+    assert demo_ctx.store.snapshot("main").lifecycle_of(DASHBOARD).default_for(Tier.KEPALA_UPT).months == 3
 
 
 def test_steps_on_main_keep_their_order(demo_ctx, as_user, approved):

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from ocenter.accounts.levels import Level, Role, ScopeKind, highest
+from ocenter.accounts.levels import Level, Role, ScopeKind, Tier, highest, tier_of
 from ocenter.errors import PermissionDenied
 
-__all__ = ["Authority", "Level", "Role", "ScopeKind", "highest"]
+__all__ = ["Authority", "Level", "Role", "ScopeKind", "Tier", "highest"]
 
 
 class Authority(BaseModel):
@@ -27,6 +27,11 @@ class Authority(BaseModel):
         default_factory=list,
         description="Dashboard ids explicitly granted to this viewer, beyond their scope.",
     )
+
+    @property
+    def tier(self) -> Tier:
+        """The kind of stakeholder the viewer is (step 7 sets default data per tier)."""
+        return tier_of(self.role)
 
     def may_see_level(self, level: Level) -> bool:
         """True when the viewer's clearance covers ``level``."""

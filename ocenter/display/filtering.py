@@ -9,7 +9,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ocenter.accounts.authority import Authority
-from ocenter.accounts.levels import ScopeKind
+from ocenter.accounts.levels import ScopeKind, Tier
 from ocenter.contracts.model import ContractField, DataContract, FieldType
 from ocenter.display.spec import DashboardSpec, DefaultView, PanelFilter
 
@@ -30,8 +30,9 @@ def can_view(viewer: Authority, spec: DashboardSpec) -> bool:
       - the dashboard is granted to the viewer by id (an authorised party, or anyone else);
       - the viewer's scope is all of BPOM;
       - the viewer's scope is a central unit, and the unit owns the dashboard or the dashboard's
-        audience includes central units;
-      - the viewer's scope is a UPT region, and the audience includes UPT.
+        audience names the viewer's tier (Eselon II, unit staff);
+      - the viewer's scope is a UPT region, and the audience names Kepala UPT (the regions are
+        meant) and the viewer's own tier (a UPT's staff too, when unit staff are named).
     A viewer of scope ``grant`` sees only granted dashboards. Clearance always comes first: a grant
     never lifts a viewer above their level.
     """
@@ -40,9 +41,9 @@ def can_view(viewer: Authority, spec: DashboardSpec) -> bool:
     if spec.id in viewer.grants or viewer.scope == ScopeKind.BPOM:
         return True
     if viewer.scope == ScopeKind.UNIT:
-        return spec.owner_unit == viewer.unit_code or ScopeKind.UNIT in spec.audience
+        return spec.owner_unit == viewer.unit_code or viewer.tier in spec.audience
     if viewer.scope == ScopeKind.UPT:
-        return ScopeKind.UPT in spec.audience
+        return Tier.KEPALA_UPT in spec.audience and viewer.tier in spec.audience
     return False
 
 

@@ -53,6 +53,14 @@ def display_values(column: pd.Series, contract: DataContract, name: str, lang: s
     return [missing if str(v) == "" else names.get(str(v), str(v)) for v in column]
 
 
+def filter_values(contract: DataContract, name: str, values: list[str | float], lang: str) -> list[str]:
+    """The values a filter on field ``name`` compares with, as a viewer reads them: reference
+    codes become names, numbers are written the language's way, other text stays as it is."""
+    field = contract.field(name)
+    names = _reference_names(field.reference, lang) if field.reference else {}
+    return [format_value(v, lang) if isinstance(v, float) else names.get(str(v), str(v)) for v in values]
+
+
 def format_value(value: float | None, lang: str) -> str:
     """A KPI number as people write it: 12.345 in Indonesian, 12,345 in English."""
     if value is None:

@@ -4,6 +4,14 @@ The spec (``specs/<id>.yaml``) is what the requesting unit reviewed and approved
 any of this. The lifecycle record (``lifecycle/<id>.yaml``) is written only by steps 6-8 on main:
 a mock-up approval may change nothing but its own spec, so no editor and no pushed branch can mark
 a dashboard built, classified or on display.
+
+Step 7's defaults are kept per stakeholder tier (``tier: eselon_1``). Records made before tiers
+kept them per scope (``scope: bpom``); they are still read, exactly as they were meant: such a
+default applies to every viewer of that scope whose tier has no default of its own, so a tier's
+own default always wins. Step 7 writes tiers only; saving it again turns an old record into one
+default per tier, each tier taking the default of its usual scope (``Tier.usual_scope``: all of
+BPOM for Kepala BPOM, Eselon I, Pusdatin and the wall screen; a work unit for Eselon II and unit
+staff; a UPT region for Kepala UPT; grants for authorised parties).
 """
 
 from __future__ import annotations
@@ -11,7 +19,7 @@ from __future__ import annotations
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ocenter.accounts.levels import ScopeKind
+from ocenter.accounts.levels import ScopeKind, Tier
 from ocenter.contracts.model import ID_PATTERN, DataContract
 from ocenter.display.spec import DashboardSpec, DefaultView
 from ocenter.yamlfiles import load_yaml
@@ -40,11 +48,29 @@ class DashboardLifecycle(BaseModel):
             raise ValueError("classified (step 7) needs built (step 6)")
         if self.on_display and not self.classified:
             raise ValueError("on_display (step 8) needs classified (step 7)")
+        tiers = [d.tier for d in self.defaults if d.tier is not None]
+        twice = sorted({t.value for t in tiers if tiers.count(t) > 1})
+        if twice:
+            raise ValueError(f"more than one default for {', '.join(twice)}")
         return self
 
-    def default_for(self, scope: ScopeKind) -> DefaultView | None:
-        """The step-7 default for viewers of ``scope``, if one is set."""
+    def default_for(self, tier: Tier, scope: ScopeKind | None = None) -> DefaultView | None:
+        """The step-7 default of ``tier``, if one is set; else, from a record made before
+        tiers, the default of viewers of ``scope`` (the first, as it was read then)."""
+        own = next((d for d in self.defaults if d.tier == tier), None)
+        if own is not None or scope is None:
+            return own
         return next((d for d in self.defaults if d.scope == scope), None)
+
+    def defaults_by_tier(self) -> dict[Tier, DefaultView]:
+        """The default each tier gets, as step 7 shows and saves it: a tier's own, else the one
+        an old record kept for the tier's usual scope, re-keyed by the tier."""
+        found: dict[Tier, DefaultView] = {}
+        for tier in Tier:
+            view = self.default_for(tier, tier.usual_scope)
+            if view is not None:
+                found[tier] = view.model_copy(update={"tier": tier, "scope": None})
+        return found
 
 
 def lifecycle_problems(
@@ -57,9 +83,10 @@ def lifecycle_problems(
     problems = []
     names = {n for d in spec.datasets if d in contracts for n in contracts[d].field_names()}
     for view in lifecycle.defaults:
+        group = view.tier or view.scope
         for flt in view.filters:
             if flt.field not in names:
-                problems.append(f"default for {view.scope}: field {flt.field!r} is in no dataset")
+                problems.append(f"default for {group}: field {flt.field!r} is in no dataset")
     return problems
 
 

@@ -13,9 +13,9 @@ from ocenter.contracts.model import DataContract
 from ocenter.display.aggregation import PanelData, panel_data
 from ocenter.display.charts import panel_chart
 from ocenter.display.filtering import can_view, viewer_rows
-from ocenter.display.labels import format_value, table_frame
+from ocenter.display.labels import filter_values, format_value, table_frame
 from ocenter.display.lifecycle import DashboardLifecycle
-from ocenter.display.spec import DashboardSpec, Panel, PanelKind
+from ocenter.display.spec import DashboardSpec, DefaultView, Panel, PanelFilter, PanelKind
 from ocenter.errors import PermissionDenied
 from ocenter.i18n import t
 
@@ -51,14 +51,14 @@ def render_dashboard(
     lang: str,
     lifecycle: DashboardLifecycle | None = None,
 ) -> list[RenderedPanel]:
-    """Every panel of ``spec`` as ``viewer`` may see it, with the step-7 default of their scope
+    """Every panel of ``spec`` as ``viewer`` may see it, with the step-7 default of their tier
     from the dashboard's ``lifecycle`` (a mock-up has none).
 
     Raises ``PermissionDenied`` when the viewer may not open the dashboard at all.
     """
     if not can_view(viewer, spec):
         raise PermissionDenied("render.denied")
-    default = lifecycle.default_for(viewer.scope) if lifecycle is not None else None
+    default = viewer_default(lifecycle, viewer)
     rows_by_dataset: dict[str, pd.DataFrame] = {}
     rendered: list[RenderedPanel] = []
     for panel in spec.panels:
@@ -73,6 +73,59 @@ def render_dashboard(
         data = panel_data(panel, contract, rows_by_dataset[panel.dataset], viewer)
         rendered.append(_rendered(panel, data, contract, lang))
     return rendered
+
+
+def viewer_default(lifecycle: DashboardLifecycle | None, viewer: Authority) -> DefaultView | None:
+    """The step-7 default ``viewer`` gets: their tier's own, else (a record made before tiers)
+    the one kept for their scope; None for a mock-up, which has no lifecycle record."""
+    if lifecycle is None:
+        return None
+    return lifecycle.default_for(viewer.tier, viewer.scope)
+
+
+# --- what the default leaves out ----------------------------------------------------------------
+
+
+def default_notice(
+    spec: DashboardSpec,
+    contracts: dict[str, DataContract],
+    viewer: Authority,
+    default: DefaultView | None,
+    lang: str,
+) -> str | None:
+    """One line telling ``viewer`` that their step-7 default narrows what they see, e.g.
+    "Tampilan bawaan: hanya Kategori produk: Kosmetik (12 bulan terakhir)"; None when it
+    narrows nothing.
+
+    A condition names its field and the default's own values only when the viewer may see that
+    field in every dataset of the dashboard that has it; a condition on any other field is told
+    as "other conditions", without its field or values.
+    """
+    if default is None or not default.narrows:
+        return None
+    conditions: list[str] = []
+    hidden = False
+    for flt in default.filters:
+        holders = [contracts[d] for d in spec.datasets if d in contracts and flt.field in
+                   contracts[d].field_names()]
+        if holders and all(viewer.may_see_level(c.highest_level([flt.field])) for c in holders):
+            conditions.append(_condition(flt, holders[0], lang))
+        else:
+            hidden = True
+    if hidden:
+        conditions.append(t("display.default_other", lang))
+    only = t("display.default_only", lang, conditions="; ".join(conditions)) if conditions else ""
+    months = t("display.default_months", lang, months=default.months) if default.months else ""
+    what = f"{only} ({months})" if only and months else only or months
+    return t("display.default_notice", lang, what=what)
+
+
+def _condition(flt: PanelFilter, contract: DataContract, lang: str) -> str:
+    raw = flt.value if isinstance(flt.value, list) else [flt.value]
+    field = contract.field(flt.field)
+    values = ", ".join(filter_values(contract, flt.field, raw, lang))
+    op = "in" if flt.op == "eq" else flt.op
+    return t(f"display.default_{op}", lang, field=field.label or field.name, values=values)
 
 
 def _rendered(panel: Panel, data: PanelData, contract: DataContract, lang: str) -> RenderedPanel:

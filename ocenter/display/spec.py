@@ -6,9 +6,9 @@ from enum import StrEnum
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ocenter.accounts.levels import Level, ScopeKind
+from ocenter.accounts.levels import Level, ScopeKind, Tier, audience_tiers
 from ocenter.contracts.model import FIELD_NAME_PATTERN, ID_PATTERN, DataContract, FieldType
 from ocenter.yamlfiles import load_yaml
 
@@ -101,17 +101,37 @@ class Panel(BaseModel):
 
 
 class DefaultView(BaseModel):
-    """Step 7: the default data a group of stakeholders sees when they open the dashboard."""
+    """Step 7: the default data a tier of stakeholders sees when they open the dashboard."""
 
     model_config = ConfigDict(extra="forbid")
 
-    scope: ScopeKind = Field(description="Which viewers this default applies to.")
+    tier: Tier | None = Field(
+        default=None, description="The stakeholders this default applies to (step 7 writes this).",
+        examples=["eselon_1"],
+    )
+    scope: ScopeKind | None = Field(
+        default=None,
+        description="Only in records made before tiers, read and never written: the viewers of "
+        "this scope, for each tier without a default of its own.",
+        examples=["upt"],
+    )
     filters: list[PanelFilter] = Field(
         default_factory=list, description="Filters applied to every panel for these viewers."
     )
     months: int | None = Field(
         default=None, ge=1, le=120, description="Show only the latest N months of the time field."
     )
+
+    @model_validator(mode="after")
+    def _names_one_group(self) -> DefaultView:
+        if (self.tier is None) == (self.scope is None):
+            raise ValueError("a default names either its tier or (in an old record) its scope")
+        return self
+
+    @property
+    def narrows(self) -> bool:
+        """True when the default shows less than everything the viewer may see."""
+        return bool(self.filters or self.months)
 
 
 #: What steps 6-8 record (built, default data classified, on display). It lives in the
@@ -155,12 +175,23 @@ class DashboardSpec(BaseModel):
         default=Level.TERBATAS,
         description="Confidentiality of the dashboard; at least the highest level of the data shown.",
     )
-    audience: list[ScopeKind] = Field(
-        default_factory=lambda: [ScopeKind.BPOM, ScopeKind.UNIT],
-        description="Scopes of viewers it is shown to (a grant adds single viewers).",
+    audience: list[Tier] = Field(
+        default_factory=lambda: audience_tiers([ScopeKind.BPOM, ScopeKind.UNIT]),
+        description="Tiers of stakeholders it is meant for, from the request form; central units "
+        "and UPT regions see it only when their tier is named (a grant adds single viewers). "
+        "Scopes written before tiers (bpom, unit, upt, grant) are read as their tiers.",
+        examples=[["kepala_bpom", "eselon_1", "eselon_2"]],
     )
     datasets: list[str] = Field(default_factory=list, description="Ids of the contracts it reads.")
     panels: list[Panel] = Field(default_factory=list, description="Panels, in reading order.")
+
+    @field_validator("audience", mode="before")
+    @classmethod
+    def _audience_as_tiers(cls, value: object) -> object:
+        if isinstance(value, list) and all(isinstance(word, str) for word in value):
+            return audience_tiers(value)
+        return value
+
     @model_validator(mode="before")
     @classmethod
     def _no_lifecycle_state(cls, data: object) -> object:

@@ -38,7 +38,13 @@ from ocenter.procedure.contract_changes import (
 )
 from ocenter.procedure.dashboard_build import (
     build_dashboard,
+    check_defaults,
+    classification_tiers,
     classify_defaults,
+    default_form,
+    default_from_form,
+    filter_choices,
+    preview_viewer,
     put_on_display,
 )
 from ocenter.procedure.data_intake import (
@@ -118,8 +124,13 @@ __all__ = [
     "approve_mockup",
     "author_of",
     "build_dashboard",
+    "check_defaults",
     "check_submission",
+    "classification_tiers",
     "classify_defaults",
+    "default_form",
+    "default_from_form",
+    "filter_choices",
     "contract_of",
     "dashboard_history",
     "decide_submission",
@@ -137,6 +148,7 @@ __all__ = [
     "mockup_review_diff",
     "mockup_scope",
     "parse_spec",
+    "preview_viewer",
     "put_on_display",
     "reconcile_main",
     "receive_submission",

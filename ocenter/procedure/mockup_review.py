@@ -7,7 +7,7 @@ from collections.abc import Callable
 from sqlmodel import Session, col, select
 
 from ocenter.accounts.authority import Authority, require_role
-from ocenter.accounts.levels import Role
+from ocenter.accounts.levels import Role, audience_tiers
 from ocenter.context import AppContext
 from ocenter.contracts.model import ContractField, DataContract
 from ocenter.display.spec import Aggregation, DashboardSpec, Panel, PanelKind
@@ -36,7 +36,8 @@ from ocenter.store.names import spec_path
 
 
 def starter_spec(request: DashboardRequest, contracts: dict[str, DataContract]) -> DashboardSpec:
-    """A first mock-up for a request: a row count and one bar chart per dataset, to be edited."""
+    """A first mock-up for a request: a row count and one bar chart per dataset, to be edited,
+    meant for the audience the request form named."""
     panels: list[Panel] = []
     for dataset_id in request.datasets:
         contract = contracts[dataset_id]
@@ -56,6 +57,8 @@ def starter_spec(request: DashboardRequest, contracts: dict[str, DataContract]) 
         owner_unit=request.requesting_unit,
         request_id=request.id,
         level=level,
+        # The stakeholders the unit named on its request; none named keeps the usual audience.
+        **({"audience": audience_tiers(request.audience)} if request.audience else {}),
         datasets=list(request.datasets),
         panels=panels,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlmodel import Session, col, select
 
 from ocenter.accounts.authority import Authority, require_role
-from ocenter.accounts.levels import Level, ScopeKind
+from ocenter.accounts.levels import Level, ScopeKind, Tier, audience_tiers
 from ocenter.context import AppContext
 from ocenter.errors import NotFound, UserError
 from ocenter.events import record
@@ -23,11 +23,14 @@ def file_request(
     purpose: str,
     datasets_wanted: list[str],
     level: Level,
-    audience: list[str],
+    audience: list[Tier | str],
 ) -> DashboardRequest:
-    """File a *Formulir Permintaan Dashboard* for the actor's unit."""
+    """File a *Formulir Permintaan Dashboard* for the actor's unit. ``audience`` names the
+    tiers of stakeholders the dashboard is meant for (older audience words are read as their
+    tiers); it is what the mock-up's audience and step 7's tiers start from."""
     require_role(actor, *REQUESTER_ROLES)
     title, purpose = title.strip(), purpose.strip()
+    tiers = audience_tiers(audience)  # the form offers only tiers: another word is a bug
     if not title or not purpose:
         raise UserError("procedure.request_incomplete")
     known = ctx.store.snapshot("main").contracts
@@ -43,7 +46,7 @@ def file_request(
             requested_by=actor.username,
             datasets=list(datasets_wanted),
             level=level,
-            audience=list(audience),
+            audience=[tier.value for tier in tiers],
             dashboard_id="pending",
             created_at=filed_at,
             step_started_at=filed_at,
