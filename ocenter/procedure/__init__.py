@@ -13,9 +13,10 @@ decision wins) and ``main_record`` (approvals and steps 6-8 are decided on main,
 repaired from main's trailers) make every step all-or-nothing. Pages use the names re-exported
 here.
 
-May import: accounts, contracts, intake, verification, store, display (the spec model), models,
-events, context, clock, errors, i18n; never Streamlit or the UI. The time and the day come from
-``ctx.clock``, never from the machine, so that a run can be repeated on a chosen day.
+May import: accounts, contracts, intake, verification, store, display (the spec model, the
+lifecycle record and labels), models, events, context, clock, errors, i18n; never Streamlit or
+the UI. The time and the day come from ``ctx.clock``, never from the machine, so that a run can
+be repeated on a chosen day.
 """
 
 from ocenter.procedure.common import (
