@@ -7,13 +7,14 @@ run any number of times without duplicating or changing what is already there.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from sqlmodel import Session, select
 
 from ocenter import procedure
 from ocenter.accounts.authority import Authority
+from ocenter.accounts.grants import record_grant
 from ocenter.accounts.levels import Level, Role, ScopeKind
 from ocenter.accounts.login import hash_password
 from ocenter.clock import SYSTEM_CLOCK, Clock
@@ -23,6 +24,7 @@ from ocenter.display.spec import spec_from_yaml
 from ocenter.errors import Conflict, UserError
 from ocenter.events import record
 from ocenter.models import (
+    DashboardGrant,
     DashboardRequest,
     DatasetVersion,
     RequestStatus,
@@ -66,7 +68,7 @@ def demo_users() -> list[dict]:
         dict(username="kabalai", name="Kepala Balai Besar POM di Bandung", role=Role.KABALAI,
              unit_code=upt, clearance=L.RAHASIA, scope=S.UPT),
         dict(username="tamu", name="Tamu Berwenang (Mitra)", role=Role.TAMU, unit_code=None,
-             clearance=L.TERBATAS, scope=S.GRANT, grants=["ringkasan-pengawasan-nasional"]),
+             clearance=L.TERBATAS, scope=S.GRANT),
         dict(username="analis", name="Analis Data Pusdatin", role=Role.ANALIS,
              unit_code="PUSDATIN", clearance=L.RAHASIA, scope=S.BPOM),
         dict(username="verifikator", name="Verifikator Data Pusdatin", role=Role.VERIFIKATOR,
@@ -113,6 +115,32 @@ def seed_demo_users(ctx: AppContext) -> None:
             if data["username"] not in known:
                 session.add(User(password_hash=password_hash, is_demo=True,
                                  email=f"{data['username']}@demo.pom.go.id", **data))
+        session.commit()
+
+
+#: The demo's authorised party: ``tamu`` sees the national summary, for a year from the first start.
+DEMO_GRANT = dict(
+    username="tamu", dashboard_id="ringkasan-pengawasan-nasional",
+    reason="Mitra pengawasan memantau ringkasan nasional sampling dan pengujian untuk koordinasi "
+           "lintas sektor (contoh demo).",
+)
+DEMO_GRANT_DAYS = 365
+
+
+def seed_demo_grants(ctx: AppContext) -> None:
+    """Grant ``tamu`` the national summary until about a year after the clock's today, once: a
+    grant of it that exists in any state (also revoked or ended) is left as it is."""
+    with Session(ctx.engine) as session:
+        present = session.exec(
+            select(DashboardGrant.id).where(DashboardGrant.username == DEMO_GRANT["username"],
+                                            DashboardGrant.dashboard_id == DEMO_GRANT["dashboard_id"])
+        ).first()
+        if present is not None or session.get(User, DEMO_GRANT["username"]) is None:
+            return
+        grant = DashboardGrant(**DEMO_GRANT, granted_by="system", granted_at=ctx.clock.now(),
+                               expires_on=ctx.clock.today() + timedelta(days=DEMO_GRANT_DAYS))
+        session.add(grant)
+        record_grant(session, grant)
         session.commit()
 
 
@@ -350,6 +378,7 @@ def initialise(
     move_lifecycle_out_of_specs(ctx)
     if demo:
         seed_demo_users(ctx)
+        seed_demo_grants(ctx)
         seed_demo_data(ctx, progress)
         seed_demo_requests(ctx)
     # A use case killed after it moved main left a decision the database lacks: take it in.

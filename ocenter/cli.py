@@ -7,6 +7,7 @@ import gc
 import getpass
 import os
 import sys
+from datetime import date
 from pathlib import Path
 
 from ocenter.contracts.inference import infer_contract
@@ -109,6 +110,38 @@ def _cmd_user_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_grant(args: argparse.Namespace) -> int:
+    from ocenter.accounts import grants
+    from ocenter.config import load_settings
+    from ocenter.context import open_context
+
+    # The server's operator: actor None, logged as "cli", like user-add.
+    ctx = open_context(load_settings())
+    try:
+        if args.grant_command == "add":
+            grant = grants.grant_dashboard(ctx, None, args.username, args.dashboard, args.reason,
+                                           args.until)
+            print(f"grant {grant.id}: {grant.dashboard_id} to {grant.username}, "
+                  f"ends on {grant.expires_on.isoformat()}")
+        elif args.grant_command == "revoke":
+            grant = grants.revoke_grant(ctx, None, args.id, args.reason)
+            print(f"grant {grant.id} revoked")
+        else:  # list
+            for entry in grants.list_grants(ctx, None, include_ended=args.all):
+                print("\t".join([str(entry.id), entry.state.value, entry.username,
+                                 entry.dashboard_id, entry.expires_on.isoformat(),
+                                 entry.granted_by, _one_line(entry.reason)]))
+        return 0
+    finally:
+        ctx.engine.dispose()
+
+
+def _one_line(text: str) -> str:
+    """``text`` on one line of printable characters: a reason typed on the page may hold line
+    breaks, tabs (the list's separator) or a terminal's escape sequences."""
+    return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+
+
 def _cmd_audit_verify(args: argparse.Namespace) -> int:
     from sqlmodel import Session
 
@@ -176,6 +209,22 @@ def build_parser() -> argparse.ArgumentParser:
         "changed, inserted or removed")
     audit_verify.add_argument("--lang", choices=["id", "en"], default="id", help="message language")
     audit_verify.set_defaults(run=_cmd_audit_verify)
+
+    grant = commands.add_parser("grant", help="dashboards granted to authorised parties")
+    grant_commands = grant.add_subparsers(dest="grant_command", required=True)
+    grant_add = grant_commands.add_parser("add", help="grant an approved dashboard to a user")
+    grant_add.add_argument("username")
+    grant_add.add_argument("dashboard", help="id of an approved dashboard on main")
+    grant_add.add_argument("--reason", required=True, help="why (plain text, logged)")
+    grant_add.add_argument("--until", required=True, type=date.fromisoformat, metavar="YYYY-MM-DD",
+                           help="the day it ends: it counts on the days before, not on this one")
+    grant_revoke = grant_commands.add_parser("revoke", help="revoke a grant in force")
+    grant_revoke.add_argument("id", type=int, help="grant number (see grant list)")
+    grant_revoke.add_argument("--reason", required=True, help="why (plain text, logged)")
+    grant_list = grant_commands.add_parser(
+        "list", help="grants in force, tab-separated: id, state, user, dashboard, ends on, by, reason")
+    grant_list.add_argument("--all", action="store_true", help="also ended and revoked grants")
+    grant.set_defaults(run=_cmd_grant)
 
     user = commands.add_parser("user-add", help="add a user (password asked, never an option)")
     user.add_argument("username")

@@ -1,8 +1,9 @@
-"""Database tables (SQLModel): units, users, dashboard requests, data submissions, evaluations, events."""
+"""Database tables (SQLModel): units, users, dashboard grants, dashboard requests, data submissions,
+evaluations, events."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 
 from sqlalchemy import JSON, Column, Text
@@ -45,11 +46,30 @@ class User(SQLModel, table=True):
     unit_code: str | None = Field(default=None, foreign_key="unit.code", description="Own unit.")
     clearance: Level = Field(description="Highest confidentiality level the user may see.")
     scope: ScopeKind = Field(description="How much of BPOM the user's authority covers.")
-    grants: list[str] = Field(
-        default_factory=list, sa_column=Column(JSON), description="Dashboard ids explicitly granted."
-    )
     active: bool = Field(default=True, description="Inactive users cannot log in.")
     is_demo: bool = Field(default=False, description="Made by demo mode; refused in production.")
+
+
+class DashboardGrant(SQLModel, table=True):
+    """One named dashboard granted to one user beyond their scope: the SOP's "pihak-pihak yang
+    diberikan otoritasi" (authorised parties). It says why, who granted it and until when; it
+    counts on the days before ``expires_on`` (in Jakarta) unless revoked, and then simply stops
+    counting. Rows are never deleted: an ended grant is the record of who could see what."""
+
+    id: int | None = Field(default=None, primary_key=True, description="Grant number.")
+    username: str = Field(foreign_key="user.username", index=True, description="Who receives it.")
+    dashboard_id: str = Field(description="Id of the approved dashboard (on main) it opens.")
+    reason: str = Field(sa_column=Column(Text), description="Why, in the granter's words (plain text).")
+    granted_by: str = Field(description="Administrator or Pusdatin analyst who granted it, or 'cli'.")
+    granted_at: datetime = Field(default_factory=utcnow, description="When it was granted (UTC).")
+    expires_on: date = Field(
+        description="The day it ends (Jakarta): it counts on the days before, not on this one."
+    )
+    revoked_at: datetime | None = Field(default=None, description="When it was revoked (UTC).")
+    revoked_by: str | None = Field(default=None, description="Who revoked it, or 'cli'.")
+    revoke_reason: str | None = Field(
+        default=None, sa_column=Column(Text), description="Why it was revoked (plain text)."
+    )
 
 
 class RequestStatus(StrEnum):

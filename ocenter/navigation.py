@@ -71,6 +71,10 @@ PAGES: tuple[PageEntry, ...] = (
     PageEntry(key="pengguna", path="pages/pengguna.py", title_key="page.pengguna",
               icon=":material/manage_accounts:", section_key="section.admin",
               roles=frozenset({R.ADMIN})),
+    # The SOP's "parties given authorisation": dashboards granted by name, by whom and until when.
+    PageEntry(key="hak-akses", path="pages/hak_akses.py", title_key="page.hak_akses",
+              icon=":material/key:", section_key="section.admin",
+              roles=frozenset({R.ADMIN, R.ANALIS})),
 )
 
 

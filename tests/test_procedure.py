@@ -43,8 +43,8 @@ def test_the_whole_procedure_on_postgresql(postgres_url, tmp_path):
     ctx = initialise(settings_for(tmp_path / "home", postgres_url), demo=True,
                      progress=lambda _message: None, clock=WALK_CLOCK)
     try:
-        walk_the_procedure(ctx, lambda username: authority_of(ctx.engine, username,
-                                                              production=False))
+        walk_the_procedure(ctx, lambda username: authority_of(
+            ctx.engine, username, production=False, today=ctx.clock.today()))
     finally:
         ctx.engine.dispose()
 

@@ -14,13 +14,14 @@ import shutil
 import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlmodel import Session, SQLModel
 
 from ocenter import procedure
-from ocenter.accounts import admin
+from ocenter.accounts import admin, grants
 from ocenter.accounts.authority import Authority
 from ocenter.accounts.levels import Level, Role, ScopeKind, Tier
 from ocenter.accounts.login import authority_of
@@ -35,6 +36,7 @@ from tests.conftest import settings_for
 
 R = Role
 DATASET = "sampling-pengujian"
+SUMMARY = "ringkasan-pengawasan-nasional"  # the demo's dashboard granted to tamu
 REQUESTING_UNIT = frozenset({R.UNIT, R.DIREKTUR})  # the unit that asked: central unit staff, Eselon II
 SENDERS = frozenset({R.UNIT, R.UPT, R.MITRA})  # step 1: central units, UPT, other K/L
 ANALYST = frozenset({R.ANALIS})
@@ -42,6 +44,9 @@ VERIFIER = frozenset({R.VERIFIKATOR})
 #: A data contract changes only with the approval of the unit owning the data (a central unit, a
 #: UPT or an agency) and of Pusdatin; Pusdatin proposes.
 CONTRACT_PARTIES = frozenset({R.ANALIS, R.VERIFIKATOR}) | REQUESTING_UNIT | SENDERS
+#: The SOP's "parties given authorisation" are authorised by Pusdatin's analyst, who classifies
+#: what each stakeholder sees (step 7), and by the administrator of users.
+GRANTERS = frozenset({R.ADMIN, R.ANALIS})
 
 #: Who may perform each use case. Steps 2-9 are Pusdatin's; within Pusdatin the verifier decides
 #: on data (Verifikasi Data) and the analyst makes, builds, shows and evaluates dashboards. Steps
@@ -81,6 +86,11 @@ ALLOWED: dict[str, frozenset[Role]] = {
     "admin.add_user": frozenset({R.ADMIN}),
     "admin.toggle_active": frozenset({R.ADMIN}),
     "admin.list_users": frozenset({R.ADMIN}),  # it carries every password hash
+    "grants.grant_dashboard": GRANTERS,
+    "grants.revoke_grant": GRANTERS,
+    "grants.list_grants": GRANTERS,
+    "grants.grantable_dashboards": GRANTERS,
+    "grants.grantees": GRANTERS,
 }
 
 #: The demo user who holds each role (README, "Demo users").
@@ -153,6 +163,11 @@ DOER: dict[str, str] = {
     "admin.add_user": "admin",
     "admin.toggle_active": "admin",
     "admin.list_users": "admin",
+    "grants.grant_dashboard": "analis",
+    "grants.revoke_grant": "admin",
+    "grants.list_grants": "admin",
+    "grants.grantable_dashboards": "analis",
+    "grants.grantees": "admin",
 }
 
 #: Use cases that only read: an allowed call changes nothing either, and returns what is asked for.
@@ -165,6 +180,9 @@ READ_ONLY: dict[str, Callable[[object], bool]] = {
     "list_contract_changes": lambda changes: [c.dataset_id for c in changes] == [DATASET],
     "review_contract_change": lambda review: [d.subject for d in review.differences
                                               if d.lowers_level] == ["parameter_tms"],
+    "grants.list_grants": lambda entries: [e.username for e in entries] == ["tamu"],
+    "grants.grantable_dashboards": lambda dashboards: SUMMARY in {d.id for d in dashboards},
+    "grants.grantees": lambda users: "tamu" in {u.username for u in users},
 }
 
 
@@ -193,6 +211,7 @@ class World:
     upload: bytes  # a conforming file of the Bandung UPT's rows
     contract_change: int  # the analyst proposed lowering parameter_tms; nobody approved yet
     contract_change_head: str
+    demo_grant: int  # tamu's grant of the national summary
 
 
 def _csv(frame) -> bytes:  # noqa: ANN001 - pandas.DataFrame
@@ -286,6 +305,7 @@ def _build_world(ctx: AppContext) -> World:
         in_review=2, in_review_head=head(2), approved=approved, built=built,
         classified=classified, displayed=1, evaluated=evaluated, upload=_csv(good),
         contract_change=change.id, contract_change_head=change.head_commit,
+        demo_grant=grants.list_grants(ctx, None)[0].id,
     )
 
 
@@ -380,6 +400,13 @@ CALLS: dict[str, Call] = {
         password="kata-sandi-baru"),
     "admin.toggle_active": lambda ctx, w, actor: admin.toggle_active(ctx, actor, "pppomn"),
     "admin.list_users": lambda ctx, w, actor: admin.list_users(ctx, actor),
+    "grants.grant_dashboard": lambda ctx, w, actor: grants.grant_dashboard(
+        ctx, actor, "upt", SUMMARY, "Koordinasi wilayah.", ctx.clock.today() + timedelta(days=30)),
+    "grants.revoke_grant": lambda ctx, w, actor: grants.revoke_grant(
+        ctx, actor, w.demo_grant, "Kerja sama berakhir."),
+    "grants.list_grants": lambda ctx, w, actor: grants.list_grants(ctx, actor),
+    "grants.grantable_dashboards": lambda ctx, w, actor: grants.grantable_dashboards(ctx, actor),
+    "grants.grantees": lambda ctx, w, actor: grants.grantees(ctx, actor),
 }
 
 @dataclass
@@ -520,7 +547,15 @@ def test_the_table_names_every_use_case_that_acts_and_every_role():
         if callable(getattr(procedure, name))
         and "actor" in inspect.signature(getattr(procedure, name)).parameters
     } - reading
-    covered = {use_case.split(":")[0] for use_case in ALLOWED if not use_case.startswith("admin.")}
+    covered = {use_case.split(":")[0] for use_case in ALLOWED if "." not in use_case}
     assert covered == acting
+    granting = {
+        name for name in dir(grants)
+        if not name.startswith("_") and inspect.isfunction(getattr(grants, name))
+        and getattr(grants, name).__module__ == grants.__name__
+        and "actor" in inspect.signature(getattr(grants, name)).parameters
+    }
+    assert {use_case.removeprefix("grants.") for use_case in ALLOWED
+            if use_case.startswith("grants.")} == granting
     assert set(USER_OF_ROLE) == set(Role)
     assert set(DOER) == set(ALLOWED) == set(CALLS)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import bcrypt
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from ocenter.accounts.authority import Authority
+from ocenter.clock import SYSTEM_CLOCK
 from ocenter.errors import UserError
-from ocenter.models import User
+from ocenter.models import DashboardGrant, User
 
 #: bcrypt reads at most 72 bytes of a password; bcrypt 5 raises beyond that, so we refuse first.
 MAX_PASSWORD_BYTES = 72
@@ -41,22 +44,36 @@ def login_allowed(user: User, *, production: bool) -> bool:
     return user.active and not (production and user.is_demo)
 
 
-def authority_of(engine: Engine, username: str | None, *, production: bool) -> Authority | None:
+def authority_of(
+    engine: Engine, username: str | None, *, production: bool, today: date | None = None
+) -> Authority | None:
     """The current authority of ``username`` read fresh from the database, or None if they may not
-    log in (unknown, deactivated, or a demo user in production). Never trust a cookie for this."""
+    log in (unknown, deactivated, or a demo user in production). Never trust a cookie for this.
+
+    Its grants are the dashboards granted to them that count on ``today`` (the day in Jakarta,
+    by default the system clock's; use cases pass ``ctx.clock.today()``): neither revoked nor
+    ended (``expires_on`` is the first day a grant no longer counts)."""
     if not username:
         return None
+    on_day = today or SYSTEM_CLOCK.today()
     with Session(engine) as session:
         user = session.get(User, username)
         if user is None or not login_allowed(user, production=production):
             return None
+        granted = session.exec(
+            select(DashboardGrant.dashboard_id).where(
+                DashboardGrant.username == user.username,
+                col(DashboardGrant.revoked_at).is_(None),
+                DashboardGrant.expires_on > on_day,
+            )
+        ).all()
         return Authority(
             username=user.username,
             role=user.role,
             clearance=user.clearance,
             scope=user.scope,
             unit_code=user.unit_code,
-            grants=list(user.grants or []),
+            grants=sorted(set(granted)),
         )
 
 
