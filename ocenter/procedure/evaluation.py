@@ -20,6 +20,9 @@ from ocenter.procedure.common import REQUESTER_ROLES, _advance, _expect_status, 
 from ocenter.procedure.decisions import decided_conflict, lock_request, request_decision
 from ocenter.procedure.workdays import local_time
 
+#: The letter is an official document of the Indonesian government: Bahasa Indonesia only.
+LETTER_LANGUAGE = "id"
+
 
 def evaluate_dashboard(ctx: AppContext, actor: Authority, request_id: int, notes: str) -> Evaluation:
     """Step 9: Pusdatin monitors and evaluates the dashboard and writes the letter to the unit."""
@@ -39,22 +42,23 @@ def evaluate_dashboard(ctx: AppContext, actor: Authority, request_id: int, notes
             if decided.username == actor.username and decided.text == notes.strip():
                 return _latest_evaluation(session, request_id)  # sent again: already done
             raise decided_conflict(session, decided, request=request_id)
+        # Both exist: the request's unit is a foreign key, and the actor's authority was read
+        # from their user row on this page run.
         unit = session.get(Unit, request.requesting_unit)
         evaluator = session.get(User, actor.username)
         count = len(session.exec(select(Evaluation)).all()) + 1
         number = f"B-{count:04d}/PUSDATIN/OC/{today.month:02d}/{today.year}"
-        # The letter is an official document, so it is written in Bahasa Indonesia.
         letter = t(
             "letter.body",
-            "id",
+            LETTER_LANGUAGE,
             number=number,
             date=today.isoformat(),
-            unit=unit.name if unit else request.requesting_unit,
+            unit=unit.name,
             title=request.title,
             dashboard=request.dashboard_id,
             request=request.id,
             notes=notes.strip(),
-            evaluator=evaluator.name if evaluator else actor.username,
+            evaluator=evaluator.name,
         )
         evaluation = Evaluation(
             request_id=request_id, notes=notes.strip(), letter_number=number,
