@@ -13,7 +13,8 @@ import inspect
 import shutil
 import subprocess
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -35,6 +36,8 @@ from tests.conftest import settings_for
 
 R = Role
 DATASET = "sampling-pengujian"
+#: A name locked after wrong passwords in a row (a user's: ``unlock_user`` has one to unlock).
+LOCKED_NAME = "pppomn"
 REQUESTING_UNIT = frozenset({R.UNIT, R.DIREKTUR})  # the unit that asked: central unit staff, Eselon II
 SENDERS = frozenset({R.UNIT, R.UPT, R.MITRA})  # step 1: central units, UPT, other K/L
 ANALYST = frozenset({R.ANALIS})
@@ -81,6 +84,9 @@ ALLOWED: dict[str, frozenset[Role]] = {
     "admin.add_user": frozenset({R.ADMIN}),
     "admin.toggle_active": frozenset({R.ADMIN}),
     "admin.list_users": frozenset({R.ADMIN}),  # it carries every password hash
+    "admin.change_user": frozenset({R.ADMIN}),
+    "admin.locked_users": frozenset({R.ADMIN}),
+    "admin.unlock_user": frozenset({R.ADMIN}),
 }
 
 #: The demo user who holds each role (README, "Demo users").
@@ -153,6 +159,9 @@ DOER: dict[str, str] = {
     "admin.add_user": "admin",
     "admin.toggle_active": "admin",
     "admin.list_users": "admin",
+    "admin.change_user": "admin",
+    "admin.locked_users": "admin",
+    "admin.unlock_user": "admin",
 }
 
 #: Use cases that only read: an allowed call changes nothing either, and returns what is asked for.
@@ -162,6 +171,7 @@ READ_ONLY: dict[str, Callable[[object], bool]] = {
     "completeness_grid": lambda cells: len(cells) == 76 * 12,
     "partition_history": lambda versions: [v.id for v in versions][-1:] == [1],
     "admin.list_users": lambda users: "upt-lain" in {user.username for user in users},
+    "admin.locked_users": lambda rows: [row.key for row in rows] == [f"user:{LOCKED_NAME}"],
     "list_contract_changes": lambda changes: [c.dataset_id for c in changes] == [DATASET],
     "review_contract_change": lambda review: [d.subject for d in review.differences
                                               if d.lowers_level] == ["parameter_tms"],
@@ -278,6 +288,7 @@ def _build_world(ctx: AppContext) -> World:
     admin.add_user(ctx, who("admin"), username="upt-lain", name="Staf UPT Lain", role=R.UPT,
                    clearance=Level.TERBATAS, scope=ScopeKind.UPT, unit_code=other_upt,
                    password="kata-sandi-upt-lain")
+    _lock_name(ctx, LOCKED_NAME)
     return World(
         sent=send(good, receive=False, check=False), received=send(good, check=False),
         passed=send(good), failed=send(bad), returned=returned,
@@ -287,6 +298,19 @@ def _build_world(ctx: AppContext) -> World:
         classified=classified, displayed=1, evaluated=evaluated, upload=_csv(good),
         contract_change=change.id, contract_change_head=change.head_commit,
     )
+
+
+def _lock_name(ctx: AppContext, username: str) -> None:
+    """Wrong passwords for ``username`` until it is locked, a minute apart a day ago."""
+    from ocenter.accounts.authentication import authenticate
+    from ocenter.accounts.throttle import USER_LOCK_AFTER
+    from ocenter.clock import FixedClock
+
+    start = datetime.now(UTC) - timedelta(days=1)
+    for failure in range(USER_LOCK_AFTER):
+        clock = FixedClock(start + timedelta(minutes=failure))
+        with pytest.raises(PermissionDenied):
+            authenticate(replace(ctx, clock=clock), username, "bukan-kata-sandinya", "client:test")
 
 
 def _push_without_identity(ctx: AppContext, request_id: int) -> None:
@@ -380,6 +404,9 @@ CALLS: dict[str, Call] = {
         password="kata-sandi-baru"),
     "admin.toggle_active": lambda ctx, w, actor: admin.toggle_active(ctx, actor, "pppomn"),
     "admin.list_users": lambda ctx, w, actor: admin.list_users(ctx, actor),
+    "admin.change_user": lambda ctx, w, actor: admin.change_user(ctx, actor, "upt", role=R.MITRA),
+    "admin.locked_users": lambda ctx, w, actor: admin.locked_users(ctx, actor),
+    "admin.unlock_user": lambda ctx, w, actor: admin.unlock_user(ctx, actor, LOCKED_NAME),
 }
 
 @dataclass
@@ -509,6 +536,25 @@ def test_the_verifier_cannot_return_without_reasons_or_accept_what_failed(
         procedure.decide_submission(ctx, _authority(ctx, "verifikator"),
                                     getattr(installations.world, submission), accept=accept, note=note)
     assert refusal.value.key == key
+    assert _state(ctx) == before
+
+
+@pytest.mark.parametrize("use_case", ["add_user", "change_user"])
+@pytest.mark.parametrize("clearance", [Level.RAHASIA, Level.SANGAT_RAHASIA])
+def test_an_administrator_gives_no_clearance_above_their_own(
+    installations: Installations, use_case: str, clearance: Level
+) -> None:
+    ctx = installations.shared("admin.clearance")
+    actor = _authority(ctx, "admin")  # the demo's administrator: Terbatas
+    before = _state(ctx)
+    with pytest.raises(PermissionDenied) as refusal:
+        if use_case == "add_user":
+            admin.add_user(ctx, actor, username="pegawai-baru", name="Pegawai Baru", role=R.UNIT,
+                           clearance=clearance, scope=ScopeKind.UNIT, unit_code="DIT-WAS-KOSMETIK",
+                           password="kata-sandi-baru")
+        else:
+            admin.change_user(ctx, actor, "upt", clearance=clearance)
+    assert refusal.value.key == "users.above_own_clearance"
     assert _state(ctx) == before
 
 

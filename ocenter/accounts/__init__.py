@@ -1,5 +1,6 @@
 """Who people are and what they may do: levels, scopes and roles, a viewer's authority, login, users.
 
-May import: ocenter.models (the user table), errors, i18n. ``levels`` and ``authority`` import
-nothing else of ocenter, so every other package may build on them.
+May import: ocenter.models (the user and login tables), errors, i18n, and for the use cases
+(``authentication``, ``sessions``, ``admin``) context and events. ``levels`` and ``authority``
+import nothing else of ocenter, so every other package may build on them.
 """
