@@ -142,6 +142,16 @@ def _one_line(text: str) -> str:
     return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
 
 
+def _cmd_user_unlock(args: argparse.Namespace) -> int:
+    from ocenter.accounts.admin import unlock_user
+    from ocenter.config import load_settings
+    from ocenter.context import open_context
+
+    unlock_user(open_context(load_settings()), None, args.username)
+    print(f"user {args.username} unlocked")
+    return 0
+
+
 def _cmd_audit_verify(args: argparse.Namespace) -> int:
     from sqlmodel import Session
 
@@ -236,6 +246,11 @@ def build_parser() -> argparse.ArgumentParser:
     user.add_argument("--email")
     user.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     user.set_defaults(run=_cmd_user_add)
+
+    unlock = commands.add_parser("user-unlock",
+                                 help="unlock a name locked after failed logins in a row")
+    unlock.add_argument("username")
+    unlock.set_defaults(run=_cmd_user_unlock)
     return parser
 
 

@@ -40,7 +40,15 @@ class Settings(BaseModel):
     cookie_key: str = Field(description="Secret that signs the login cookie (OCENTER_COOKIE_KEY).")
     cookie_name: str = Field(default="ocenter_login", description="Name of the login cookie.")
     cookie_expiry_days: float = Field(
-        default=0.5, description="Lifetime of the login cookie; short, because logout cannot revoke it."
+        default=0.5, description="Lifetime of the login cookie, and how long a login session "
+        "lives unused on the server."
+    )
+    client_address_header: str | None = Field(
+        default=None,
+        description="OCENTER_CLIENT_ADDRESS_HEADER: the header in which the reverse proxy in front "
+        "of the app passes the browser's address, for throttling failed logins per client; set it "
+        "only when every request comes through that proxy (a browser can send any header).",
+        examples=["X-Real-IP", "X-Forwarded-For"],
     )
     max_upload_mb: int = Field(default=200, description="Largest data file accepted, in MB.")
     store_remote: str | None = Field(
@@ -102,6 +110,7 @@ def load_settings(
         cookie_key=cookie_key,
         max_upload_mb=int(env.get("OCENTER_MAX_UPLOAD_MB", "200")),
         store_remote=check_store_remote(env.get("OCENTER_STORE_REMOTE")),
+        client_address_header=(env.get("OCENTER_CLIENT_ADDRESS_HEADER") or "").strip() or None,
     )
 
 

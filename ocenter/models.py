@@ -1,5 +1,5 @@
-"""Database tables (SQLModel): units, users, dashboard grants, dashboard requests, data submissions,
-evaluations, events."""
+"""Database tables (SQLModel): units, users, dashboard grants, logins, dashboard requests, data
+submissions, evaluations, events."""
 
 from __future__ import annotations
 
@@ -70,6 +70,39 @@ class DashboardGrant(SQLModel, table=True):
     revoke_reason: str | None = Field(
         default=None, sa_column=Column(Text), description="Why it was revoked (plain text)."
     )
+
+
+class LoginThrottle(SQLModel, table=True):
+    """Failed logins in a row for one name typed at the login form or for one client (an
+    address, or a browser session where no address is known). Kept in the database so that
+    every replica of the app counts the same failures. A name that is no user is counted the
+    same way, so a lockout says nothing about whether the name exists."""
+
+    key: str = Field(primary_key=True, description="'user:<name as typed, lower-case>' or "
+                     "'client:<address or browser session>'.")
+    failures: int = Field(default=0, description="Failed password checks in a row; a login resets it.")
+    last_failure_at: datetime | None = Field(default=None, description="When the last one was (UTC).")
+    not_before: datetime | None = Field(
+        default=None, description="No password is checked for this key before then (UTC): the "
+        "delay that grows with each failure.")
+    locked_at: datetime | None = Field(
+        default=None, description="A name: locked since then until an administrator unlocks it.")
+    locked_until: datetime | None = Field(
+        default=None, description="A client: refused until then (UTC); it unlocks by itself.")
+
+
+class LoginSession(SQLModel, table=True):
+    """One login, from the password to logout: every page run checks it, so ending it here
+    ends it at once wherever its id is held (the browser's cookie, a copy of it, a page)."""
+
+    id_sha256: str = Field(primary_key=True, description="SHA-256 (hex) of the session id; the "
+                           "id itself is only in the signed cookie and the page's session.")
+    username: str = Field(foreign_key="user.username", index=True, description="Who logged in.")
+    client: str = Field(default="", description="The client it was opened from, as throttling names it.")
+    created_at: datetime = Field(default_factory=utcnow, description="When the password was checked.")
+    last_seen_at: datetime = Field(default_factory=utcnow, description="Last page run (UTC, to the minute).")
+    ended_at: datetime | None = Field(default=None, description="When it ended; None while open.")
+    end_reason: str = Field(default="", description="logout, deactivated, idle or not_allowed.")
 
 
 class RequestStatus(StrEnum):

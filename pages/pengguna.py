@@ -1,10 +1,11 @@
-"""User administration: who may log in, with which role, clearance and scope."""
+"""User administration: who may log in, with which role, clearance and scope; locked accounts."""
 
 import streamlit as st
 
 from ocenter import ui
 from ocenter.accounts import admin
 from ocenter.accounts.levels import Level, Role, ScopeKind
+from ocenter.accounts.throttle import name_of
 
 ctx, viewer = ui.page("pengguna")
 users = admin.list_users(ctx, viewer)
@@ -38,6 +39,25 @@ with st.form("add_user", clear_on_submit=True):
             ui.flash(ui.tr("users.added", username=username))
             st.rerun()
 
+st.subheader(ui.tr("users.change"))
+by_name = {u.username: u for u in users}
+target = st.selectbox(ui.tr("col.username"), options=list(by_name), key="change_target")
+with st.form("change_user"):
+    left, right = st.columns(2)
+    # Keyed by the user chosen, so that each starts from that user's own role and clearance.
+    new_role = left.selectbox(ui.tr("col.role"), options=list(Role), key=f"change_role_{target}",
+                              index=list(Role).index(by_name[target].role),
+                              format_func=lambda r: ui.tr(f"role.{r.value}"))
+    new_clearance = right.selectbox(ui.tr("col.level"), options=list(Level),
+                                    key=f"change_level_{target}",
+                                    index=list(Level).index(by_name[target].clearance),
+                                    format_func=lambda lv: ui.tr(f"level.{lv.value}"))
+    if st.form_submit_button(ui.tr("users.change_button")):
+        with ui.guarded():
+            admin.change_user(ctx, viewer, target, role=new_role, clearance=new_clearance)
+            ui.flash(ui.tr("users.changed", username=target))
+            st.rerun()
+
 st.subheader(ui.tr("users.toggle"))
 target = st.selectbox(ui.tr("col.username"), options=[u.username for u in users],
                       key="toggle_user")
@@ -47,3 +67,21 @@ if st.button(ui.tr("users.toggle_button")):
         ui.flash(ui.tr("users.now_active" if now_active else "users.now_inactive",
                        username=target))
         st.rerun()
+
+st.subheader(ui.tr("users.locked"))
+st.caption(ui.tr("users.locked_help"))
+locked = {name_of(row.key): row for row in admin.locked_users(ctx, viewer)}
+if not locked:
+    st.success(ui.tr("users.none_locked"))
+else:
+    st.dataframe(
+        [{ui.tr("col.username"): name, ui.tr("col.failures"): row.failures,
+          ui.tr("col.locked_at"): ui.when(row.locked_at)} for name, row in locked.items()],
+        hide_index=True, width="stretch",
+    )
+    chosen = st.selectbox(ui.tr("col.username"), options=list(locked), key="unlock_user")
+    if st.button(ui.tr("users.unlock_button"), key="unlock_button"):
+        with ui.guarded():
+            admin.unlock_user(ctx, viewer, chosen)
+            ui.flash(ui.tr("users.unlocked", username=chosen))
+            st.rerun()

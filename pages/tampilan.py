@@ -33,6 +33,9 @@ if rotate:
     # The wall screen cycles through its dashboards, one a minute.
     @st.fragment(run_every=60)
     def _rotating() -> None:
+        # A fragment's own runs skip the page's login check: ended sessions and changed
+        # authority are checked here, and the whole page runs again if either happened.
+        ui.recheck_viewer(ctx, viewer)
         order = list(by_id)
         index = st.session_state.get("display_index", -1) + 1
         st.session_state["display_index"] = index % len(order)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import secrets
 
 import pytest
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from ocenter.accounts.levels import Level
-from ocenter.accounts.login import authority_of, check_password, hash_password, login_credentials
+from ocenter.accounts.login import authority_of, check_password, hash_password, login_allowed
 from ocenter.bootstrap import DEMO_PASSWORD
 from ocenter.config import load_settings
 from ocenter.errors import UserError
@@ -62,8 +62,10 @@ def test_demo_mode_makes_its_own_random_cookie_key_once(tmp_path):
 
 
 def test_production_refuses_demo_users(demo_ctx):
-    assert "kepala" in login_credentials(demo_ctx.engine, production=False)["usernames"]
-    assert login_credentials(demo_ctx.engine, production=True)["usernames"] == {}
+    with Session(demo_ctx.engine) as session:
+        kepala = session.get(User, "kepala")
+    assert login_allowed(kepala, production=False) and not login_allowed(kepala, production=True)
+    assert authority_of(demo_ctx.engine, "kepala", production=False) is not None
     assert authority_of(demo_ctx.engine, "kepala", production=True) is None
 
 
@@ -81,8 +83,9 @@ def test_authority_changes_take_effect_on_the_next_page_run(demo_ctx):
 
 
 def test_demo_users_share_the_documented_password(demo_ctx):
-    credentials = login_credentials(demo_ctx.engine, production=False)["usernames"]
+    with Session(demo_ctx.engine) as session:
+        hashes = {user.username: user.password_hash for user in session.exec(select(User)).all()}
     expected = {"kepala", "deputi", "direktur", "kabalai", "tamu", "analis", "verifikator",
                 "unit", "upt", "admin", "layar"}
-    assert expected <= set(credentials)
-    assert check_password(DEMO_PASSWORD, credentials["layar"]["password"])
+    assert expected <= set(hashes)
+    assert all(check_password(DEMO_PASSWORD, hashes[name]) for name in expected)

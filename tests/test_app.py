@@ -65,16 +65,25 @@ def test_a_page_outside_the_role_does_not_exist_for_them(app, username):
         at.switch_page("pages/mockup.py")
 
 
+def logged_in_session(home, username: str, mode: str = "demo") -> str:  # noqa: ANN001
+    """A session opened for ``username`` through the login's own use case (the demo password),
+    as the login form opens it; its id is what a browser session holds."""
+    from ocenter.accounts.authentication import authenticate
+    from ocenter.context import open_context
+    from tests.conftest import settings_for
+
+    ctx = open_context(settings_for(home, mode=mode))
+    try:
+        return authenticate(ctx, username, DEMO_PASSWORD, "client:session:test")
+    finally:
+        ctx.engine.dispose()
+
+
 def test_a_page_run_directly_still_refuses_the_wrong_role(demo_home, monkeypatch):
     """The second lock: even if a page script runs for someone outside its roles, it stops."""
-    from ocenter.accounts.authority import Authority
-    from ocenter.accounts.levels import Level, ScopeKind
-
     monkeypatch.setenv("OCENTER_HOME", str(demo_home))
     at = AppTest.from_file("../pages/mockup.py", default_timeout=TIMEOUT)
-    at.session_state["ocenter_viewer"] = Authority(
-        username="kabalai", role=Role.KABALAI, clearance=Level.RAHASIA, scope=ScopeKind.UPT
-    )
+    at.session_state["ocenter_session"] = logged_in_session(demo_home, "kabalai")
     at.run()
     assert [e.value for e in at.error] == [
         "Anda tidak berwenang membuka halaman atau melakukan tindakan ini."

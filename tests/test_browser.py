@@ -136,3 +136,80 @@ def test_the_first_page_opened_after_a_start_carries_the_demo_label(blank_page, 
     # Until the login cookie's rerun ends, the run of the login form may still be on screen.
     expect(blank_page.get_by_text(t("app.demo_banner", "id"))).to_have_count(1, timeout=60_000)
     expect(blank_page.get_by_role("heading", name="Catatan Kegiatan")).to_have_count(1, timeout=60_000)
+
+
+def _cookie(page, name: str = "ocenter_login") -> dict | None:  # noqa: ANN001
+    return next((c for c in page.context.cookies() if c["name"] == name), None)
+
+
+def test_before_login_the_sidebar_lists_no_pages_and_the_language_can_be_switched(blank_page, server):
+    """Until a session calls st.navigation, Streamlit would list every file of pages/ in the
+    sidebar (its older multipage mode): the login page calls it with the login page alone."""
+    blank_page.goto(f"{server}/pengguna")  # the first page run after the server started
+    blank_page.get_by_label("Nama pengguna").wait_for()
+    blank_page.wait_for_timeout(1000)  # anything the first run still sends has arrived
+    assert blank_page.locator("[data-testid=stSidebarNav]").count() == 0
+    assert blank_page.get_by_text("pengguna", exact=True).count() == 0
+    blank_page.get_by_text("English", exact=True).click()
+    blank_page.get_by_label("Username").wait_for()
+    assert blank_page.locator("[data-testid=stSidebarNav]").count() == 0
+
+
+def test_logout_ends_the_session_and_a_copied_cookie_opens_nothing(page, server, blank_page):
+    import base64
+    import json
+
+    _login(page, "kepala")
+    copied = _cookie(page)
+    body = copied["value"].split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    assert set(claims) == {"sid", "exp"}  # the session id and its expiry, nothing of the user
+    assert copied["sameSite"] == "Strict"
+    page.reload()
+    page.get_by_role("heading", name="Beranda").first.wait_for()  # the cookie logs back in ...
+
+    page.get_by_role("button", name="Keluar").click()
+    page.get_by_text(t("login.logged_out", "id")).wait_for()
+    for _ in range(100):  # the component deletes the cookie once the logout's run arrives
+        if _cookie(page) is None:
+            break
+        page.wait_for_timeout(100)
+    assert _cookie(page) is None
+    page.reload()
+    page.get_by_label("Kata sandi").wait_for()  # ... but not after logout
+    assert page.get_by_role("heading", name="Beranda").count() == 0
+
+    # Whoever kept a copy of the cookie: another browser, the same signed session id.
+    other = page.context.browser.new_context()
+    other.add_cookies([copied])
+    stolen = other.new_page()
+    stolen.set_default_timeout(60_000)
+    stolen.goto(server)
+    stolen.get_by_text(t("login.session_ended", "id")).wait_for()
+    stolen.get_by_label("Kata sandi").wait_for()
+    assert stolen.get_by_role("heading", name="Beranda").count() == 0
+    other.close()
+
+
+def test_the_wall_screen_of_a_deactivated_account_shows_the_login_form_within_a_minute(
+        page, server, demo_home):
+    """The wall screen's dashboards rotate in a fragment, whose own runs skip the page's login
+    check: the fragment checks the session itself."""
+    from ocenter.accounts.admin import toggle_active
+    from ocenter.accounts.login import authority_of
+    from ocenter.context import open_context
+    from tests.conftest import settings_for
+
+    page.get_by_label("Nama pengguna").fill("layar")
+    page.get_by_label("Kata sandi").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Masuk").click()
+    page.get_by_role("heading", name="Tampilan Operational Center").first.wait_for()
+    ctx = open_context(settings_for(demo_home))
+    try:
+        toggle_active(ctx, authority_of(ctx.engine, "admin", production=False), "layar")
+    finally:
+        ctx.engine.dispose()
+    # The rotation runs the fragment once a minute; nothing else happens on the page.
+    page.get_by_text(t("login.account_deactivated", "id")).wait_for(timeout=120_000)
+    assert page.get_by_label("Kata sandi").count() == 1
+    assert page.get_by_role("heading", name="Tampilan Operational Center").count() == 0

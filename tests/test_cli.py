@@ -122,6 +122,40 @@ def test_user_add_takes_the_password_from_stdin_never_an_option(tmp_path):
     assert again.returncode == 2 and "already exists" in again.stderr
 
 
+def test_user_unlock_unlocks_a_locked_name_and_says_when_there_is_nothing_to_unlock(demo_home):
+    import dataclasses
+    from datetime import UTC, datetime, timedelta
+
+    import pytest
+
+    from ocenter.accounts.authentication import authenticate
+    from ocenter.accounts.throttle import USER_LOCK_AFTER
+    from ocenter.bootstrap import DEMO_PASSWORD
+    from ocenter.clock import FixedClock
+    from ocenter.context import open_context
+    from ocenter.errors import UserError
+    from tests.conftest import settings_for
+
+    ctx = open_context(settings_for(demo_home))
+    try:
+        start = datetime.now(UTC) - timedelta(hours=1)
+        for failure in range(USER_LOCK_AFTER):
+            with pytest.raises(UserError):
+                authenticate(dataclasses.replace(ctx, clock=FixedClock(start + timedelta(minutes=failure))),
+                             "kabalai", "bukan-kata-sandinya", "client:192.0.2.7")
+        with pytest.raises(UserError) as locked:
+            authenticate(ctx, "kabalai", DEMO_PASSWORD, "client:192.0.2.7")
+        assert locked.value.key == "login.locked"
+
+        unlocked = _ocenter("user-unlock", "kabalai", home=demo_home)
+        assert unlocked.returncode == 0, unlocked.stderr
+        assert authenticate(ctx, "kabalai", DEMO_PASSWORD, "client:192.0.2.7")
+        again = _ocenter("user-unlock", "kabalai", home=demo_home)
+        assert again.returncode == 2 and "kabalai is not locked" in again.stderr
+    finally:
+        ctx.engine.dispose()
+
+
 def test_contract_infer_and_odcs_round_trip(demo_home, tmp_path):
     from ocenter.contracts.model import contract_from_yaml
 

@@ -28,7 +28,7 @@ from ocenter.i18n import t
 from ocenter.models import DashboardRequest, DatasetVersion, Submission, User
 from ocenter.navigation import PageEntry, pages_for
 from tests.conftest import APPTEST_TIMEOUT, PROJECT_ROOT, fresh_postgres_database
-from tests.test_app import _login, _texts
+from tests.test_app import _login, _texts, logged_in_session
 
 COOKIE_KEY = secrets.token_urlsafe(48)
 PASSWORD = "sandi-produksi-pusdatin"
@@ -84,6 +84,10 @@ def _ocenter(environ: dict[str, str], *args: str, stdin: str | None = None):  # 
 
 def _errors(at: AppTest) -> list[str]:
     return [e.value for e in at.error]
+
+
+def _warnings(at: AppTest) -> list[str]:
+    return [w.value for w in at.warning]
 
 
 def _titles(at: AppTest) -> list[str]:
@@ -294,8 +298,8 @@ def test_a_query_parameter_does_not_turn_demo_mode_on(converted, monkeypatch, qu
 
 
 def test_a_session_that_claims_a_demo_user_is_refused(converted, monkeypatch):
-    """What the login library keeps in the session (or a forged cookie would put there) is not
-    trusted: the user is re-read from the database, where a demo user may not log in."""
+    """What a session says of its user (or a forged cookie would put there) is not trusted: a
+    run is logged in only by a session the database holds open, for a user who may log in."""
     at = _app(monkeypatch, converted)
     at.session_state["authentication_status"] = True
     at.session_state["username"] = "kepala"
@@ -304,28 +308,39 @@ def test_a_session_that_claims_a_demo_user_is_refused(converted, monkeypatch):
         username="kepala", role=Role.KEPALA, clearance=Level.SANGAT_RAHASIA, scope=ScopeKind.BPOM)
     at.run()
     assert not at.exception, at.exception
-    assert _errors(at) == [t("login.not_allowed", "id")]
     assert t("page.beranda", "id") not in _titles(at)
-    # Refused at the door: no name, language switch or logout of a session in the sidebar.
-    assert not at.sidebar.markdown and not at.sidebar.button and not at.sidebar.button_group
+    assert [w.label for w in at.text_input] == [t("login.username", "id"), t("login.password", "id")]
+    # Refused at the door: no name or logout of a session in the sidebar, only the language.
+    assert not at.sidebar.markdown and not at.sidebar.button
+    _assert_no_demo_label(at)
+
+
+def test_a_demo_users_session_ends_when_the_server_runs_in_production(converted, monkeypatch):
+    at = _app(monkeypatch, converted)
+    at.session_state["ocenter_session"] = logged_in_session(Path(converted["OCENTER_HOME"]), "kepala")
+    at.run()
+    assert not at.exception, at.exception
+    assert _errors(at) == []
+    assert _warnings(at) == [t("login.not_allowed", "id")]
+    assert t("page.beranda", "id") not in _titles(at)
+    assert "ocenter_session" not in at.session_state
     _assert_no_demo_label(at)
 
 
 @pytest.mark.parametrize("mode", ["demo", "production"])
-def test_a_page_run_directly_lets_a_demo_viewer_in_only_in_demo_mode(demo_home, monkeypatch, mode):
+def test_a_page_run_directly_lets_a_demo_user_in_only_in_demo_mode(demo_home, monkeypatch, mode):
     environ = {**_production_environ(demo_home, _sqlite_url(demo_home)), "OCENTER_MODE": mode}
     at = _app(monkeypatch, environ, "pages/beranda.py")
-    at.session_state["ocenter_viewer"] = Authority(
-        username="kepala", role=Role.KEPALA, clearance=Level.SANGAT_RAHASIA, scope=ScopeKind.BPOM)
+    at.session_state["ocenter_session"] = logged_in_session(demo_home, "kepala")
     at.run()
     assert not at.exception, at.exception
     if mode == "demo":
         assert _titles(at) == [t("page.beranda", "id")]
         assert [w.value for w in at.warning] == [BANNERS[0]]
     else:
-        assert _errors(at) == [t("login.not_allowed", "id")]
-        assert _titles(at) == []
-        assert "ocenter_viewer" not in at.session_state
+        assert _warnings(at) == [t("login.not_allowed", "id")]
+        assert t("page.beranda", "id") not in _titles(at)
+        assert "ocenter_session" not in at.session_state
 
 
 def test_the_mode_is_read_from_the_environment_on_every_run(app, demo_home, monkeypatch):
@@ -337,7 +352,7 @@ def test_the_mode_is_read_from_the_environment_on_every_run(app, demo_home, monk
     _use_settings(monkeypatch, _production_environ(demo_home, _sqlite_url(demo_home)))
     at.run()
     assert not at.exception, at.exception
-    assert _errors(at) == [t("login.not_allowed", "id")]
+    assert _warnings(at) == [t("login.not_allowed", "id")]
     assert t("page.beranda", "id") not in _titles(at)
     _assert_no_demo_label(at)
 

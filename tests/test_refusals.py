@@ -13,8 +13,8 @@ import inspect
 import shutil
 import subprocess
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -37,6 +37,8 @@ from tests.conftest import settings_for
 R = Role
 DATASET = "sampling-pengujian"
 SUMMARY = "ringkasan-pengawasan-nasional"  # the demo's dashboard granted to tamu
+#: A name locked after wrong passwords in a row (a user's: ``unlock_user`` has one to unlock).
+LOCKED_NAME = "pppomn"
 REQUESTING_UNIT = frozenset({R.UNIT, R.DIREKTUR})  # the unit that asked: central unit staff, Eselon II
 SENDERS = frozenset({R.UNIT, R.UPT, R.MITRA})  # step 1: central units, UPT, other K/L
 ANALYST = frozenset({R.ANALIS})
@@ -91,6 +93,9 @@ ALLOWED: dict[str, frozenset[Role]] = {
     "grants.list_grants": GRANTERS,
     "grants.grantable_dashboards": GRANTERS,
     "grants.grantees": GRANTERS,
+    "admin.change_user": frozenset({R.ADMIN}),
+    "admin.locked_users": frozenset({R.ADMIN}),
+    "admin.unlock_user": frozenset({R.ADMIN}),
 }
 
 #: The demo user who holds each role (README, "Demo users").
@@ -168,6 +173,9 @@ DOER: dict[str, str] = {
     "grants.list_grants": "admin",
     "grants.grantable_dashboards": "analis",
     "grants.grantees": "admin",
+    "admin.change_user": "admin",
+    "admin.locked_users": "admin",
+    "admin.unlock_user": "admin",
 }
 
 #: Use cases that only read: an allowed call changes nothing either, and returns what is asked for.
@@ -177,6 +185,7 @@ READ_ONLY: dict[str, Callable[[object], bool]] = {
     "completeness_grid": lambda cells: len(cells) == 76 * 12,
     "partition_history": lambda versions: [v.id for v in versions][-1:] == [1],
     "admin.list_users": lambda users: "upt-lain" in {user.username for user in users},
+    "admin.locked_users": lambda rows: [row.key for row in rows] == [f"user:{LOCKED_NAME}"],
     "list_contract_changes": lambda changes: [c.dataset_id for c in changes] == [DATASET],
     "review_contract_change": lambda review: [d.subject for d in review.differences
                                               if d.lowers_level] == ["parameter_tms"],
@@ -297,6 +306,7 @@ def _build_world(ctx: AppContext) -> World:
     admin.add_user(ctx, who("admin"), username="upt-lain", name="Staf UPT Lain", role=R.UPT,
                    clearance=Level.TERBATAS, scope=ScopeKind.UPT, unit_code=other_upt,
                    password="kata-sandi-upt-lain")
+    _lock_name(ctx, LOCKED_NAME)
     return World(
         sent=send(good, receive=False, check=False), received=send(good, check=False),
         passed=send(good), failed=send(bad), returned=returned,
@@ -307,6 +317,19 @@ def _build_world(ctx: AppContext) -> World:
         contract_change=change.id, contract_change_head=change.head_commit,
         demo_grant=grants.list_grants(ctx, None)[0].id,
     )
+
+
+def _lock_name(ctx: AppContext, username: str) -> None:
+    """Wrong passwords for ``username`` until it is locked, a minute apart a day ago."""
+    from ocenter.accounts.authentication import authenticate
+    from ocenter.accounts.throttle import USER_LOCK_AFTER
+    from ocenter.clock import FixedClock
+
+    start = datetime.now(UTC) - timedelta(days=1)
+    for failure in range(USER_LOCK_AFTER):
+        clock = FixedClock(start + timedelta(minutes=failure))
+        with pytest.raises(PermissionDenied):
+            authenticate(replace(ctx, clock=clock), username, "bukan-kata-sandinya", "client:test")
 
 
 def _push_without_identity(ctx: AppContext, request_id: int) -> None:
@@ -407,6 +430,9 @@ CALLS: dict[str, Call] = {
     "grants.list_grants": lambda ctx, w, actor: grants.list_grants(ctx, actor),
     "grants.grantable_dashboards": lambda ctx, w, actor: grants.grantable_dashboards(ctx, actor),
     "grants.grantees": lambda ctx, w, actor: grants.grantees(ctx, actor),
+    "admin.change_user": lambda ctx, w, actor: admin.change_user(ctx, actor, "upt", role=R.MITRA),
+    "admin.locked_users": lambda ctx, w, actor: admin.locked_users(ctx, actor),
+    "admin.unlock_user": lambda ctx, w, actor: admin.unlock_user(ctx, actor, LOCKED_NAME),
 }
 
 @dataclass
@@ -536,6 +562,25 @@ def test_the_verifier_cannot_return_without_reasons_or_accept_what_failed(
         procedure.decide_submission(ctx, _authority(ctx, "verifikator"),
                                     getattr(installations.world, submission), accept=accept, note=note)
     assert refusal.value.key == key
+    assert _state(ctx) == before
+
+
+@pytest.mark.parametrize("use_case", ["add_user", "change_user"])
+@pytest.mark.parametrize("clearance", [Level.RAHASIA, Level.SANGAT_RAHASIA])
+def test_an_administrator_gives_no_clearance_above_their_own(
+    installations: Installations, use_case: str, clearance: Level
+) -> None:
+    ctx = installations.shared("admin.clearance")
+    actor = _authority(ctx, "admin")  # the demo's administrator: Terbatas
+    before = _state(ctx)
+    with pytest.raises(PermissionDenied) as refusal:
+        if use_case == "add_user":
+            admin.add_user(ctx, actor, username="pegawai-baru", name="Pegawai Baru", role=R.UNIT,
+                           clearance=clearance, scope=ScopeKind.UNIT, unit_code="DIT-WAS-KOSMETIK",
+                           password="kata-sandi-baru")
+        else:
+            admin.change_user(ctx, actor, "upt", clearance=clearance)
+    assert refusal.value.key == "users.above_own_clearance"
     assert _state(ctx) == before
 
 

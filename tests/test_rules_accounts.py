@@ -6,14 +6,13 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session, select
 
-from ocenter.accounts.admin import add_user, list_users, toggle_active
+from ocenter.accounts.admin import add_user, change_user, list_users, toggle_active, unlock_user
 from ocenter.accounts.levels import Level, Role, ScopeKind
 from ocenter.accounts.login import (
     authority_of,
     check_password,
     display_name,
     hash_password,
-    login_credentials,
 )
 from ocenter.errors import NotFound, PermissionDenied, UserError
 from ocenter.models import Event, User
@@ -117,10 +116,9 @@ def test_deactivating_a_user_shuts_them_out_and_activating_lets_them_back(demo_c
     admin = as_user("admin")
     assert toggle_active(demo_ctx, admin, "deputi") is False
     assert authority_of(demo_ctx.engine, "deputi", production=False) is None
-    assert "deputi" not in login_credentials(demo_ctx.engine, production=False)["usernames"]
     assert toggle_active(demo_ctx, admin, "deputi") is True
     assert authority_of(demo_ctx.engine, "deputi", production=False) is not None
-    assert [e.detail for e in events(demo_ctx, "user.deactivated")] == ["deputi"]
+    assert [e.detail for e in events(demo_ctx, "user.deactivated")] == ["deputi; 0 open session(s) ended"]
     assert [(e.actor, e.detail) for e in events(demo_ctx, "user.activated")] == [("admin", "deputi")]
 
 
@@ -135,6 +133,93 @@ def test_activation_is_refused_to_others_for_oneself_and_for_unknown_users(demo_
         toggle_active(demo_ctx, as_user("admin"), "tidak-ada")
     assert (unknown.value.key, unknown.value.params) == ("users.unknown", {"username": "tidak-ada"})
     assert authority_of(demo_ctx.engine, "deputi", production=False) is not None
+
+
+# --- no administrator above their own clearance ---------------------------------------------------
+
+
+def _stored(ctx, username: str) -> tuple:  # noqa: ANN001
+    with Session(ctx.engine) as session:
+        user = session.get(User, username)
+        return None if user is None else (user.role, user.clearance)
+
+
+@pytest.mark.parametrize("clearance", [Level.RAHASIA, Level.SANGAT_RAHASIA])
+def test_an_administrator_creates_no_account_above_their_own_clearance(demo_ctx, as_user, clearance):
+    admin = as_user("admin")  # the demo's administrator: Terbatas
+    with pytest.raises(PermissionDenied) as refused:
+        new_user(demo_ctx, admin, clearance=clearance)
+    assert refused.value.key == "users.above_own_clearance"
+    assert _stored(demo_ctx, "petugas") is None and events(demo_ctx, "user.added") == []
+
+
+@pytest.mark.parametrize("clearance", [Level.TERBUKA, Level.TERBATAS])
+def test_an_administrator_creates_accounts_up_to_their_own_clearance(demo_ctx, as_user, clearance):
+    assert new_user(demo_ctx, as_user("admin"), clearance=clearance).clearance == clearance
+
+
+def test_the_command_line_creates_any_clearance(demo_ctx):
+    user = new_user(demo_ctx, None, clearance=Level.SANGAT_RAHASIA, scope=ScopeKind.BPOM, unit_code=None)
+    assert user.clearance == Level.SANGAT_RAHASIA
+
+
+def test_an_administrator_raises_no_account_above_their_own_clearance(demo_ctx, as_user):
+    admin = as_user("admin")
+    before = _stored(demo_ctx, "unit")
+    assert before == (Role.UNIT, Level.TERBATAS)
+    for clearance in (Level.RAHASIA, Level.SANGAT_RAHASIA):
+        with pytest.raises(PermissionDenied) as refused:
+            change_user(demo_ctx, admin, "unit", clearance=clearance)
+        assert refused.value.key == "users.above_own_clearance"
+    # Nor the role of an account already above it: the account would stay above.
+    with pytest.raises(PermissionDenied) as above:
+        change_user(demo_ctx, admin, "deputi", role=Role.ADMIN)
+    assert above.value.key == "users.above_own_clearance"
+    assert _stored(demo_ctx, "unit") == before
+    assert _stored(demo_ctx, "deputi") == (Role.DEPUTI, Level.RAHASIA)
+    assert events(demo_ctx, "user.changed") == []
+
+
+def test_an_administrator_changes_role_and_clearance_within_their_own(demo_ctx, as_user):
+    admin = as_user("admin")
+    changed = change_user(demo_ctx, admin, "upt", role=Role.MITRA, clearance=Level.TERBUKA)
+    assert (changed.role, changed.clearance) == (Role.MITRA, Level.TERBUKA)
+    # Lowering an account from above the administrator's clearance to within it is allowed.
+    assert change_user(demo_ctx, admin, "deputi", clearance=Level.TERBATAS).clearance == Level.TERBATAS
+    assert authority_of(demo_ctx.engine, "deputi", production=False).clearance == Level.TERBATAS
+    assert [(e.actor, e.detail) for e in events(demo_ctx, "user.changed")] == [
+        ("admin", "upt: role upt -> mitra, clearance terbatas -> terbuka"),
+        ("admin", "deputi: role deputi -> deputi, clearance rahasia -> terbatas"),
+    ]
+    change_user(demo_ctx, admin, "upt", role=Role.MITRA)  # nothing to change: nothing logged
+    assert len(events(demo_ctx, "user.changed")) == 2
+    assert change_user(demo_ctx, None, "kabalai", clearance=Level.SANGAT_RAHASIA).clearance == (
+        Level.SANGAT_RAHASIA)  # the command line
+
+
+def test_changing_users_is_refused_to_others_for_oneself_and_for_unknown_users(demo_ctx, as_user):
+    with pytest.raises(PermissionDenied) as refused:
+        change_user(demo_ctx, as_user("kepala"), "unit", clearance=Level.TERBUKA)
+    assert refused.value.key == "auth.forbidden"
+    with pytest.raises(UserError) as yourself:
+        change_user(demo_ctx, as_user("admin"), "admin", role=Role.UNIT)
+    assert yourself.value.key == "users.not_yourself_change"
+    with pytest.raises(NotFound) as unknown:
+        change_user(demo_ctx, as_user("admin"), "tidak-ada", clearance=Level.TERBUKA)
+    assert (unknown.value.key, unknown.value.params) == ("users.unknown", {"username": "tidak-ada"})
+    assert _stored(demo_ctx, "unit") == (Role.UNIT, Level.TERBATAS)
+    assert _stored(demo_ctx, "admin") == (Role.ADMIN, Level.TERBATAS)
+    assert events(demo_ctx, "user.changed") == []
+
+
+def test_only_the_administrator_unlocks_and_only_what_is_locked(demo_ctx, as_user):
+    with pytest.raises(PermissionDenied) as refused:
+        unlock_user(demo_ctx, as_user("kepala"), "unit")
+    assert refused.value.key == "auth.forbidden"
+    with pytest.raises(NotFound) as not_locked:
+        unlock_user(demo_ctx, as_user("admin"), "unit")
+    assert (not_locked.value.key, not_locked.value.params) == ("users.not_locked", {"username": "unit"})
+    assert events(demo_ctx, "login.unlocked") == []
 
 
 # --- passwords and login ------------------------------------------------------------------------
@@ -173,19 +258,6 @@ def test_authority_carries_the_users_scope_unit_and_grants(demo_ctx):
     assert (direktur.scope, direktur.unit_code) == (ScopeKind.UNIT, "DIT-WAS-EDAR-PANGAN")
 
 
-def test_login_credentials_carry_name_email_hash_and_role(demo_ctx, as_user):
-    new_user(demo_ctx, as_user("admin"), username="petugas")  # no e-mail given
-    new_user(demo_ctx, as_user("admin"), username="petugas2", email="p2@pom.go.id", role=Role.UPT,
-             scope=ScopeKind.UPT, unit_code=as_user("upt").unit_code)
-    credentials = login_credentials(demo_ctx.engine, production=True)["usernames"]
-    assert set(credentials) == {"petugas", "petugas2"}  # demo users are refused in production
-    assert credentials["petugas"]["name"] == "Petugas Baru"
-    assert credentials["petugas"]["email"] == "petugas@pom.go.id"
-    assert credentials["petugas2"]["email"] == "p2@pom.go.id"
-    assert credentials["petugas2"]["roles"] == ["upt"]
-    assert check_password(PASSWORD, credentials["petugas"]["password"])
-
-
 def test_the_display_name_is_the_full_name_or_the_username(demo_ctx):
     assert display_name(demo_ctx.engine, "analis") == "Analis Data Pusdatin"
     assert display_name(demo_ctx.engine, "tidak-ada") == "tidak-ada"
@@ -196,4 +268,3 @@ def test_a_deactivated_user_is_out_in_demo_mode_too(demo_ctx):
         session.get(User, "upt").active = False
         session.commit()
     assert authority_of(demo_ctx.engine, "upt", production=False) is None
-    assert "upt" not in login_credentials(demo_ctx.engine, production=False)["usernames"]

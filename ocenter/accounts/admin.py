@@ -1,4 +1,5 @@
-"""User administration use cases (the admin page and ``python -m ocenter user-add``)."""
+"""User administration use cases (the Pengguna page and ``python -m ocenter user-add``,
+``user-unlock``): adding and changing users, deactivating them, unlocking locked names."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ from sqlmodel import Session, col, select
 from ocenter.accounts.authority import Authority, require_role
 from ocenter.accounts.levels import Level, Role, ScopeKind
 from ocenter.accounts.login import hash_password
+from ocenter.accounts.sessions import end_sessions_of
+from ocenter.accounts.throttle import locked_names, normalise_name, unlock_name
 from ocenter.context import AppContext
-from ocenter.errors import NotFound, UserError
+from ocenter.errors import NotFound, PermissionDenied, UserError
 from ocenter.events import record
-from ocenter.models import Unit, User
+from ocenter.models import LoginThrottle, Unit, User
 
 USERNAME_PATTERN = re.compile(r"^[a-z][a-z0-9._-]{2,39}$")
 
@@ -37,9 +40,11 @@ def add_user(
     password: str,
     email: str = "",
 ) -> User:
-    """Create a user; ``actor`` None means the command line run by the server's operator."""
+    """Create a user; ``actor`` None means the command line run by the server's operator. An
+    administrator may not give a clearance above their own."""
     if actor is not None:
         require_role(actor, Role.ADMIN)
+        _within_own_clearance(actor, clearance)
     username = username.strip().lower()
     if not USERNAME_PATTERN.match(username):
         raise UserError("users.bad_username")
@@ -62,8 +67,52 @@ def add_user(
         return user
 
 
+def _within_own_clearance(actor: Authority, clearance: Level) -> None:
+    """Refuse to give an account a clearance above the administrator's own."""
+    if not actor.clearance.allows(clearance):
+        raise PermissionDenied("users.above_own_clearance")
+
+
+def change_user(
+    ctx: AppContext,
+    actor: Authority | None,
+    username: str,
+    *,
+    role: Role | None = None,
+    clearance: Level | None = None,
+) -> User:
+    """Change a user's role or clearance (None: unchanged); takes effect on their next page run.
+
+    An administrator may not leave the account with a clearance above their own (raising one,
+    or changing the role of one already above it), nor change their own account; ``actor``
+    None is the command line run by the server's operator.
+    """
+    if actor is not None:
+        require_role(actor, Role.ADMIN)
+        if username == actor.username:
+            raise UserError("users.not_yourself_change")
+    with Session(ctx.engine) as session:
+        user = session.get(User, username)
+        if user is None:
+            raise NotFound("users.unknown", username=username)
+        new_role, new_clearance = role or user.role, clearance or user.clearance
+        if actor is not None:
+            _within_own_clearance(actor, new_clearance)
+        if (new_role, new_clearance) == (user.role, user.clearance):
+            return user
+        detail = f"{username}: role {user.role.value} -> {new_role.value}, clearance " \
+                 f"{user.clearance.value} -> {new_clearance.value}"
+        user.role, user.clearance = new_role, new_clearance
+        session.add(user)
+        record(session, actor.username if actor else "cli", "user.changed", detail=detail)
+        session.commit()
+        session.refresh(user)
+        return user
+
+
 def toggle_active(ctx: AppContext, actor: Authority, username: str) -> bool:
-    """Activate or deactivate a user; takes effect on their next page run. Returns the new state."""
+    """Activate or deactivate a user; deactivating ends their open sessions at once (their next
+    page run, fragments included, shows the login form). Returns the new state."""
     require_role(actor, Role.ADMIN)
     if username == actor.username:
         raise UserError("users.not_yourself")
@@ -72,7 +121,31 @@ def toggle_active(ctx: AppContext, actor: Authority, username: str) -> bool:
         if user is None:
             raise NotFound("users.unknown", username=username)
         user.active = not user.active
+        detail = username
+        if not user.active:
+            ended = end_sessions_of(session, username, "deactivated", ctx.clock.now())
+            detail = f"{username}; {ended} open session(s) ended"
         record(session, actor.username, "user.activated" if user.active else "user.deactivated",
-               detail=username)
+               detail=detail)
         session.commit()
         return user.active
+
+
+def locked_users(ctx: AppContext, actor: Authority) -> list[LoginThrottle]:
+    """The names locked after failed logins, for the administrator (also names that are no
+    user: they are locked alike, so that a lockout does not tell whether a name exists)."""
+    require_role(actor, Role.ADMIN)
+    with Session(ctx.engine) as session:
+        return locked_names(session)
+
+
+def unlock_user(ctx: AppContext, actor: Authority | None, username: str) -> None:
+    """Unlock a name locked after failed logins; ``actor`` None is the command line."""
+    if actor is not None:
+        require_role(actor, Role.ADMIN)
+    name = normalise_name(username)
+    with Session(ctx.engine) as session:
+        if not unlock_name(session, name):
+            raise NotFound("users.not_locked", username=name)
+        record(session, actor.username if actor else "cli", "login.unlocked", detail=name)
+        session.commit()

@@ -1,4 +1,4 @@
-"""User accounts: password hashing, the authority of a logged-in user, and login credentials."""
+"""User accounts: password hashing and checking, who may log in, and a logged-in user's authority."""
 
 from __future__ import annotations
 
@@ -16,6 +16,13 @@ from ocenter.models import DashboardGrant, User
 #: bcrypt reads at most 72 bytes of a password; bcrypt 5 raises beyond that, so we refuse first.
 MAX_PASSWORD_BYTES = 72
 MIN_PASSWORD_LENGTH = 8
+#: bcrypt's cost: 2**12 rounds, about a quarter of a second here.
+BCRYPT_ROUNDS = 12
+#: A bcrypt hash of the same cost as every user's, of a random password nobody kept. A name that
+#: is no user is checked against it, so a wrong name takes as long as a wrong password and the
+#: time of the answer does not tell whether a name exists. A constant, not made at start-up:
+#: making it would slow only the first unknown name after a start.
+DUMMY_HASH = "$2b$12$8qFfznGjnYPO1zCz/bYNteEUnUzDbS.kgGqV5uZdimRcAphOHvtJ6"  # noqa: S105
 
 
 def hash_password(password: str) -> str:
@@ -25,7 +32,7 @@ def hash_password(password: str) -> str:
         raise UserError("auth.password_too_long", limit=MAX_PASSWORD_BYTES)
     if len(password) < MIN_PASSWORD_LENGTH:
         raise UserError("auth.password_too_short", limit=MIN_PASSWORD_LENGTH)
-    return bcrypt.hashpw(encoded, bcrypt.gensalt(rounds=12)).decode("ascii")
+    return bcrypt.hashpw(encoded, bcrypt.gensalt(rounds=BCRYPT_ROUNDS)).decode("ascii")
 
 
 def check_password(password: str, password_hash: str) -> bool:
@@ -60,39 +67,28 @@ def authority_of(
         user = session.get(User, username)
         if user is None or not login_allowed(user, production=production):
             return None
-        granted = session.exec(
-            select(DashboardGrant.dashboard_id).where(
-                DashboardGrant.username == user.username,
-                col(DashboardGrant.revoked_at).is_(None),
-                DashboardGrant.expires_on > on_day,
-            )
-        ).all()
-        return Authority(
-            username=user.username,
-            role=user.role,
-            clearance=user.clearance,
-            scope=user.scope,
-            unit_code=user.unit_code,
-            grants=sorted(set(granted)),
+        return authority_from_user(session, user, on_day)
+
+
+def authority_from_user(session: Session, user: User, on_day: date) -> Authority:
+    """The authority a user's record gives on ``on_day`` (in Jakarta): their role, clearance and
+    scope, and the dashboards granted to them that count that day (neither revoked nor ended;
+    ``expires_on`` is the first day a grant no longer counts)."""
+    granted = session.exec(
+        select(DashboardGrant.dashboard_id).where(
+            DashboardGrant.username == user.username,
+            col(DashboardGrant.revoked_at).is_(None),
+            DashboardGrant.expires_on > on_day,
         )
-
-
-def login_credentials(engine: Engine, *, production: bool) -> dict:
-    """Credentials in streamlit-authenticator's shape, from the database (never from a YAML file)."""
-    with Session(engine) as session:
-        users = session.exec(select(User)).all()
-    return {
-        "usernames": {
-            user.username: {
-                "name": user.name,
-                "email": user.email or f"{user.username}@pom.go.id",
-                "password": user.password_hash,
-                "roles": [user.role.value],
-            }
-            for user in users
-            if login_allowed(user, production=production)
-        }
-    }
+    ).all()
+    return Authority(
+        username=user.username,
+        role=user.role,
+        clearance=user.clearance,
+        scope=user.scope,
+        unit_code=user.unit_code,
+        grants=sorted(set(granted)),
+    )
 
 
 def display_name(engine: Engine, username: str) -> str:
