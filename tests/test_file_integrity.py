@@ -342,3 +342,16 @@ def test_an_altered_integrated_file_is_an_error_on_its_tiles_never_its_numbers(a
                 expected=build.file_sha256, found=found)
     assert [(e.actor, e.step, e.outcome, e.detail) for e in _integrity_events(ctx)] == [
         ("kepala", 8, "refused", message)]
+
+
+def test_an_integrity_failure_is_logged_with_a_bounded_detail(demo_ctx):
+    from ocenter.procedure.common import log_integrity_failure
+
+    long_name = "berkas-" + "x" * 2000
+    error = IntegrityError("procedure.upload_changed", submission=long_name, expected="a",
+                           found="b")
+    log_integrity_failure(demo_ctx, "verifikator", error, step=3, submission_id=7)
+    [logged] = _integrity_events(demo_ctx)
+    assert (logged.actor, logged.step, logged.submission_id, logged.outcome) == (
+        "verifikator", 3, 7, "refused")
+    assert logged.detail == str(error)[:1000] and len(logged.detail) == 1000

@@ -81,7 +81,8 @@ def test_the_process_environment_is_read_when_none_is_given(tmp_path, monkeypatc
 # --- production refuses weak secrets ------------------------------------------------------------
 
 
-@pytest.mark.parametrize("key", ["", "some_key", "abcdef", "demo", "changeme", "secret", "s" * 31])
+@pytest.mark.parametrize("key", ["", "some_key", "abcdef", "demo", "changeme", "secret", "s" * 31,
+                                 "Kz8-qW2!mR5xT7&bY4pN0vL3cJ6hD9"])  # 31 characters, 31 different
 def test_production_refuses_a_known_or_short_cookie_key(tmp_path, key):
     with pytest.raises(UserError) as refused:
         load_settings(production(tmp_path, OCENTER_COOKIE_KEY=key))

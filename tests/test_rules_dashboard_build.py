@@ -106,3 +106,114 @@ def test_a_step_on_main_needs_the_dashboard_on_main(demo_ctx, as_user, approved)
     assert missing.value.key == "procedure.dashboard_missing"
     assert missing.value.params == {"dashboard": DASHBOARD}
     assert procedure.get_request(demo_ctx, approved).status == RequestStatus.APPROVED
+
+
+# --- a step already taken: the same analyst again, a colleague, or a later step --------------
+
+
+def _second_analyst(ctx) -> None:  # noqa: ANN001
+    from ocenter.accounts.admin import add_user
+    from ocenter.accounts.levels import Level, Role, ScopeKind
+
+    add_user(ctx, None, username="analis2", name="Analis Kedua", role=Role.ANALIS,
+             clearance=Level.RAHASIA, scope=ScopeKind.BPOM, unit_code="PUSDATIN",
+             password="kata-sandi-panjang")
+
+
+def _steps(ctx, analyst, request_id: int) -> dict:  # noqa: ANN001
+    return {
+        6: lambda: procedure.build_dashboard(ctx, analyst, request_id),
+        7: lambda: procedure.classify_defaults(ctx, analyst, request_id,
+                                               [DefaultView(tier=Tier.KEPALA_UPT, months=6)]),
+        8: lambda: procedure.put_on_display(ctx, analyst, request_id),
+    }
+
+
+@pytest.mark.parametrize("step, key", [(6, "decided.built"), (8, "decided.displayed")])
+def test_a_colleague_taking_a_step_already_taken_is_told_who_took_it(
+    demo_ctx, as_user, approved, step, key
+):
+    from dataclasses import replace
+
+    from ocenter.clock import FixedClock
+
+    _second_analyst(demo_ctx)
+    ctx = replace(demo_ctx, clock=FixedClock.wib(2026, 12, 3, 10, 20))
+    mine = _steps(ctx, as_user("analis"), approved)
+    for earlier in range(6, step + 1):
+        taken = mine[earlier]()
+    head = ctx.store.head()
+    with pytest.raises(Conflict) as colleague:
+        _steps(ctx, as_user("analis2"), approved)[step]()
+    assert colleague.value.key == key
+    assert colleague.value.params == {"name": "Analis Data Pusdatin", "username": "analis",
+                                      "when": "2026-12-03 10:20 WIB", "request": approved}
+    assert ctx.store.head() == head == taken
+    # The analyst who took it, pressing again, gets its commit back: nothing is written.
+    assert mine[step]() == taken and ctx.store.head() == head
+
+
+def test_an_earlier_step_pressed_again_after_a_later_one_is_refused(demo_ctx, as_user, approved):
+    analyst = as_user("analis")
+    steps = _steps(demo_ctx, analyst, approved)
+    steps[6]()
+    steps[7]()
+    head = demo_ctx.store.head()
+    with pytest.raises(Conflict) as later:
+        steps[6]()
+    assert later.value.key == "decided.built"
+    assert later.value.params["username"] == "analis"
+    assert demo_ctx.store.head() == head
+    assert procedure.get_request(demo_ctx, approved).status == RequestStatus.CLASSIFIED
+
+
+def test_defaults_set_again_unchanged_record_nothing_new(demo_ctx, as_user, approved):
+    steps = _steps(demo_ctx, as_user("analis"), approved)
+    steps[6]()
+    classified = steps[7]()
+    events = [e.id for e in procedure.events(demo_ctx, approved)]
+    assert steps[7]() == classified  # the same defaults: the step's own commit, main unmoved
+    assert demo_ctx.store.head() == classified
+    assert [e.id for e in procedure.events(demo_ctx, approved)] == events
+
+
+def test_a_step_whose_record_already_says_it_is_still_committed(demo_ctx, as_user, approved):
+    from ocenter.display.lifecycle import lifecycle_to_yaml
+    from ocenter.store.names import lifecycle_path
+
+    main = demo_ctx.store.snapshot("main")
+    marked = main.lifecycle_of(DASHBOARD).model_copy(update={"built": True})
+    demo_ctx.store.commit_to_main({lifecycle_path(DASHBOARD): lifecycle_to_yaml(marked)},
+                                  procedure.author_of(demo_ctx, as_user("analis")), main.commit,
+                                  "Catatan dasbor", {})
+    before = demo_ctx.store.head()
+    built = procedure.build_dashboard(demo_ctx, as_user("analis"), approved)
+    assert built != before and commit_of(demo_ctx, built, "%P") == before  # an empty commit
+    assert procedure.get_request(demo_ctx, approved).status == RequestStatus.BUILT
+    [decided] = [e for e in procedure.events(demo_ctx, approved) if e.action == "dashboard.built"]
+    assert decided.detail == built
+
+
+_CHECKPOINTS: list[str] | None = None
+
+
+def _listen(event: str, args: tuple) -> None:
+    if event == "ocenter.checkpoint" and _CHECKPOINTS is not None:
+        _CHECKPOINTS.append(args[0])
+
+
+def test_each_step_on_main_marks_its_checkpoints_for_an_operators_audit_hook(
+    demo_ctx, as_user, approved
+):
+    import sys
+
+    global _CHECKPOINTS
+    sys.addaudithook(_listen)  # audit hooks stay for the process; _listen is idle outside here
+    _CHECKPOINTS = []
+    try:
+        for step, run in _steps(demo_ctx, as_user("analis"), approved).items():
+            run()
+            assert _CHECKPOINTS[-3:] == [f"step{step}.checked", f"step{step}.committed",
+                                         f"step{step}.recorded"]
+    finally:
+        _CHECKPOINTS = None

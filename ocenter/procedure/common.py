@@ -133,12 +133,12 @@ def request_clock(ctx: AppContext, request: DashboardRequest) -> StepClock:
 
 def log_integrity_failure(
     ctx: AppContext, username: str, error: IntegrityError, *, step: int | None = None,
-    submission_id: int | None = None, request_id: int | None = None,
+    submission_id: int | None = None,
 ) -> None:
     """Write to the log, in a transaction of its own, that kept evidence was found altered (the
     refused use case's own transaction is rolled back)."""
     with Session(ctx.engine) as session:
-        record(session, username, "data.integrity_failed", step=step, request_id=request_id,
+        record(session, username, "data.integrity_failed", step=step,
                submission_id=submission_id, outcome="refused", detail=str(error)[:1000])
         session.commit()
 
