@@ -48,6 +48,21 @@ def test_only_a_positive_request_number_names_a_mockup_branch(request_id):
     assert refusal(names.mockup_branch, request_id) == "store.invalid_name"
 
 
+@pytest.mark.parametrize(("number", "branch"), [
+    (1, "contract/sampling-1"), (10**18 - 1, f"contract/sampling-{10**18 - 1}"),
+])
+def test_a_contract_change_branch_is_named_by_its_dataset_and_number(number, branch):
+    assert names.contract_change_branch("sampling", number) == branch
+
+
+@pytest.mark.parametrize("number", [0, -1, 10**18, True, 1.0, "1", None])
+def test_only_a_positive_number_names_a_contract_change_branch(number):
+    with pytest.raises(UserError) as refused:
+        names.contract_change_branch("sampling", number)
+    assert refused.value.key == "store.invalid_name"
+    assert refused.value.params == {"name": repr(number)}
+
+
 LONGEST_PART = "a" * 128
 LONGEST_PATH = "/".join(["a" * 100, "b" * 100, "c" * 100, "d" * 97])
 

@@ -72,21 +72,24 @@ def lifecycle_path(dashboard_id: str) -> str:
 
 def mockup_branch(request_id: int) -> str:
     """Branch name of the mock-up of request ``request_id``, checked by git check-ref-format."""
-    # bool is an int subclass; True must not become mockup/req-1.
-    if type(request_id) is not int or not 0 < request_id < 10**18:
-        raise UserError("store.invalid_name", name=repr(request_id)[:80])
-    name = f"{MOCKUP_PREFIX}{request_id}"
+    name = f"{MOCKUP_PREFIX}{_check_number(request_id)}"
     _check_ref_format(f"refs/heads/{name}")
     return name
 
 
 def contract_change_branch(dataset_id: str, number: int) -> str:
     """Branch of change ``number`` to the contract of ``dataset_id``, checked by git check-ref-format."""
-    if type(number) is not int or not 0 < number < 10**18:
-        raise UserError("store.invalid_name", name=repr(number)[:80])
-    name = f"{CONTRACT_CHANGE_PREFIX}{_check_id(dataset_id)}-{number}"
+    name = f"{CONTRACT_CHANGE_PREFIX}{_check_id(dataset_id)}-{_check_number(number)}"
     _check_ref_format(f"refs/heads/{name}")
     return name
+
+
+def _check_number(value: object) -> int:
+    """A request's or a change's number as a branch may carry it: a positive int of at most 18
+    digits (bool is an int subclass; True must not become ``req-1``)."""
+    if type(value) is not int or not 0 < value < 10**18:
+        raise UserError("store.invalid_name", name=repr(value)[:80])
+    return value
 
 
 def _check_id(value: object) -> str:
