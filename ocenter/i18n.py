@@ -56,6 +56,27 @@ def t(key: str, lang: str = DEFAULT_LANGUAGE, **params: object) -> str:
                           for name, value in params.items()})
 
 
+#: Every ASCII punctuation character: CommonMark lets each be escaped with a backslash, and
+#: escaping them all leaves no link, image, autolink (``http:``, ``www.``), emphasis, heading,
+#: list, table, LaTeX (``$``) or Streamlit directive (``:red[...]``, ``:material/...:``) to form.
+_MARKDOWN_SPECIALS = re.compile(r"([!-/:-@\[-`{-~])")
+
+
+def markdown_literal(text: str) -> str:
+    """``text`` as Markdown that shows exactly ``text``: what someone typed (a title, a file
+    name, a note) never becomes a link, an image or formatting on another person's screen.
+    Line breaks stay line breaks."""
+    escaped = _MARKDOWN_SPECIALS.sub(r"\\\1", str(text))
+    return escaped.replace("\r\n", "\n").replace("\n", "  \n")
+
+
+def t_markdown(key: str, lang: str = DEFAULT_LANGUAGE, **params: object) -> str:
+    """``t`` for text shown as Markdown: the catalogue's own words keep their formatting, every
+    text value filled in is escaped (numbers keep their format specs)."""
+    return t(key, lang, **{name: markdown_literal(value) if isinstance(value, str) else value
+                           for name, value in params.items()})
+
+
 def _texts(key: str) -> dict[str, str]:
     """The texts of ``key``, parsing only the files that define keys of its area until the whole
     catalogue is loaded anyway: a short command (``verify``) reads one file, not all."""

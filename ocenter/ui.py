@@ -18,10 +18,11 @@ from ocenter.accounts.authority import Authority
 from ocenter.accounts.login import display_name
 from ocenter.accounts.sessions import session_authority, session_id_of, session_lifetime, session_token
 from ocenter.accounts.throttle import client_key
+from ocenter.accounts.visibility import RequestView, request_label, request_view
 from ocenter.config import Settings, load_settings
 from ocenter.context import AppContext
 from ocenter.errors import IntegrityError, UserError
-from ocenter.i18n import DEFAULT_LANGUAGE, t
+from ocenter.i18n import DEFAULT_LANGUAGE, markdown_literal, t, t_markdown
 from ocenter.navigation import PAGES, default_page_key, may_open, pages_for
 from ocenter.procedure.main_record import reconcile_main
 from ocenter.verification.datasets import load_dataset
@@ -38,8 +39,28 @@ def lang() -> str:
 
 
 def tr(key: str, **params: object) -> str:
-    """The catalogue text of ``key`` in this session's language."""
+    """The catalogue text of ``key`` in this session's language, for anything Streamlit reads as
+    Markdown (titles, captions, messages, labels): every text value filled in is escaped, so what
+    someone typed shows as typed and never as a link or an image."""
+    return t_markdown(key, lang(), **params)
+
+
+def tr_plain(key: str, **params: object) -> str:
+    """The catalogue text of ``key`` with its values as they are, for what Streamlit shows as
+    plain text only: ``st.text``, ``st.code``, table cells, the options of a select box."""
     return t(key, lang(), **params)
+
+
+def literal(text: object) -> str:
+    """``text`` written by someone (a title, a file name, a note, a path) made safe for a Markdown
+    sink: headers, captions, messages, expander, tab, metric and widget labels. Multi-line text
+    reads better through ``st.text``."""
+    return markdown_literal(str(text))
+
+
+def error_text(error: UserError) -> str:
+    """A refusal in this session's language, its quoted values escaped for ``st.error``."""
+    return t_markdown(error.key, lang(), **error.params)
 
 
 def language_switch(where=st.sidebar) -> None:  # noqa: ANN001 - st or st.sidebar
@@ -80,7 +101,7 @@ def context() -> AppContext:
     try:
         settings: Settings = load_settings(secret_values=_secret_values())
     except UserError as error:
-        st.error(error.text(lang()))
+        st.error(error_text(error))
         st.stop()
     with st.spinner(tr("ui.starting")):
         return _context_for(str(settings.home), settings.database_url, settings.mode.value)
@@ -274,7 +295,7 @@ def demo_banner(ctx: AppContext) -> None:
 def sidebar(ctx: AppContext, viewer: Authority) -> None:
     """Who is logged in, with what authority, the language switch and logout."""
     name = display_name(ctx.engine, viewer.username)
-    st.sidebar.markdown(f"**{name}**")
+    st.sidebar.markdown(f"**{literal(name)}**")
     st.sidebar.caption(
         tr("ui.authority_line", role=tr(f"role.{viewer.role.value}"),
            level=tr(f"level.{viewer.clearance.value}"), scope=scope_text(viewer))
@@ -322,12 +343,12 @@ def guarded() -> Iterator[None]:
     try:
         yield
     except UserError as error:
-        st.error(error.text(lang()))
+        st.error(error_text(error))
 
 
 def show_error(error: UserError) -> None:
     """Show one user error."""
-    st.error(error.text(lang()))
+    st.error(error_text(error))
 
 
 # --- dashboards -------------------------------------------------------------------------------
@@ -388,11 +409,16 @@ def show_dashboard(  # noqa: ANN001 - a spec, and a lifecycle record of display.
     """Render ``spec`` for ``viewer``: data filtered and aggregated on the server, then drawn,
     with the step-7 default of the viewer's tier from its ``lifecycle`` (None for a mock-up),
     saying so above the tiles when it narrows what they see; each tile says how complete and
-    how recent its data is. A tile whose data file was altered says so instead, and
-    shows nothing of it."""
+    how recent its data is. A tile whose data file was altered says so instead, and shows
+    nothing of it. A viewer who may not open ``spec`` is told so, and nothing of it is read or
+    drawn."""
+    from ocenter.display.filtering import can_view
     from ocenter.display.render import default_notice, render_dashboard, viewer_default
     from ocenter.procedure.data_integration import data_status
 
+    if not can_view(viewer, spec):
+        st.info(tr("render.denied"))
+        return
     tables, altered = dashboard_tables(ctx, spec.datasets, viewer)
     missing = [d for d in spec.datasets if d not in tables and d not in altered]
     if missing:
@@ -414,7 +440,7 @@ def show_dashboard(  # noqa: ANN001 - a spec, and a lifecycle record of display.
 
 def _show_altered(item) -> None:  # noqa: ANN001 - render.RenderedPanel
     with st.container(border=True):
-        st.markdown(f"**{item.panel.title}**")
+        st.markdown(f"**{literal(item.panel.title)}**")
         st.error(tr("dataset.integrity_tile", dataset_id=item.panel.dataset),
                  icon=":material/error:")
 
@@ -448,7 +474,7 @@ def _rows_of_three(items: list) -> list[list]:
 
 def _show_panel(item, note: str | None = None) -> None:  # noqa: ANN001 - render.RenderedPanel
     with st.container(border=True):
-        st.markdown(f"**{item.panel.title}**")
+        st.markdown(f"**{literal(item.panel.title)}**")
         if note:
             st.caption(note)
         if item.data.restricted:
@@ -456,7 +482,7 @@ def _show_panel(item, note: str | None = None) -> None:  # noqa: ANN001 - render
             return
         if item.panel.kind.value == "kpi":
             value = item.data.value
-            st.metric(item.panel.title, "-" if value is None else f"{value:,.0f}".replace(",", "."),
+            st.metric(literal(item.panel.title), "-" if value is None else f"{value:,.0f}".replace(",", "."),
                       label_visibility="collapsed")
         elif item.chart is not None:
             st.altair_chart(item.chart, width="stretch")
@@ -514,9 +540,21 @@ def choose_request(
         st.success(tr(nothing_key))
         st.stop()
     several_statuses = len(statuses) > 1
-    chosen = st.selectbox(
+    chosen = st.selectbox(  # a select box's options are plain text: the label is not escaped
         tr(choose_key), options=list(waiting),
-        format_func=lambda i: f"#{i} · {waiting[i].title}"
+        format_func=lambda i: label_of(viewer, waiting[i])
         + (f" · {tr('status.' + waiting[i].status.value)}" if several_statuses else ""),
     )
     return waiting[chosen]
+
+
+def label_of(viewer: Authority, request) -> str:  # noqa: ANN001 - models.DashboardRequest
+    """The request as ``viewer`` may name it (its title withheld below its level), plain text:
+    pass it through ``literal`` for a Markdown sink."""
+    return request_label(viewer, request, lang())
+
+
+def may_read(viewer: Authority, request) -> bool:  # noqa: ANN001 - models.DashboardRequest
+    """Whether ``viewer`` may read the request's words (title, purpose, its letter): see
+    ``accounts.visibility``."""
+    return request_view(viewer, request) == RequestView.FULL

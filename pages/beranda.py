@@ -22,7 +22,9 @@ for request in requests:
     done = request.status.value == "received"
     with st.container(border=True):
         left, right = st.columns([3, 2])
-        left.markdown(f"**#{request.id} · {request.title}**  \n{request.requesting_unit}")
+        # The title is what the unit typed, and withheld below the request's level.
+        left.markdown(f"**{ui.literal(ui.label_of(viewer, request))}**  \n"
+                      f"{ui.literal(request.requesting_unit)}")
         left.progress(1.0 if done else (step - 1) / 10,
                       text=ui.tr(f"status.{request.status.value}"))
         if clock.due is not None and not done:

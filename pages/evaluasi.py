@@ -11,8 +11,8 @@ requests = {r.id: r for r in procedure.list_requests(ctx, viewer)
 if not requests:
     st.success(ui.tr("evaluate.nothing"))
 else:
-    chosen = st.selectbox(ui.tr("evaluate.choose"), options=list(requests),
-                          format_func=lambda i: f"#{i} · {requests[i].title}")
+    chosen = st.selectbox(ui.tr("evaluate.choose"), options=list(requests),  # plain text
+                          format_func=lambda i: ui.label_of(viewer, requests[i]))
     request = requests[chosen]
     st.dataframe(
         [{ui.tr("col.time"): ui.when(e.at), ui.tr("col.actor"): e.actor,
@@ -31,7 +31,10 @@ else:
 st.subheader(ui.tr("evaluate.letters"))
 for request in procedure.list_requests(ctx, viewer):
     for evaluation in procedure.evaluations_of(ctx, request.id):
-        with st.expander(f"{evaluation.letter_number} · #{request.id} {request.title}"):
+        with st.expander(ui.literal(f"{evaluation.letter_number} · {ui.label_of(viewer, request)}")):
+            if not ui.may_read(viewer, request):  # the letter names the request
+                st.info(ui.tr("request.purpose_withheld"))
+                continue
             st.text(evaluation.letter_text)
             st.download_button(ui.tr("evaluate.download"), evaluation.letter_text,
                                file_name=f"surat-{evaluation.id}.txt", key=f"letter-{evaluation.id}")

@@ -23,7 +23,7 @@ else:
                              help=ui.tr("submit.level_help"))
         request_id = st.selectbox(ui.tr("submit.request"), options=[None, *requests],
                                   format_func=lambda r: ui.tr("submit.no_request") if r is None
-                                  else f"#{r} {requests[r].title}")
+                                  else ui.label_of(viewer, requests[r]))
         upload = st.file_uploader(ui.tr("submit.file"),
                                   type=[suffix[1:] for suffix in procedure.UPLOAD_SUFFIXES])
         nothing = st.checkbox(ui.tr("submit.nothing"), help=ui.tr("submit.nothing_help"))
@@ -42,13 +42,13 @@ else:
 st.subheader(ui.tr("submit.mine"))
 for submission in procedure.list_submissions(ctx, viewer):
     status = ui.tr(f"submission.{submission.status.value}")
-    with st.expander(f"#{submission.id} · {submission.original_name} · {status}",
+    with st.expander(ui.literal(f"#{submission.id} · {submission.original_name} · {status}"),
                      expanded=submission.status == SubmissionStatus.RETURNED):
         st.caption(ui.tr("submit.meta", dataset=submission.dataset_id, rows=submission.rows,
                          at=ui.when(submission.submitted_at)))
         if submission.status == SubmissionStatus.RETURNED:
             st.error(ui.tr("submit.returned_reason", note=submission.decision_note))
-            report = procedure.stored_report(submission)
+            report = procedure.report_for(ctx, viewer, submission)
             if report is not None:
                 st.dataframe(ui.summary_rows(report), hide_index=True, width="stretch")
                 for fmt in ("csv", "xlsx"):

@@ -12,12 +12,16 @@ request = ui.choose_request(
     ctx, viewer, (RequestStatus.REQUESTED, RequestStatus.MOCKUP, RequestStatus.CHANGES_REQUESTED),
     nothing_key="mockup.nothing", choose_key="mockup.choose",
 )
+if not ui.may_read(viewer, request):
+    # The mock-up carries the request's title and purpose: made by an analyst cleared for it.
+    st.warning(ui.tr("mockup.withheld", level=ui.tr(f"level.{request.level.value}")))
+    st.stop()
 clock = procedure.request_clock(ctx, request)
 st.caption(ui.tr("beranda.due", due=clock.due.isoformat() if clock.due else "-",
                  used=clock.used_hk, standard=clock.standard_hk or "-"))
 
 if request.status == RequestStatus.REQUESTED:
-    st.write(request.purpose)
+    st.text(request.purpose)  # what the unit typed: plain text, never Markdown
     if st.button(ui.tr("mockup.start"), type="primary"):
         with ui.guarded():
             procedure.start_mockup(ctx, viewer, request.id)
@@ -131,7 +135,7 @@ with editor:
             spec = procedure.parse_spec(text)
             procedure.save_mockup(ctx, viewer, request.id, spec, head, message)
         except Conflict as error:
-            ui.flash(error.text(ui.lang()), "error")
+            ui.flash(ui.error_text(error), "error")
             reload_newest(keep_text=text)
         except UserError as error:
             ui.show_error(error)
@@ -155,7 +159,7 @@ with preview:
     else:
         contracts = ctx.store.snapshot(head).contracts
         for problem in content_problems(spec, contracts):
-            st.error(problem)
+            st.error(ui.literal(problem))
         ui.show_dashboard(ctx, spec, contracts, viewer)
 
 with st.expander(ui.tr("history.expander")):

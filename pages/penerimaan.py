@@ -14,7 +14,11 @@ if not mine:
 for request in mine:
     for evaluation in procedure.evaluations_of(ctx, request.id)[:1]:
         with st.container(border=True):
-            st.markdown(f"**#{request.id} · {request.title}** — {evaluation.letter_number}")
+            st.markdown(f"**{ui.literal(ui.label_of(viewer, request))}** — "
+                        f"{ui.literal(evaluation.letter_number)}")
+            if not ui.may_read(viewer, request):  # the letter names the request
+                st.info(ui.tr("request.purpose_withheld"))
+                continue
             st.text(evaluation.letter_text)
             if evaluation.acknowledged_at:
                 st.success(ui.tr("receipt.done", who=evaluation.acknowledged_by,

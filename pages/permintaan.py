@@ -29,7 +29,7 @@ st.subheader(ui.tr("request.list"))
 rows = [
     {
         ui.tr("col.number"): r.id,
-        ui.tr("col.title"): r.title,
+        ui.tr("col.title"): ui.label_of(viewer, r),  # a table cell: plain text
         ui.tr("col.unit"): r.requesting_unit,
         ui.tr("col.status"): ui.tr(f"status.{r.status.value}"),
         ui.tr("col.filed"): ui.when(r.created_at),

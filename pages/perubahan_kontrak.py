@@ -38,7 +38,7 @@ chosen = st.selectbox(
 review = procedure.review_contract_change(ctx, viewer, chosen)
 change = review.change
 
-st.text(ui.tr("contract_page.proposed_by", who=change.proposed_by, at=ui.when(change.proposed_at),
+st.text(ui.tr_plain("contract_page.proposed_by", who=change.proposed_by, at=ui.when(change.proposed_at),
               branch=review.branch))
 st.text(change.reason)  # the proposer's own words: plain text, never Markdown
 st.dataframe(
@@ -71,7 +71,7 @@ st.dataframe(
     hide_index=True, width="stretch",
 )
 with st.expander(ui.tr("contract_page.yaml_diff")):
-    st.code(review.diff or ui.tr("review.no_diff"), language="diff")
+    st.code(review.diff or ui.tr_plain("review.no_diff"), language="diff")
 
 if change.status == ContractChangeStatus.MERGED:
     st.success(ui.tr("contract_page.merged", commit=(change.merge_commit or "")[:8]))

@@ -13,7 +13,8 @@ for submission in waiting:
     clock = procedure.submission_clock(ctx, submission)
     with st.container(border=True):
         info, action = st.columns([4, 1])
-        info.markdown(f"**#{submission.id} · {submission.dataset_id}** — {submission.unit_code}")
+        info.markdown(f"**{ui.literal(f'#{submission.id} · {submission.dataset_id}')}** — "
+                      f"{ui.literal(submission.unit_code)}")
         info.caption(ui.tr("inbox.meta", name=submission.original_name, rows=submission.rows,
                            level=ui.tr(f"level.{submission.level.value}"),
                            due=clock.due.isoformat() if clock.due else "-"))

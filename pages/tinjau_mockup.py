@@ -21,11 +21,24 @@ if reviewed != head:
         st.rerun()
     st.stop()
 
+# A reviewer below the mock-up's level sees none of it, and is told who in their unit may
+# review it; the picker above still leads to the unit's other requests.
+access = procedure.review_access(ctx, viewer, request.id, reviewed)
+if not access.allowed:
+    level = ui.tr(f"level.{access.level.value}")
+    if access.reviewers:
+        st.warning(ui.tr("review.above_clearance", level=level, names=", ".join(access.reviewers)))
+    else:
+        st.warning(ui.tr("review.above_clearance_nobody", level=level))
+    st.stop()
+
 mockup_snapshot = ctx.store.snapshot(reviewed)
 spec = mockup_snapshot.specs.get(request.dashboard_id)
-problems = procedure.mockup_problems(ctx, request.id)
+problems, other_problems = procedure.review_problems(ctx, request.id)
 for problem in problems:
-    st.error(problem)
+    st.error(ui.literal(problem))
+if other_problems:
+    st.error(ui.tr("review.other_problems", count=other_problems))
 # Approved changes that arrived on main since the mock-up began and clash with it: the analyst
 # must resolve them first, so approving now would only fail.
 try:
@@ -81,8 +94,9 @@ with tab_main:
     _show_current()
 with tab_diff:
     st.caption(ui.tr("review.diff_caption"))
-    st.code(procedure.mockup_review_diff(ctx, request.id, reviewed) or ui.tr("review.no_diff"),
-            language="diff")
+    with ui.guarded():  # an unreadable spec's raw text may be above the reviewer
+        st.code(procedure.mockup_review_diff(ctx, viewer, request.id, reviewed)
+                or ui.tr_plain("review.no_diff"), language="diff")
 with tab_history:
     st.caption(ui.tr("history.review_caption"))
     st.dataframe(
@@ -95,7 +109,7 @@ with tab_history:
 st.caption(ui.tr("review.pinned", commit=reviewed[:8]))
 approve_col, changes_col = st.columns(2)
 with approve_col:
-    blocked = bool(problems) or conflicting or bool(outside)
+    blocked = bool(problems) or bool(other_problems) or conflicting or bool(outside)
     if st.button(ui.tr("review.approve"), type="primary", disabled=blocked, key="approve"):
         with ui.guarded():
             merge = procedure.approve_mockup(ctx, viewer, request.id, reviewed)

@@ -11,7 +11,7 @@ if not received:
     st.success(ui.tr("verif.nothing"))
     st.stop()
 
-chosen = st.selectbox(ui.tr("verif.choose"), options=list(received),
+chosen = st.selectbox(ui.tr("verif.choose"), options=list(received),  # options are plain text
                       format_func=lambda i: f"#{i} · {received[i].dataset_id} · "
                       f"{received[i].unit_code} · {received[i].original_name}")
 submission = received[chosen]
@@ -35,14 +35,15 @@ if submission.checks_passed is None:
             st.rerun()
     st.stop()
 
-report = procedure.stored_report(submission)
-masked = report.masked_for(viewer.clearance)
+# Every value quoted from the file above the verifier's clearance reads ***, by the higher of
+# its field's and the dataset's level.
+masked = procedure.report_for(ctx, viewer, submission)
 if masked.valid:
     st.success(ui.tr("verif.valid", rows=masked.rows))
 else:
     st.error(ui.tr("verif.invalid", rows=masked.rows, cells=len(masked.errors)))
     for issue in masked.dataset_issues:
-        st.warning(issue.message(ui.lang()))
+        st.warning(ui.literal(issue.message(ui.lang())))
     st.dataframe(ui.summary_rows(masked), hide_index=True, width="stretch")
     st.markdown(ui.tr("verif.first_errors"))
     st.dataframe(

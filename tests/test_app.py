@@ -7,7 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 from ocenter.accounts.levels import Role
 from ocenter.bootstrap import DEMO_PASSWORD
-from ocenter.i18n import t
+from ocenter.i18n import t, t_markdown
 from ocenter.navigation import PAGES, pages_for
 from tests.conftest import APPTEST_TIMEOUT as TIMEOUT
 
@@ -166,8 +166,10 @@ def test_a_malformed_upload_is_a_message_and_nothing_is_stored(app):
     _button(at, "Kirim data").click()
     at.run()
     assert not at.exception, at.exception
-    # The sender is told why the file was refused, in their language.
-    assert [e.value for e in at.error] == [t("ingest.broken_sheet", "id", filename="rusak.xlsx")]
+    # The sender is told why the file was refused, in their language (the name they chose is
+    # quoted as typed, never read as Markdown).
+    assert [e.value for e in at.error] == [
+        t_markdown("ingest.broken_sheet", "id", filename="rusak.xlsx")]
     assert not any("terkirim" in s.value for s in at.success)
 
 
@@ -226,7 +228,7 @@ def test_a_save_that_lost_the_race_keeps_the_analysts_text(app, demo_ctx):
     at.run()
     assert not at.exception, at.exception
     assert [e.value for e in at.error] == [  # the refused save is explained
-        t("store.stale_head", "id", branch=f"mockup/req-{request.id}", expected=head[:12],
+        t_markdown("store.stale_head", "id", branch=f"mockup/req-{request.id}", expected=head[:12],
           current=saved[:12])
     ]
     kept = [c.value for c in at.code if "Versi saya" in c.value]

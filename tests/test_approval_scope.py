@@ -14,7 +14,7 @@ from ocenter.bootstrap import initialise, move_lifecycle_out_of_specs
 from ocenter.display.lifecycle import DashboardLifecycle, lifecycle_to_yaml
 from ocenter.display.spec import DashboardSpec, spec_to_yaml
 from ocenter.errors import Conflict, UserError
-from ocenter.i18n import t
+from ocenter.i18n import t, t_markdown
 from ocenter.models import Event, RequestStatus
 from ocenter.store.spec_store import SpecStore
 from ocenter.store.validation import validate_store
@@ -107,7 +107,7 @@ def test_a_pushed_contract_change_on_a_mockup_cannot_be_approved(app, demo_ctx, 
     at = _login(app, "unit")
     at.switch_page("pages/tinjau_mockup.py").run()
     assert not at.exception, at.exception
-    assert t("review.outside_scope", "id", allowed=OWN_SPEC) in [e.value for e in at.error]
+    assert t_markdown("review.outside_scope", "id", allowed=OWN_SPEC) in [e.value for e in at.error]
     listed = _listed_files(at, "id")
     assert listed == [(CONTRACT, "diubah")]
     assert at.button(key="approve").disabled
@@ -122,7 +122,7 @@ def test_the_review_page_lists_the_files_in_english_too(app, demo_ctx, tmp_path)
     at.session_state["ocenter_lang"] = "en"
     at.switch_page("pages/tinjau_mockup.py").run()
     assert not at.exception, at.exception
-    assert t("review.outside_scope", "en", allowed=OWN_SPEC) in [e.value for e in at.error]
+    assert t_markdown("review.outside_scope", "en", allowed=OWN_SPEC) in [e.value for e in at.error]
     assert _listed_files(at, "en") == [("catatan.txt", "added")]
 
 
@@ -268,7 +268,7 @@ def test_the_review_diff_is_exactly_what_the_approval_changes(demo_ctx, as_user,
         PUSDATIN, seed, "Deskripsi")
     main_before = ctx.store.head("main")
 
-    shown = procedure.mockup_review_diff(ctx, 2, head)
+    shown = procedure.mockup_review_diff(ctx, as_user("unit"), 2, head)
     assert "+  limit: 5" in shown and "limit: 10" not in shown and "ringkasan" not in shown
     merge = procedure.approve_mockup(ctx, as_user("unit"), 2, head)
     assert ctx.store.diff(main_before, merge) == shown
@@ -276,19 +276,21 @@ def test_the_review_diff_is_exactly_what_the_approval_changes(demo_ctx, as_user,
 
 def test_the_review_diff_when_main_changed_the_same_spec(store: SpecStore) -> None:
     """main changed another line of the same spec since the mock-up began: the diff shown is the
-    mock-up's change as it lands on today's main, which is what the merge writes."""
+    mock-up's own change from where it began, never what main holds now (main's newer text came
+    from other approvals, which the reviewer may not be cleared for); the merge applies that
+    change to today's main."""
     head = store.start_mockup(7, make_spec(title="Judul baru"), ANALIS)
     forked = store.head()
     on_main = make_spec()
     on_main.panels[0] = on_main.panels[0].model_copy(update={"title": "Per produk"})
     store.commit_to_main({"specs/dash-one.yaml": spec_to_yaml(on_main)}, PUSDATIN, forked, "Panel")
-    main_before = store.head()
 
     shown = store.mockup_diff(7, head)
-    assert "+title: Judul baru" in shown and "Per produk" not in shown.replace(" title: Per produk", "")
+    assert "+title: Judul baru" in shown and "Per produk" not in shown
+    assert shown == store.diff(forked, head)
     merge = store.approve(7, head, DIREKTUR, dashboard_id="dash-one")
-    assert store.diff(main_before, merge) == shown
-    assert store.diff(forked, head) != shown  # the old base's view would not match what landed
+    landed = store.snapshot(merge).specs["dash-one"]
+    assert (landed.title, landed.panels[0].title) == ("Judul baru", "Per produk")
 
 
 # --- steps 6-8 cannot come from a spec -----------------------------------------------------------
@@ -333,7 +335,7 @@ def test_the_editor_refuses_to_save_a_spec_that_says_it_is_on_display(app, demo_
     next(b for b in at.button if b.label == t("mockup.save", "id")).click()
     at.run()
     assert not at.exception, at.exception
-    assert t("spec.lifecycle_fields", "id", fields="on_display") in [e.value for e in at.error]
+    assert t_markdown("spec.lifecycle_fields", "id", fields="on_display") in [e.value for e in at.error]
     assert ctx.store.head("mockup/req-2") == head
 
 

@@ -12,7 +12,7 @@ from ocenter.contracts.changes import WHOLE_FIELD, compare_contracts
 from ocenter.contracts.model import ContractField, contract_to_yaml
 from ocenter.demo_data import sampling_contract
 from ocenter.errors import Conflict, PermissionDenied, UserError
-from ocenter.i18n import t
+from ocenter.i18n import t, t_markdown
 from ocenter.models import ContractChange, ContractChangeStatus, Event
 from tests.conftest import APPTEST_TIMEOUT, PROJECT_ROOT
 from tests.test_app import _button, _login
@@ -224,7 +224,7 @@ def test_pusdatin_proposes_and_both_sides_approve_on_the_page(app, demo_ctx, as_
     at.run()
     assert not at.exception, at.exception
     [change] = procedure.list_contract_changes(ctx, as_user("analis"))
-    assert t("contract_page.proposed", "id", change=change.id, dataset=DATASET) in [
+    assert t_markdown("contract_page.proposed", "id", change=change.id, dataset=DATASET) in [
         s.value for s in at.success]
 
     for username in ("pppomn", "verifikator"):

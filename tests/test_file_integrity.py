@@ -21,7 +21,7 @@ from ocenter.accounts.levels import Level
 from ocenter.bootstrap import demo_upt_code
 from ocenter.contracts.model import ContractField, DataContract, FieldType, Partitioning
 from ocenter.errors import IntegrityError
-from ocenter.i18n import t
+from ocenter.i18n import t, t_markdown
 from ocenter.integration.build import build_integrated, current_partitions
 from ocenter.integration.partitions import PartitionState
 from ocenter.models import (
@@ -332,7 +332,7 @@ def test_an_altered_integrated_file_is_an_error_on_its_tiles_never_its_numbers(a
 
     at.run()
     assert not at.exception, at.exception
-    tile = t("dataset.integrity_tile", "id", dataset_id=DATASET)
+    tile = t_markdown("dataset.integrity_tile", "id", dataset_id=DATASET)  # read as Markdown
     panels = len(ctx.store.snapshot("main").specs["pantauan-sampling-pengujian"].panels)
     assert [e.value for e in at.error] == [tile] * panels
     assert _kpis(at) == []

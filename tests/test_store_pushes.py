@@ -17,7 +17,7 @@ import pytest
 from ocenter import procedure
 from ocenter.display.spec import spec_to_yaml
 from ocenter.errors import Conflict, PermissionDenied, UserError
-from ocenter.i18n import t
+from ocenter.i18n import markdown_literal, t
 from ocenter.store.hook import pre_receive_hook
 from ocenter.store.models import Author
 from ocenter.store.names import PUSHERS_FILE
@@ -135,7 +135,7 @@ def test_the_review_page_shows_the_problem_of_a_deep_spec_and_keeps_running(app,
     at = _login(app, "unit")
     at.switch_page("pages/tinjau_mockup.py").run()
     assert not at.exception, at.exception
-    assert f"{DEEP}: {TOO_DEEP}" in [e.value for e in at.error]
+    assert markdown_literal(f"{DEEP}: {TOO_DEEP}") in [e.value for e in at.error]
     assert _button(at, "Setujui mock-up (merge)").disabled
 
 

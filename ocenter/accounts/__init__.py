@@ -1,5 +1,5 @@
-"""Who people are and what they may do: levels, scopes and roles, a viewer's authority, login, users,
-and the dashboards granted to authorised parties.
+"""Who people are and what they may do: levels, scopes, roles and tiers, a viewer's authority, whose
+eyes a request's words are for, login, users, and the dashboards granted to authorised parties.
 
 May import: ocenter.models (the user, grant and login tables), errors, i18n, clock; the use cases
 (``authentication``, ``sessions``, ``admin``, ``grants``) also the context, the event log and, for

@@ -9,7 +9,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ocenter.accounts.authority import Authority
-from ocenter.accounts.levels import ScopeKind, Tier
+from ocenter.accounts.levels import Level, ScopeKind, Tier, highest
 from ocenter.contracts.model import ContractField, DataContract, FieldType
 from ocenter.display.spec import DashboardSpec, DefaultView, PanelFilter
 
@@ -45,6 +45,21 @@ def can_view(viewer: Authority, spec: DashboardSpec) -> bool:
     if viewer.scope == ScopeKind.UPT:
         return Tier.KEPALA_UPT in spec.audience and viewer.tier in spec.audience
     return False
+
+
+def data_level(spec: DashboardSpec, contracts: dict[str, DataContract]) -> Level:
+    """How confidential the data ``spec``'s panels show is: the highest level of the fields they
+    use (each the higher of its own and its dataset's level), not of every field of the
+    datasets (filters count: their values are written in the spec). A panel without a contract,
+    or a field its contract lacks, shows nothing, so adds nothing."""
+    levels: list[Level] = []
+    for panel in spec.panels:
+        contract = contracts.get(panel.dataset)
+        if contract is None:
+            continue
+        known = set(contract.field_names())
+        levels.append(contract.highest_level([n for n in panel.fields_used() if n in known]))
+    return highest(levels)
 
 
 def visible_specs(

@@ -12,8 +12,9 @@ from pathlib import Path
 from sqlmodel import Session, col, select, update
 
 from ocenter.accounts.authority import Authority, require_role
-from ocenter.accounts.levels import Level, Role
+from ocenter.accounts.levels import Level, Role, highest
 from ocenter.context import AppContext
+from ocenter.contracts.model import DataContract
 from ocenter.errors import (
     Conflict,
     IntegrityError,
@@ -280,10 +281,27 @@ def check_submission(
 
 
 def stored_report(submission: Submission) -> VerificationReport | None:
-    """The verification report kept with a submission, if it was checked."""
+    """The verification report kept with a submission, if it was checked, as it was written:
+    show a person ``report_for`` instead."""
     if not submission.report_json:
         return None
     return VerificationReport.model_validate_json(submission.report_json)
+
+
+def submission_level(contract: DataContract, submission: Submission) -> Level:
+    """How confidential a submission's data is as a whole: the higher of the level its sender
+    declared and its contract's."""
+    return highest([submission.level, contract.level])
+
+
+def report_for(ctx: AppContext, actor: Authority, submission: Submission) -> VerificationReport | None:
+    """The submission's report as ``actor`` may read it: every value quoted from the file above
+    their clearance (by its field's and the dataset's level) reads ``***``."""
+    report = stored_report(submission)
+    if report is None:
+        return None
+    contract = contract_of(ctx, submission.dataset_id)
+    return report.masked_for(actor.clearance, submission_level(contract, submission))
 
 
 def decide_submission(
@@ -398,7 +416,9 @@ def latest_versions(ctx: AppContext) -> dict[str, IntegratedDataset]:
 
 def failing_rows_file(ctx: AppContext, actor: Authority, submission_id: int, fmt: str) -> bytes:
     """The rows of a checked submission that failed, as CSV or XLSX for the sender to correct
-    (formula-like cells neutralised). Only the sending unit's senders and Pusdatin may download it."""
+    (formula-like cells neutralised). Only the sending unit's senders and Pusdatin may download
+    it, and each reads ``***`` for every value above their clearance, as on the page
+    (``report_for``): a colleague of the sender is not cleared for what the sender was."""
     # A head of UPT or a director shares the sender's unit code but sends no data and is not
     # the one the rows go back to, so the unit alone is not enough.
     require_role(actor, *SENDER_ROLES, *PUSDATIN_ROLES)
@@ -411,4 +431,5 @@ def failing_rows_file(ctx: AppContext, actor: Authority, submission_id: int, fmt
         raise NotFound("procedure.report_missing", submission=submission_id)
     contract = contract_of(ctx, submission.dataset_id)
     table = read_upload(upload_path(ctx, submission), contract)
-    return export_failing_rows(contract, table, report, fmt)
+    return export_failing_rows(contract, table, report, fmt, clearance=actor.clearance,
+                               dataset_level=submission_level(contract, submission))

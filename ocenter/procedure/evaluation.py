@@ -6,17 +6,21 @@ from sqlmodel import Session, col, select
 
 from ocenter.accounts.authority import Authority, require_role
 from ocenter.accounts.levels import Role
+from ocenter.accounts.visibility import RequestView, request_view
 from ocenter.context import AppContext
 from ocenter.errors import NotFound, UserError
 from ocenter.events import record
 from ocenter.models import (
+    DashboardRequest,
     Evaluation,
     Event,
     RequestStatus,
+    Submission,
     Unit,
     User,
 )
 from ocenter.procedure.common import REQUESTER_ROLES, _advance, _expect_status, _own_unit
+from ocenter.procedure.data_intake import submission_level
 from ocenter.procedure.decisions import decided_conflict, lock_request, request_decision
 from ocenter.procedure.workdays import local_time
 
@@ -121,3 +125,34 @@ def events(ctx: AppContext, request_id: int | None = None, limit: int = 500) -> 
         if request_id is not None:
             query = query.where(Event.request_id == request_id)
         return list(session.exec(query).all())
+
+
+def readable_events(
+    ctx: AppContext, actor: Authority, request_id: int | None = None, limit: int = 500
+) -> list[tuple[Event, bool]]:
+    """``events`` as ``actor`` may read them: each with whether its detail is theirs to read.
+    A detail quotes people's words (a comment, a reason) and the data they were about, so it is
+    withheld on a request whose words are withheld from the actor (``accounts.visibility``) and
+    on a submission above their clearance (the higher of its declared level and its contract's)."""
+    found = events(ctx, request_id, limit)
+    request_ids = {e.request_id for e in found if e.request_id is not None}
+    submission_ids = {e.submission_id for e in found if e.submission_id is not None}
+    contracts = ctx.store.snapshot("main").contracts
+    with Session(ctx.engine) as session:
+        requests = {r.id: r for r in session.exec(
+            select(DashboardRequest).where(col(DashboardRequest.id).in_(request_ids))).all()}
+        submissions = {s.id: s for s in session.exec(
+            select(Submission).where(col(Submission.id).in_(submission_ids))).all()}
+
+    def readable(event: Event) -> bool:
+        request = requests.get(event.request_id)
+        if request is not None and request_view(actor, request) != RequestView.FULL:
+            return False
+        submission = submissions.get(event.submission_id)
+        if submission is None:
+            return True
+        contract = contracts.get(submission.dataset_id)
+        level = submission.level if contract is None else submission_level(contract, submission)
+        return actor.may_see_level(level)
+
+    return [(event, readable(event)) for event in found]

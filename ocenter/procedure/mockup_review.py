@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from sqlmodel import Session, col, select
 
 from ocenter.accounts.authority import Authority, require_role
-from ocenter.accounts.levels import Role, audience_tiers
+from ocenter.accounts.levels import Level, Role, audience_tiers, highest
+from ocenter.accounts.login import login_allowed
 from ocenter.context import AppContext
 from ocenter.contracts.model import ContractField, DataContract
+from ocenter.display.filtering import data_level
 from ocenter.display.spec import Aggregation, DashboardSpec, Panel, PanelKind
-from ocenter.errors import NotFound, UserError
+from ocenter.errors import NotFound, PermissionDenied, UserError
 from ocenter.events import record
 from ocenter.models import (
     DashboardRequest,
     RequestStatus,
     ReviewComment,
+    User,
 )
 from ocenter.procedure.common import (
     REQUESTER_ROLES,
@@ -48,20 +52,22 @@ def starter_spec(request: DashboardRequest, contracts: dict[str, DataContract]) 
             panels.append(Panel(id=f"{dataset_id}-per-kategori"[:64], title=category.label
                                 or category.name, kind=PanelKind.BAR, dataset=dataset_id,
                                 dimension=category.name, aggregate=Aggregation.COUNT, sort="desc"))
-    levels = [contracts[d].highest_level() for d in request.datasets]
-    level = max([request.level, *levels], key=lambda lv: lv.rank)
-    return DashboardSpec(
+    draft = DashboardSpec(
         id=request.dashboard_id,
         title=request.title,
         description=request.purpose[:500],
         owner_unit=request.requesting_unit,
         request_id=request.id,
-        level=level,
+        level=request.level,
         # The stakeholders the unit named on its request; none named keeps the usual audience.
         **({"audience": audience_tiers(request.audience)} if request.audience else {}),
         datasets=list(request.datasets),
         panels=panels,
     )
+    # As confidential as what its panels show and as the unit asked, not as the most secret
+    # field of the datasets: a Rahasia column no panel reads would keep the unit's Terbatas
+    # staff from reviewing their own request.
+    return draft.model_copy(update={"level": highest([request.level, data_level(draft, contracts)])})
 
 
 def _best_category(contract: DataContract) -> ContractField | None:
@@ -192,10 +198,107 @@ def mockup_scope(ctx: AppContext, request_id: int, reviewed_commit: str | None =
     return ctx.store.mockup_scope(request_id, request.dashboard_id, reviewed_commit)
 
 
-def mockup_review_diff(ctx: AppContext, request_id: int, reviewed_commit: str) -> str:
-    """What approving the reviewed revision changes on main, as a unified diff from where the
-    mock-up forked (see ``SpecStore.mockup_diff``): exactly what the approval merges."""
-    return ctx.store.mockup_diff(request_id, reviewed_commit)
+@dataclass(frozen=True)
+class ReviewAccess:
+    """Whether one reviewer may see a mock-up at the revision they opened, and if not who in
+    their unit may.
+
+    Attributes:
+        level: the mock-up's level at that revision (``review_level``).
+        allowed: whether the reviewer's clearance covers it.
+        reviewers: when not, the names of the unit's active people who may review it.
+    """
+
+    level: Level
+    allowed: bool
+    reviewers: list[str] = field(default_factory=list)
+
+
+def review_level(ctx: AppContext, request: DashboardRequest, rev: str, *, raw: bool = False) -> Level:
+    """How confidential reviewing the mock-up at ``rev`` is: the highest of the request's level,
+    and of the spec's own level and the data its panels use, at ``rev`` and where it forked from
+    main (its diff shows both). A spec that cannot be read shows nothing but its problems; its
+    raw text (``raw``: the YAML diff) is judged by every field of the request's datasets, since
+    any of their values may be written in it."""
+    levels = [request.level]
+    base = ctx.store.merge_base("main", rev)
+    for commit in dict.fromkeys((rev, base)):
+        snapshot = ctx.store.snapshot(commit)
+        spec = snapshot.specs.get(request.dashboard_id)
+        if spec is not None:
+            levels += [spec.level, data_level(spec, snapshot.contracts)]
+        elif raw and spec_path(request.dashboard_id) in snapshot.problems:
+            levels += [snapshot.contracts[d].highest_level() if d in snapshot.contracts
+                       else Level.SANGAT_RAHASIA for d in request.datasets]
+    return highest(levels)
+
+
+def review_access(ctx: AppContext, actor: Authority, request_id: int, rev: str) -> ReviewAccess:
+    """Whether ``actor`` may see the mock-up at ``rev`` (``review_level``); when not, the names of
+    the active people of the requesting unit who may review it."""
+    with Session(ctx.engine) as session:
+        request = _request(session, request_id)
+    level = review_level(ctx, request, rev)
+    if actor.may_see_level(level):
+        return ReviewAccess(level=level, allowed=True)
+    return ReviewAccess(level=level, allowed=False, reviewers=reviewers_for(ctx, request, level))
+
+
+def reviewers_for(ctx: AppContext, request: DashboardRequest, level: Level) -> list[str]:
+    """Names of the people who may review ``request``'s mock-up at ``level``: active users of
+    the requesting unit with a reviewing role and that clearance, by name."""
+    production = not ctx.settings.is_demo
+    with Session(ctx.engine) as session:
+        users = session.exec(select(User).where(User.unit_code == request.requesting_unit)).all()
+    return sorted(
+        user.name for user in users
+        if user.role in REQUESTER_ROLES and user.clearance.allows(level)
+        and login_allowed(user, production=production)
+    )
+
+
+def _require_review_clearance(
+    ctx: AppContext, actor: Authority, request: DashboardRequest, rev: str, *, raw: bool = False
+) -> None:
+    level = review_level(ctx, request, rev, raw=raw)
+    if not actor.may_see_level(level):
+        raise PermissionDenied("procedure.review_above_clearance", level=level.value)
+
+
+def mockup_review_diff(
+    ctx: AppContext, actor: Authority, request_id: int, reviewed_commit: str
+) -> str:
+    """The mock-up's own change at the reviewed revision, as a unified diff of its dashboard spec
+    alone from where it forked from main: what the approval brings in. Nothing else of the
+    store (another unit's dashboard approved on main since) is in it, and a reviewer below
+    ``review_level`` is refused."""
+    with Session(ctx.engine) as session:
+        request = _request(session, request_id)
+    _require_review_clearance(ctx, actor, request, reviewed_commit, raw=True)
+    return ctx.store.mockup_diff(request_id, reviewed_commit, spec_path(request.dashboard_id))
+
+
+def review_problems(ctx: AppContext, request_id: int) -> tuple[list[str], int]:
+    """What keeps the mock-up from being approved, as its reviewer may read it: the problems of
+    its own spec and of every file its branch changes, and how many files it took over from main
+    unchanged have problems (not named: they may be dashboards the reviewer may not see)."""
+    with Session(ctx.engine) as session:
+        request = _request(session, request_id)
+    return _review_problems(ctx, request)
+
+
+def _review_problems(ctx: AppContext, request: DashboardRequest) -> tuple[list[str], int]:
+    problems = mockup_problems(ctx, request.id)
+    if not problems:
+        return [], 0
+    head = ctx.store.head(ctx.store.mockup_branch(request.id))
+    if head is None:  # "no such mock-up" is the one problem
+        return problems, 0
+    base = ctx.store.merge_base("main", head)
+    named = {spec_path(request.dashboard_id), *(c.path for c in ctx.store.branch_changes(base, head))}
+    mine = [p for p in problems if p.split(": ", 1)[0] in named]
+    others = {p.split(": ", 1)[0] for p in problems} - named
+    return mine, len(others)
 
 
 def approve_mockup(
@@ -222,9 +325,12 @@ def approve_mockup(
                 d.key == "decided.approved" and d.reviewed_commit == reviewed_commit
                 and bool(d.commit)))
             return decided.commit
-        problems = mockup_problems(ctx, request_id)
-        if problems:
-            raise UserError("procedure.mockup_invalid", problems="; ".join(problems))
+        _require_review_clearance(ctx, actor, request, reviewed_commit)
+        mine, others = _review_problems(ctx, request)
+        if mine:
+            raise UserError("procedure.mockup_invalid", problems="; ".join(mine))
+        if others:
+            raise UserError("review.other_problems", count=others)
         decided_at = ctx.clock.now()
         checkpoint("approve.checked")
         merge = ctx.store.approve(request_id, reviewed_commit, author, trailers=stamp(decided_at),
@@ -265,6 +371,7 @@ def request_changes(
                 d.key == "decided.changes_requested" and d.reviewed_commit == reviewed_commit
                 and d.text == comment.strip()))
             return  # the same request for changes, sent again: already done
+        _require_review_clearance(ctx, actor, request, reviewed_commit)
         now = ctx.clock.now()
         session.add(ReviewComment(request_id=request_id, author=actor.username,
                                   commit=reviewed_commit, text=comment.strip(), at=now))

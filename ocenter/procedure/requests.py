@@ -6,6 +6,7 @@ from sqlmodel import Session, col, select
 
 from ocenter.accounts.authority import Authority, require_role
 from ocenter.accounts.levels import Level, ScopeKind, Tier, audience_tiers
+from ocenter.accounts.visibility import shown_requests
 from ocenter.context import AppContext
 from ocenter.errors import NotFound, UserError
 from ocenter.events import record
@@ -62,12 +63,15 @@ def file_request(
 
 
 def list_requests(ctx: AppContext, actor: Authority) -> list[DashboardRequest]:
-    """Requests the actor works on: Pusdatin and all-of-BPOM viewers see all, a unit its own."""
+    """Requests the actor works on: Pusdatin and all-of-BPOM viewers see all, a unit its own;
+    another unit's request above the actor's clearance is left out altogether (see
+    ``accounts.visibility``: below its level, even one the actor works on is named only by
+    number)."""
     with Session(ctx.engine) as session:
         query = select(DashboardRequest).order_by(col(DashboardRequest.id).desc())
         if actor.role not in PUSDATIN_ROLES and actor.scope != ScopeKind.BPOM:
             query = query.where(DashboardRequest.requesting_unit == (actor.unit_code or ""))
-        return list(session.exec(query).all())
+        return shown_requests(actor, list(session.exec(query).all()))
 
 
 def get_request(ctx: AppContext, request_id: int) -> DashboardRequest:

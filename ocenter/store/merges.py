@@ -12,6 +12,7 @@ from ocenter.store.names import (
     MAIN,
     MAIN_REF,
     _check_oid,
+    _check_path,
     _has_conflict_markers,
     _short,
     mockup_branch,
@@ -224,18 +225,14 @@ class Merges:
         _, base = self._main_and_base(request_id, head)
         return outside_scope(self.branch_changes(base, head), spec_path(dashboard_id))
 
-    def mockup_diff(self, request_id: int, rev: str | None = None) -> str:
-        """What approving the mock-up at ``rev`` (default: its head) changes on main, as a
-        unified diff: the diff from its merge base with main to ``rev``. When main moved since
-        and merges cleanly, the diff from main to the merge: the same change, as it will land.
-        A merge that conflicts cannot be approved; its diff is the one from the merge base."""
+    def mockup_diff(self, request_id: int, rev: str | None = None, path: str | None = None) -> str:
+        """What the mock-up at ``rev`` (default: its head) changes, as a unified diff from its
+        merge base with main to ``rev`` (optionally of ``path`` alone): the change an approval
+        brings in. Never from main's tip: what main received since the mock-up began (other
+        units' dashboards, of any level) is no part of the mock-up and stays out of its diff."""
         head = self._mockup_rev(request_id, rev)
-        main, base = self._main_and_base(request_id, head)
-        if base != main:
-            tree, clean, _ = self._merge_stages(main, head)
-            if clean:
-                return self._diff_text(main, tree)
-        return self._diff_text(base, head)
+        _, base = self._main_and_base(request_id, head)
+        return self._diff_text(base, head, path)
 
     def branch_changes(self, base: str, head: str) -> list[FileChange]:
         """Every file ``head`` changes relative to ``base``, sorted by path. Without rename
@@ -326,9 +323,11 @@ class Merges:
             return self._mockup_head(request_id)
         return self._resolve(_check_oid(rev))[0]
 
-    def _diff_text(self, base: str, head: str) -> str:
+    def _diff_text(self, base: str, head: str, path: str | None = None) -> str:
         args = ["diff", "--no-color", "--no-ext-diff", "--no-textconv", "-M"]
         args += [_check_oid(base), _check_oid(head)]
+        if path is not None:
+            args += ["--", _check_path(path)]
         return self._git(args).stdout.decode("utf-8", "replace")
 
     def _mockup_head(self, request_id: int) -> str:

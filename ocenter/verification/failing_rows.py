@@ -11,7 +11,7 @@ import pyarrow as pa
 from ocenter.accounts.levels import Level
 from ocenter.contracts.model import DataContract
 from ocenter.i18n import t
-from ocenter.verification.report import MASK, VerificationReport
+from ocenter.verification.report import MASK, VerificationReport, may_read_value
 
 # --- sending failing rows back -------------------------------------------------------------------
 
@@ -26,26 +26,35 @@ def failing_rows(
     *,
     lang: str = "id",
     clearance: Level | None = None,
+    dataset_level: Level = Level.TERBUKA,
 ) -> pa.Table:
     """The original rows with at least one reported error, with their row number and errors.
 
     Only rows named in ``report.errors`` are included (the detail may be capped). With a
-    ``clearance``, cells of fields above it read ``***``.
+    ``clearance``, every value it may not read (``may_read_value``: the higher of its field's
+    level and ``dataset_level``) reads ``***``, in the cells and in the error messages; a
+    column the contract does not name counts at the dataset's level, and loses its header too
+    (a file without a header row has data there).
     """
+    if clearance is not None:
+        report = report.masked_for(clearance, dataset_level)
     by_row: dict[int, list[str]] = {}
     for error in report.errors:
         by_row.setdefault(error.row, []).append(error.message(lang))
     rows = sorted(by_row)
     picked = table.take(pa.array([r - 2 for r in rows], pa.int64()))
     columns = list(picked.columns)
+    headers = list(picked.column_names)
     if clearance is not None:
-        hidden = {f.name for f in contract.fields if not clearance.allows(f.level)}
+        known = {f.name: f.level for f in contract.fields}
         for position, name in enumerate(picked.column_names):
-            if name in hidden:
+            if not may_read_value(clearance, known.get(name, Level.TERBUKA), dataset_level):
                 columns[position] = pa.array([MASK] * picked.num_rows, pa.string())
-    row_name = _free_name(t("verify.export.row_column", lang), picked.column_names)
-    errors_name = _free_name(t("verify.export.errors_column", lang), picked.column_names)
-    names = [row_name, *picked.column_names, errors_name]
+                if name not in known:
+                    headers[position] = f"{MASK}{position + 1}"
+    row_name = _free_name(t("verify.export.row_column", lang), headers)
+    errors_name = _free_name(t("verify.export.errors_column", lang), headers)
+    names = [row_name, *headers, errors_name]
     arrays = [
         pa.array(rows, pa.int64()),
         *columns,
@@ -62,9 +71,12 @@ def export_failing_rows(
     *,
     lang: str = "id",
     clearance: Level | None = None,
+    dataset_level: Level = Level.TERBUKA,
 ) -> bytes:
-    """The failing rows as a file for the sender; no cell can run as a spreadsheet formula."""
-    rows = failing_rows(contract, table, report, lang=lang, clearance=clearance)
+    """The failing rows as a file for the sender; no cell can run as a spreadsheet formula.
+    With a ``clearance``, what it may not read is masked (see ``failing_rows``)."""
+    rows = failing_rows(contract, table, report, lang=lang, clearance=clearance,
+                        dataset_level=dataset_level)
     records = [[_neutral(v) for v in record] for record in _records(rows)]
     header = [_neutral(name) for name in rows.column_names]
     if fmt == "csv":

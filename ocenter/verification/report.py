@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from ocenter.accounts.levels import Level
+from ocenter.accounts.levels import Level, highest
 from ocenter.i18n import t
 
 #: Cell checks, in the order they are tried: a cell reports only the first one it fails, so the
@@ -36,6 +36,19 @@ DEFAULT_MAX_ERRORS = 100_000
 VALUE_MAX_CHARS = 200
 BOOLEAN_TEXTS = ("true", "false", "1", "0", "ya", "tidak")
 TRUE_TEXTS = ("true", "1", "ya")
+
+
+#: Header problems whose ``columns`` are the file's own header texts (a file without a header row
+#: has its first data row there); "missing" names the contract's fields.
+_HEADER_KINDS_FROM_FILE = ("unexpected", "duplicate")
+
+
+def may_read_value(clearance: Level, field_level: Level, dataset_level: Level) -> bool:
+    """The one rule for a value of sent data, wherever it is quoted (the report on the page,
+    the failing rows downloaded): readable when ``clearance`` covers the higher of its field's
+    level and its dataset's level (the higher of the level the sender declared and the
+    contract's)."""
+    return clearance.allows(highest([field_level, dataset_level]))
 
 
 # --- the report ----------------------------------------------------------------------------------
@@ -206,15 +219,21 @@ class VerificationReport(BaseModel):
         """True when ``errors`` holds fewer entries than there are failing cells."""
         return self.error_count > len(self.errors)
 
-    def masked_for(self, clearance: Level) -> VerificationReport:
-        """A copy whose quoted values of fields above ``clearance`` read ``***``."""
+    def masked_for(self, clearance: Level, dataset_level: Level = Level.TERBUKA) -> VerificationReport:
+        """A copy in which every value quoted from the file that ``clearance`` may not read
+        (``may_read_value``: the higher of its field's and ``dataset_level``) reads ``***``."""
         errors = [
-            e if clearance.allows(e.level) else e.model_copy(update={"value": MASK}) for e in self.errors
+            e if may_read_value(clearance, e.level, dataset_level)
+            else e.model_copy(update={"value": MASK})
+            for e in self.errors
         ]
         issues = []
         for issue in self.dataset_issues:
-            if not clearance.allows(issue.level) and "newest" in issue.params:
-                issue = issue.model_copy(update={"params": {**issue.params, "newest": MASK}})
+            if not may_read_value(clearance, issue.level, dataset_level):
+                quoted = {"newest": MASK} if "newest" in issue.params else {}
+                if issue.check == "header" and issue.params.get("kind") in _HEADER_KINDS_FROM_FILE:
+                    quoted["columns"] = MASK
+                issue = issue.model_copy(update={"params": {**issue.params, **quoted}})
             issues.append(issue)
         return self.model_copy(update={"errors": errors, "dataset_issues": issues})
 
