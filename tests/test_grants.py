@@ -23,6 +23,7 @@ from ocenter.clock import SYSTEM_CLOCK, FixedClock
 from ocenter.context import AppContext
 from ocenter.display.filtering import can_view, visible_specs
 from ocenter.errors import UserError
+from ocenter.i18n import markdown_literal
 from ocenter.models import DashboardGrant, Event
 
 SUMMARY = "ringkasan-pengawasan-nasional"  # Terbatas, for all of BPOM only: others need a grant
@@ -380,7 +381,8 @@ def test_the_page_adds_and_revokes_a_grant(app, demo_ctx):
     at.run()
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
-    assert [s.value for s in at.success] == [f"Hak akses #2 diberikan kepada upt; berakhir pada {ends}."]
+    assert [s.value for s in at.success] == [
+        f"Hak akses #2 diberikan kepada upt; berakhir pada {markdown_literal(str(ends))}."]
     assert _viewer(demo_ctx, "upt", SYSTEM_CLOCK.today()).grants == [SUMMARY]
     # The reason, as typed, is a cell of the table, never Markdown.
     table = at.dataframe[0].value
