@@ -32,6 +32,10 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 FILTERING = "ocenter/display/filtering.py"
 AGGREGATION = "ocenter/display/aggregation.py"
 CONTRACTS = "ocenter/contracts/model.py"
+LOGIN = "ocenter/accounts/login.py"
+#: The lines of ``can_view`` that decide for a central unit's and a UPT region's viewers.
+UNIT_RULE = "return spec.owner_unit == viewer.unit_code or viewer.tier in spec.audience"
+UPT_RULE = "return Tier.KEPALA_UPT in spec.audience and viewer.tier in spec.audience"
 
 
 @dataclass(frozen=True)
@@ -50,15 +54,33 @@ MUTATIONS = (
     Mutation("can-view-grant", "a dashboard granted by id is opened",
              ((FILTERING, "if spec.id in viewer.grants or viewer.scope == ScopeKind.BPOM:",
                "if viewer.scope == ScopeKind.BPOM:"),)),
-    Mutation("can-view-unit-scope", "a central unit sees its own dashboards and those for units",
-             ((FILTERING,
-               "return spec.owner_unit == viewer.unit_code or ScopeKind.UNIT in spec.audience",
-               "return True"),)),
-    Mutation("can-view-upt-scope", "a UPT sees only dashboards whose audience includes the UPT",
-             ((FILTERING, "return ScopeKind.UPT in spec.audience", "return True"),)),
+    Mutation("grant-end-date", "a grant counts only on the days before its end",
+             ((LOGIN, "            DashboardGrant.expires_on > on_day,\n", ""),)),
+    Mutation("grant-revoked", "a revoked grant counts no more",
+             ((LOGIN, "            col(DashboardGrant.revoked_at).is_(None),\n", ""),)),
+    Mutation("can-view-unit-scope", "a central unit sees its own dashboards and those for its tier",
+             ((FILTERING, UNIT_RULE, "return True"),)),
+    Mutation("can-view-unit-tier", "a central unit's viewer needs their own tier named, not any "
+             "central unit's",
+             ((FILTERING, UNIT_RULE, "return spec.owner_unit == viewer.unit_code or bool("
+               "{Tier.ESELON_2, Tier.UNIT_STAFF} & set(spec.audience))"),)),
+    Mutation("can-view-upt-scope", "a UPT region sees only dashboards whose audience names it",
+             ((FILTERING, UPT_RULE, "return True"),)),
+    Mutation("can-view-upt-kepala-upt", "a UPT region's viewer needs Kepala UPT named too",
+             ((FILTERING, UPT_RULE, "return viewer.tier in spec.audience"),)),
+    Mutation("can-view-upt-own-tier", "a UPT region's viewer needs their own tier named too",
+             ((FILTERING, UPT_RULE, "return Tier.KEPALA_UPT in spec.audience"),)),
     Mutation("can-view-grant-scope", "an authorised party sees only what is granted",
-             ((FILTERING, "        return ScopeKind.UPT in spec.audience\n    return False",
-               "        return ScopeKind.UPT in spec.audience\n    return True"),)),
+             ((FILTERING, f"        {UPT_RULE}\n    return False",
+               f"        {UPT_RULE}\n    return True"),)),
+    Mutation("can-view-grant-audience", "an authorised party sees only what is granted, whatever "
+             "the audience names",
+             ((FILTERING, f"        {UPT_RULE}\n    return False",
+               f"        {UPT_RULE}\n    return viewer.tier in spec.audience"),)),
+    Mutation("grants-page-clearance", "granters see only dashboards within their clearance",
+             (("ocenter/accounts/grants.py",
+               "return spec is not None and actor.may_see_level(spec.level)",
+               "return spec is not None"),)),
     Mutation("upt-row-filter", "a UPT viewer receives only its own UPT's rows",
              ((FILTERING, "frame = frame[frame[scope_field] == viewer.unit_code]",
                "frame = frame"),)),
@@ -108,10 +130,15 @@ MUTATIONS = (
               ("ocenter/procedure/data_intake.py",
                "if actor.role not in PUSDATIN_ROLES and submission.unit_code != actor.unit_code:",
                "if False:"))),
-    Mutation("deactivated-out", "a deactivated user's session is refused",
-             (("ocenter/accounts/login.py",
-               "return user.active and not (production and user.is_demo)",
-               "return not (production and user.is_demo)"),)),
+    Mutation("deactivated-out", "a deactivated user's session is refused (three places: "
+             "deactivating ends it, and each page run checks the user)",
+             (("ocenter/accounts/admin.py",
+               'ended = end_sessions_of(session, username, "deactivated", ctx.clock.now())',
+               "ended = 0"),
+              ("ocenter/accounts/sessions.py", "if user is None or not user.active:",
+               "if user is None:"),
+              (LOGIN, "return user.active and not (production and user.is_demo)",
+               "return not (production and user.is_demo)"))),
 )
 
 

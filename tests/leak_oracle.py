@@ -11,21 +11,37 @@ The rules, as SOP POM-09.01/CFM.02/SOP.06 and the README state them
 
 Authority. Data is classified by confidentiality level when it is sent (step 1), lowest first:
 Terbuka, Terbatas, Rahasia, Sangat Rahasia. A viewer's authority is a clearance (one of those
-levels), a scope (all of BPOM; one central unit; one UPT's region; or only what is granted) and
-explicit grants of single dashboards (DOMAIN, "Confidentiality and authority"). A deactivated
-account has no authority at all: it sees nothing, whatever its session or cookie still holds
-(README, "Production": "a deactivated user is out at once").
+levels), a scope (all of BPOM; one central unit; one UPT's region; or only what is granted), the
+stakeholder tier their role puts them in, and explicit grants of single dashboards (DOMAIN,
+"Confidentiality and authority"; README, "Stakeholder tiers" and "Authorised parties"). A
+deactivated account has no authority at all: it sees nothing, whatever its session or cookie
+still holds (README, "Login": a session ends when the user is deactivated, and the person sees
+the login form).
+
+Tiers (README, "Stakeholder tiers"). The SOP names eight kinds of stakeholder, and each role
+belongs to one: Kepala BPOM (``kepala``), Eselon I (``deputi``), Eselon II (``direktur``), Kepala
+UPT (``kabalai``), unit staff (``unit``, ``upt``: staff of a central unit or of a UPT), Pusdatin
+(``analis``, ``verifikator``, ``admin``), authorised parties (``tamu``, ``mitra``) and the wall
+screen (``layar``). A dashboard's audience is a set of tiers.
+
+Grants (README, "Authorised parties"). A grant names one dashboard and the day it ends; it counts
+on the days before that day unless it was revoked. An ended or revoked grant counts for nothing.
 
 Dashboards (step 8, "show the Operational Center dashboard according to each stakeholder's
 authority"). A viewer may open a dashboard on display only when the dashboard's level is within
 their clearance, and then only when
-  - the dashboard is granted to them by id; or
+  - a grant of the dashboard to them is in force; or
   - their scope is all of BPOM; or
-  - their scope is a central unit, and that unit owns the dashboard or its audience includes
-    central units; or
-  - their scope is a UPT's region, and its audience includes the UPT.
-An authorised party (scope "grant") sees only what is granted to them, and a grant never lifts a
-viewer above their clearance.
+  - their scope is a central unit, and that unit owns the dashboard or its audience names their
+    tier; or
+  - their scope is a UPT's region, and its audience names both Kepala UPT (the regions are meant)
+    and their own tier.
+An authorised party (scope "grant") sees only what is granted to them, whatever the audience
+names, and a grant never lifts a viewer above their clearance.
+
+Granting (README, "Authorised parties"). The administrator and Pusdatin's analysts grant
+approved dashboards and revoke grants, each only for dashboards within their own clearance: they
+see the titles of those dashboards, and of no other, when granting and in the list of grants.
 
 Data (step 7, "classify the default data by the authority of each stakeholder"). Of a dataset a
 viewer receives:
@@ -61,6 +77,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 
 #: Confidentiality levels, lowest first (the values the app stores).
 LEVELS = ("terbuka", "terbatas", "rahasia", "sangat-rahasia")
@@ -70,8 +87,24 @@ BPOM, UNIT, UPT, GRANT = "bpom", "unit", "upt", "grant"
 PUSDATIN_ROLES = frozenset({"analis", "verifikator"})
 #: Who sends data (step 1): central unit staff, UPT staff, other agencies.
 SENDER_ROLES = frozenset({"unit", "upt", "mitra"})
+#: Who grants dashboards to authorised parties and revokes the grants.
+GRANTER_ROLES = frozenset({"analis", "admin"})
 #: Who speaks for a requesting unit in steps 5 and 10.
 UNIT_SIDE_ROLES = frozenset({"unit", "direktur"})
+#: The stakeholder tiers (the values the app stores), in the README's order.
+KEPALA_BPOM, ESELON_1, ESELON_2, KEPALA_UPT = "kepala_bpom", "eselon_1", "eselon_2", "kepala_upt"
+UNIT_STAFF, PUSDATIN, AUTHORISED_PARTY = "unit_staff", "pusdatin", "authorised_party"
+WALL_SCREEN = "wall_screen"
+TIERS = (KEPALA_BPOM, ESELON_1, ESELON_2, KEPALA_UPT, UNIT_STAFF, PUSDATIN, AUTHORISED_PARTY,
+         WALL_SCREEN)
+#: Each role's tier, as the README's table of tiers lists the roles.
+TIER_OF_ROLE = {
+    "kepala": KEPALA_BPOM, "deputi": ESELON_1, "direktur": ESELON_2, "kabalai": KEPALA_UPT,
+    "unit": UNIT_STAFF, "upt": UNIT_STAFF,
+    "analis": PUSDATIN, "verifikator": PUSDATIN, "admin": PUSDATIN,
+    "tamu": AUTHORISED_PARTY, "mitra": AUTHORISED_PARTY,
+    "layar": WALL_SCREEN,
+}
 
 
 def rank(level: str) -> int:
@@ -90,16 +123,39 @@ def higher(*levels: str) -> str:
 
 
 @dataclass(frozen=True)
+class Grant:
+    """One dashboard granted to a user: it counts on the days before ``ends_on``, unless revoked."""
+
+    dashboard: str  # the key of the dashboard granted
+    ends_on: date
+    revoked: bool = False
+
+
+def in_force(grant: Grant, today: date) -> bool:
+    """Whether ``grant`` counts on ``today``."""
+    return not grant.revoked and today < grant.ends_on
+
+
+@dataclass(frozen=True)
 class Person:
-    """One user: what the administrator recorded for them."""
+    """One user: what the administrator recorded for them, and the grants given to them."""
 
     username: str
     role: str
     clearance: str
     scope: str
     unit_code: str | None = None
-    grants: frozenset[str] = frozenset()  # keys of the dashboards granted to them
+    grants: tuple[Grant, ...] = ()
     active: bool = True
+
+    @property
+    def tier(self) -> str:
+        """The stakeholder tier of the person's role."""
+        return TIER_OF_ROLE[self.role]
+
+    def granted(self, today: date) -> frozenset[str]:
+        """The keys of the dashboards granted to the person by a grant in force on ``today``."""
+        return frozenset(g.dashboard for g in self.grants if in_force(g, today))
 
 
 @dataclass(frozen=True)
@@ -126,7 +182,7 @@ class Dashboard:
     title: str
     level: str
     owner_unit: str
-    audience: frozenset[str]
+    audience: frozenset[str]  # tiers
     dataset: Dataset | None = None
     shown: tuple[str, ...] = ()  # fields its panels name
 
@@ -145,19 +201,25 @@ class Request:
 # --- dashboards ---------------------------------------------------------------------------------
 
 
-def may_open(person: Person, dashboard: Dashboard) -> bool:
-    """Whether ``person`` may open ``dashboard`` (step 8)."""
+def may_open(person: Person, dashboard: Dashboard, today: date) -> bool:
+    """Whether ``person`` may open ``dashboard`` (step 8) on ``today``."""
     if not person.active or not within(person.clearance, dashboard.level):
         return False
-    if dashboard.key in person.grants:
+    if dashboard.key in person.granted(today):
         return True
     if person.scope == BPOM:
         return True
     if person.scope == UNIT:
-        return person.unit_code == dashboard.owner_unit or UNIT in dashboard.audience
+        return person.unit_code == dashboard.owner_unit or person.tier in dashboard.audience
     if person.scope == UPT:
-        return UPT in dashboard.audience
+        return KEPALA_UPT in dashboard.audience and person.tier in dashboard.audience
     return False  # scope "grant": only what is granted
+
+
+def may_grant(person: Person, dashboard: Dashboard) -> bool:
+    """Whether ``person`` may grant the approved ``dashboard`` (and so read its title where grants
+    are given and listed)."""
+    return person.active and person.role in GRANTER_ROLES and within(person.clearance, dashboard.level)
 
 
 # --- data ---------------------------------------------------------------------------------------
@@ -187,10 +249,10 @@ def values_reaching(person: Person, dataset: Dataset, names: Iterable[str]) -> s
     return {row[name] for row in rows_for(person, dataset) for name in allowed}
 
 
-def dashboard_values(person: Person, dashboard: Dashboard) -> set[str]:
-    """What the display of ``dashboard`` may send ``person``: its title and the cells its panels
-    show, by the data rules; nothing when they may not open it."""
-    if not may_open(person, dashboard):
+def dashboard_values(person: Person, dashboard: Dashboard, today: date) -> set[str]:
+    """What the display of ``dashboard`` may send ``person`` on ``today``: its title and the cells
+    its panels show, by the data rules; nothing when they may not open it."""
+    if not may_open(person, dashboard, today):
         return set()
     shown = {dashboard.title}
     if dashboard.dataset is not None:
@@ -240,16 +302,16 @@ def failing_row_values(person: Person, dataset: Dataset, sending_unit: str) -> s
 # --- mock-ups -----------------------------------------------------------------------------------
 
 
-def analyst_preview_values(person: Person, mockup: Dashboard) -> set[str]:
+def analyst_preview_values(person: Person, mockup: Dashboard, today: date) -> set[str]:
     """What an analyst's preview of ``mockup`` may show them (step 4)."""
     if person.role != "analis":
         return set()
-    return dashboard_values(person, mockup) - {mockup.title}
+    return dashboard_values(person, mockup, today) - {mockup.title}
 
 
-def review_values(person: Person, mockup: Dashboard, requesting_unit: str) -> set[str]:
+def review_values(person: Person, mockup: Dashboard, requesting_unit: str, today: date) -> set[str]:
     """What the review of ``mockup`` may show ``person`` (step 5): the requesting unit's own
     reviewers only, the data by the levels on main."""
     if person.role not in UNIT_SIDE_ROLES or person.unit_code != requesting_unit:
         return set()
-    return dashboard_values(person, mockup) - {mockup.title}
+    return dashboard_values(person, mockup, today) - {mockup.title}

@@ -5,10 +5,13 @@ The world is a fresh installation (production mode, no demo content) in which ev
 content carries a unique planted token: each dashboard's title, every cell of its dataset (one
 field of each level, rows of two UPT), every request's title and purpose, the cells a
 verification report quotes and the failing rows sent back, a mock-up's data, and another
-dashboard's spec pushed onto a mock-up under review. Thirty-two users cover every role, several
-clearances and every scope (all of BPOM; own and another central unit; own and another UPT;
-authorised parties with and without grants), with grants to people of other scopes too, and one
-user deactivated while their session still holds a login.
+dashboard's spec pushed onto a mock-up under review. Thirty-three users cover every role and so
+all eight stakeholder tiers, several clearances and every scope (all of BPOM; own and another
+central unit; own and another UPT; authorised parties with and without grants), with grants to
+people of other scopes too, a grant on a dashboard above the clearance its holder has now, one
+that has ended and one revoked, and one user deactivated after logging in. The dashboards'
+audiences are tiers, chosen so that each part of the rule (the viewer's own tier named; for a
+UPT region, Kepala UPT named as well) decides for someone.
 
 ``tests/leak_oracle.py`` decides, from the rules alone, which tokens each user may receive and on
 which page. Each user then opens every page of their role through the router (``Home.py``), the
@@ -21,9 +24,10 @@ options, exceptions) and every file a download button would give on a click. Two
     user may see), so a rule made stricter than the SOP fails too.
 
 Adapting it to the changes under way: state is created only by the helpers under "Creating the
-world" (users, grants, datasets, dashboards, requests, mock-ups) and a session is opened only by
-``log_in``; the cases that fail today for the known leaks are listed in ``KNOWN_LEAKS`` (strict
-expected failures: they turn into failures when a fix lands, then go).
+world" (users, grants, datasets, dashboards, requests, mock-ups), and a session is opened only by
+``log_in`` (the login's own use case, before anyone is deactivated) and put where the login gate
+reads it only by ``hold_session``; the cases that fail today for the known leaks are listed in
+``KNOWN_LEAKS`` (strict expected failures: they turn into failures when a fix lands, then go).
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ import tempfile
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
 from pathlib import Path
 from unittest import mock
 
@@ -44,7 +49,7 @@ import pytest
 
 from tests import leak_oracle as oracle
 from tests.conftest import APPTEST_TIMEOUT, PROJECT_ROOT, fresh_postgres_database
-from tests.leak_oracle import Dashboard, Dataset, Person, Request
+from tests.leak_oracle import Dashboard, Dataset, Grant, Person, Request
 
 # --- the world, as plain data (the oracle reads this; the builders below make it real) ----------
 
@@ -56,12 +61,32 @@ UPT_TAG = {UPT_A: "A", UPT_B: "B"}
 #: One field of each level in every dataset of the world.
 FIELDS = {f"isian_{level.replace('-', '_')}": level for level in oracle.LEVELS}
 FIELD_TAG = dict(zip(FIELDS, ("F0", "F1", "F2", "F3"), strict=True))
+#: The tiers (``oracle.TIERS``), for the audiences below.
+KB, E1, E2, KU, US, PD, AP, WS = oracle.TIERS
+
+
+def _today() -> date:
+    from ocenter.clock import SYSTEM_CLOCK
+
+    return SYSTEM_CLOCK.today()
+
+
+#: The day the world is made on (the installation's clock is the system's, in Jakarta). Grants in
+#: force end a month after it, the ended one ten days before it: a world made around midnight
+#: judges them alike.
+TODAY = _today()
+ENDS = TODAY + timedelta(days=30)
+ENDED = TODAY - timedelta(days=10)
+
+
+def _granted(*keys: str) -> tuple[Grant, ...]:
+    return tuple(Grant(key, ENDS) for key in keys)
 
 
 def _person(username: str, role: str, clearance: str, scope: str, unit: str | None = None,
-            grants: tuple[str, ...] = (), active: bool = True) -> Person:
+            grants: tuple[Grant, ...] = (), active: bool = True) -> Person:
     return Person(username=username, role=role, clearance=clearance, scope=scope, unit_code=unit,
-                  grants=frozenset(grants), active=active)
+                  grants=grants, active=active)
 
 
 PEOPLE = (
@@ -75,9 +100,12 @@ PEOPLE = (
     _person("kabalai-bandung", "kabalai", RH, "upt", UPT_A),
     _person("kabalai-bandung-terbuka", "kabalai", TK, "upt", UPT_A),
     _person("kabalai-aceh", "kabalai", SR, "upt", UPT_B),
-    _person("tamu-rahasia", "tamu", RH, "grant", grants=("D8", "D6")),
+    # D6 was granted while the party was cleared Sangat Rahasia; the clearance was lowered since.
+    _person("tamu-rahasia", "tamu", RH, "grant", grants=_granted("D8", "D6")),
     _person("tamu-tanpa-izin", "tamu", RH, "grant"),
-    _person("tamu-terbuka", "tamu", TK, "grant", grants=("D1", "D7")),
+    _person("tamu-terbuka", "tamu", TK, "grant", grants=_granted("D1", "D7")),
+    _person("tamu-izin-berakhir", "tamu", RH, "grant", grants=(
+        *_granted("D2"), Grant("D8", ENDED), Grant("D4", ENDS, revoked=True))),
     _person("analis", "analis", RH, "bpom", PUSDATIN),
     _person("analis-sr", "analis", SR, "bpom", PUSDATIN),
     _person("analis-terbatas", "analis", TB, "bpom", PUSDATIN),
@@ -86,14 +114,14 @@ PEOPLE = (
     _person("verifikator-terbatas", "verifikator", TB, "bpom", PUSDATIN),
     _person("staf-kosmetik", "unit", TB, "unit", KOSMETIK),
     _person("staf-kosmetik-terbuka", "unit", TK, "unit", KOSMETIK),
-    _person("staf-kosmetik-izin", "unit", RH, "unit", KOSMETIK, grants=("D2",)),
+    _person("staf-kosmetik-izin", "unit", RH, "unit", KOSMETIK, grants=_granted("D2")),
     _person("staf-pangan-sr", "unit", SR, "unit", PANGAN),
     _person("staf-obat-sr", "unit", SR, "unit", OBAT),
     _person("pppomn", "unit", RH, "unit", PPPOMN),
     _person("staf-upt-bandung", "upt", TB, "upt", UPT_A),
-    _person("staf-upt-bandung-izin", "upt", RH, "upt", UPT_A, grants=("D3",)),
+    _person("staf-upt-bandung-izin", "upt", RH, "upt", UPT_A, grants=_granted("D3")),
     _person("staf-upt-aceh", "upt", RH, "upt", UPT_B),
-    _person("mitra-bps", "mitra", RH, "grant", BPS, grants=("D4",)),
+    _person("mitra-bps", "mitra", RH, "grant", BPS, grants=_granted("D4")),
     _person("admin", "admin", TB, "bpom", PUSDATIN),
     _person("layar", "layar", RH, "bpom"),
     _person("layar-sr", "layar", SR, "bpom"),
@@ -109,20 +137,20 @@ class Plan:
     key: str
     level: str
     owner: str
-    audience: tuple[str, ...]
+    audience: tuple[str, ...]  # tiers
     dataset_level: str
     requester: str
 
 
 PLANS = (
-    Plan("D1", TK, PANGAN, ("bpom", "unit", "upt"), TK, "staf-pangan-sr"),
-    Plan("D2", TB, PANGAN, ("bpom",), TK, "staf-pangan-sr"),
-    Plan("D3", TB, KOSMETIK, ("bpom", "unit"), TB, "direktur-kosmetik"),
-    Plan("D4", RH, PANGAN, ("bpom", "unit", "upt"), TB, "direktur-pangan"),
-    Plan("D5", RH, OBAT, ("upt",), RH, "staf-obat-sr"),
-    Plan("D6", SR, PANGAN, ("bpom", "unit", "upt"), RH, "staf-pangan-sr"),
+    Plan("D1", TK, PANGAN, oracle.TIERS, TK, "staf-pangan-sr"),  # every tier, authorised parties too
+    Plan("D2", TB, PANGAN, (KB, E1), TK, "staf-pangan-sr"),
+    Plan("D3", TB, KOSMETIK, (KB, E1, E2, US), TB, "direktur-kosmetik"),  # unit staff, no Kepala UPT
+    Plan("D4", RH, PANGAN, (KU, US), TB, "direktur-pangan"),  # no Eselon II
+    Plan("D5", RH, OBAT, (KU,), RH, "staf-obat-sr"),  # Kepala UPT, no unit staff
+    Plan("D6", SR, PANGAN, (KB, E2, KU, US), RH, "staf-pangan-sr"),
     Plan("D7", TK, KOSMETIK, (), TK, "direktur-kosmetik"),
-    Plan("D8", RH, OBAT, ("bpom",), TK, "staf-obat-sr"),
+    Plan("D8", RH, OBAT, (KB, E1, PD, WS), TK, "staf-obat-sr"),  # what a spec's old "bpom" meant
 )
 
 
@@ -156,19 +184,20 @@ DISPLAY_REQUESTS = tuple(_request(f"Q{p.key[1:]}", p.level, p.owner) for p in PL
 #: Rahasia dataset, a panel on every field): only the preview's own masking protects the data.
 MOCKUP_REQUEST, MOCKUP_REQUESTER = _request("QM", TB, OBAT), "staf-obat-sr"
 MOCKUP = Dashboard(key="M", title="Mock-up uji dari Git", level=TK, owner_unit=OBAT,
-                   audience=frozenset({"bpom", "unit"}), dataset=_dataset("uji-mockup", RH, "M"),
+                   audience=frozenset({KB, E1, E2, US}), dataset=_dataset("uji-mockup", RH, "M"),
                    shown=tuple(FIELDS))
 #: Step 5: a mock-up sent for review, then pushed onto: the push adds a panel on the Rahasia field
 #: and lowers that field to Terbatas in the branch's copy of the contract (outside the mock-up's
 #: scope, so it could never be approved), and adds another dashboard's spec.
 REVIEW_REQUEST, REVIEW_REQUESTER = _request("QV", TB, KOSMETIK), "direktur-kosmetik"
 REVIEW = Dashboard(key="V", title="Mock-up uji dalam tinjauan", level=TB, owner_unit=KOSMETIK,
-                   audience=frozenset({"bpom", "unit"}), dataset=_dataset("uji-tinjau", TB, "RVW"),
+                   audience=frozenset({KB, E1, E2, US}), dataset=_dataset("uji-tinjau", TB, "RVW"),
                    shown=_fields_up_to(RH))
 LOWERED_FIELD = "isian_rahasia"
 FOREIGN_ID, FOREIGN_TOKEN = "rencana-rahasia", "TK-FOREIGN-TITLE-X"
 #: A request still waiting for its mock-up (step 4 has not begun): its purpose is on show.
 WAITING_REQUEST, WAITING_REQUESTER = _request("QQ", SR, KOSMETIK), "direktur-kosmetik"
+WAITING_AUDIENCE = (KB, E1)
 REQUESTS = (*DISPLAY_REQUESTS, MOCKUP_REQUEST, REVIEW_REQUEST, WAITING_REQUEST)
 
 #: Step 3: a submission received and checked, waiting for the verifier's decision; every cell of
@@ -182,9 +211,10 @@ RETURNED_UNIT = BY_NAME[RETURNED_SENDER].unit_code
 
 # --- what may be seen where (from the oracle) ---------------------------------------------------
 
-#: What a token belongs to: a displayed dashboard (title, cells), a request (title, purpose), a
-#: verification report, the failing rows sent back, the analysts' preview of the pushed mock-up,
-#: the unit's review of the mock-up (its preview; another dashboard's spec on its branch).
+#: What a token belongs to: a displayed dashboard (title, cells; the title also where it is
+#: granted), a request (title, purpose), a verification report, the failing rows sent back, the
+#: analysts' preview of the pushed mock-up, the unit's review of the mock-up (its preview; another
+#: dashboard's spec on its branch).
 FAMILIES = ("display", "requests", "verification", "failing-rows", "mockup-preview",
             "review-preview", "review-diff")
 #: Families with something a user must see (nobody may see the other dashboard's spec).
@@ -239,8 +269,8 @@ def all_page_keys() -> frozenset[str]:
     return frozenset(page.key for page in PAGES)
 
 
-def permitted(person: Person) -> dict[str, frozenset[str]]:
-    """Each token ``person`` may receive, with the pages where it may appear."""
+def permitted(person: Person, today: date) -> dict[str, frozenset[str]]:
+    """Each token ``person`` may receive on ``today``, with the pages where it may appear."""
     allowed: dict[str, frozenset[str]] = {}
 
     def allow(tokens: set[str], pages: frozenset[str]) -> None:
@@ -248,14 +278,16 @@ def permitted(person: Person) -> dict[str, frozenset[str]]:
             allowed[token] = allowed.get(token, frozenset()) | pages
 
     for dashboard in DISPLAYED:
-        allow(oracle.dashboard_values(person, dashboard), frozenset({"tampilan"}))
+        allow(oracle.dashboard_values(person, dashboard, today), frozenset({"tampilan"}))
+        if oracle.may_grant(person, dashboard):  # the approved dashboards, by title
+            allow({dashboard.title}, frozenset({"hak-akses"}))
     for request in REQUESTS:
         if oracle.may_read_request(person, request):
             allow({request.title, request.purpose}, all_page_keys())
     allow(oracle.report_values(person, VERIFIED), frozenset({"verifikasi-data"}))
     allow(oracle.failing_row_values(person, RETURNED, RETURNED_UNIT), frozenset({"kirim-data"}))
-    allow(oracle.analyst_preview_values(person, MOCKUP), frozenset({"mockup"}))
-    allow(oracle.review_values(person, REVIEW, REVIEW_REQUEST.requesting_unit),
+    allow(oracle.analyst_preview_values(person, MOCKUP, today), frozenset({"mockup"}))
+    allow(oracle.review_values(person, REVIEW, REVIEW_REQUEST.requesting_unit, today),
           frozenset({"tinjau-mockup"}))
     return allowed  # FOREIGN_TOKEN: nowhere, for anyone
 
@@ -270,14 +302,17 @@ class Expected:
     tokens: frozenset[str]
 
 
-def required(person: Person) -> list[Expected]:
-    """What the rules allow ``person`` and the pages they open must therefore show."""
+def required(person: Person, today: date) -> list[Expected]:
+    """What the rules allow ``person`` on ``today`` and the pages they open must therefore show."""
     pages = set(page_keys(person)) if person.active else set()
     found: list[Expected] = []
     if "tampilan" in pages:
         found += [Expected("display", "tampilan", _token(d.title),
-                           frozenset(planted(oracle.dashboard_values(person, d))))
-                  for d in DISPLAYED if oracle.may_open(person, d)]
+                           frozenset(planted(oracle.dashboard_values(person, d, today))))
+                  for d in DISPLAYED if oracle.may_open(person, d, today)]
+    if "hak-akses" in pages:  # the dashboards one may grant, by their titles
+        found.append(Expected("display", "hak-akses", None, frozenset(
+            planted({d.title for d in DISPLAYED if oracle.may_grant(person, d)}))))
     if "beranda" in pages:  # Beranda lists every request the person may read, by its title
         found.append(Expected("requests", "beranda", None, frozenset(
             planted({r.title for r in REQUESTS if oracle.may_read_request(person, r)}))))
@@ -289,10 +324,10 @@ def required(person: Person) -> list[Expected]:
                               frozenset(oracle.failing_row_values(person, RETURNED, RETURNED_UNIT))))
     if "mockup" in pages and oracle.may_read_request(person, MOCKUP_REQUEST):
         found.append(Expected("mockup-preview", "mockup", _token(MOCKUP_REQUEST.title),
-                              frozenset(oracle.analyst_preview_values(person, MOCKUP))))
+                              frozenset(oracle.analyst_preview_values(person, MOCKUP, today))))
     if "tinjau-mockup" in pages and oracle.may_read_request(person, REVIEW_REQUEST):
         found.append(Expected("review-preview", "tinjau-mockup", None, frozenset(
-            oracle.review_values(person, REVIEW, REVIEW_REQUEST.requesting_unit))))
+            oracle.review_values(person, REVIEW, REVIEW_REQUEST.requesting_unit, today))))
     return [e for e in found if e.tokens]
 
 
@@ -365,9 +400,14 @@ def _case(person: Person, family: str, *, known_leaks: bool) -> pytest.Parameter
 
 # --- creating the world: the only code that writes state (adapt these to new ways of doing it) --
 
-#: The matrix opens sessions directly (``log_in``) and never types a password, so one bcrypt hash
-#: serves every user (twelve rounds each would cost seconds for nothing).
+#: Every user of the world has this password, under one bcrypt hash of the lowest cost bcrypt
+#: takes (the cost is read from the hash when it is checked): ``log_in`` checks it once per user,
+#: as the login form does, without twelve rounds each costing seconds for nothing.
 PASSWORD = "sandi-matriks-uji"  # noqa: S105 - a test installation's
+#: The client the sessions are opened from, as the throttle names one.
+CLIENT = "client:leak-matrix"
+#: Where the login gate (``ocenter.ui``) reads the session id a browser session holds.
+SESSION_KEY = "ocenter_session"
 
 
 def authority(ctx, username: str):  # noqa: ANN001, ANN201 - AppContext -> Authority
@@ -381,11 +421,12 @@ def authority(ctx, username: str):  # noqa: ANN001, ANN201 - AppContext -> Autho
 
 def create_users(ctx, people: tuple[Person, ...]) -> None:  # noqa: ANN001
     """Every user, through the administration use case (as ``python -m ocenter user-add``)."""
+    import bcrypt
+
     from ocenter.accounts import admin
     from ocenter.accounts.levels import Level, Role, ScopeKind
-    from ocenter.accounts.login import hash_password
 
-    one_hash = hash_password(PASSWORD)
+    one_hash = bcrypt.hashpw(PASSWORD.encode("utf-8"), bcrypt.gensalt(rounds=4)).decode("ascii")
     with mock.patch.object(admin, "hash_password", lambda _password: one_hash):
         for person in people:
             admin.add_user(ctx, None, username=person.username, name=f"Pengguna {person.username}",
@@ -394,21 +435,35 @@ def create_users(ctx, people: tuple[Person, ...]) -> None:  # noqa: ANN001
                            password=PASSWORD)
 
 
-def grant(ctx, username: str, dashboard_id: str) -> None:  # noqa: ANN001
-    """Authorise ``username`` to view one dashboard (today a list on the user's row)."""
-    from sqlmodel import Session
+def grant(ctx, person: Person, given: Grant, dashboard_id: str) -> None:  # noqa: ANN001
+    """A Pusdatin analyst grants ``person`` the dashboard ``dashboard_id`` as ``given`` says, through
+    the grants' use case: in force until its end; or given two months before an end now passed
+    (the clock of that day); or revoked since. A grant on a dashboard above the person's clearance
+    was given while they were cleared for it, and their clearance lowered since (a grant on it
+    now is refused: it would not help)."""
+    from ocenter.accounts import admin
+    from ocenter.accounts.grants import grant_dashboard, revoke_grant
+    from ocenter.accounts.levels import Level
+    from ocenter.clock import FixedClock
 
-    from ocenter.models import User
-
-    with Session(ctx.engine) as session:
-        user = session.get(User, username)
-        user.grants = [*(user.grants or []), dashboard_id]
-        session.add(user)
-        session.commit()
+    level = next(d.level for d in DISPLAYED if d.key == given.dashboard)
+    lifted = not oracle.within(person.clearance, level)
+    if lifted:
+        admin.change_user(ctx, None, person.username, clearance=Level(level))
+    today = ctx.clock.today()
+    given_on = today if given.ends_on > today else given.ends_on - timedelta(days=60)
+    when = replace(ctx, clock=FixedClock.wib(given_on.year, given_on.month, given_on.day))
+    made = grant_dashboard(when, authority(when, ANALYST), person.username, dashboard_id,
+                           reason=f"Uji kebocoran: {person.username} melihat {given.dashboard}",
+                           expires_on=given.ends_on)
+    if given.revoked:
+        revoke_grant(ctx, authority(ctx, ANALYST), made.id, "Uji kebocoran: kerja sama selesai")
+    if lifted:
+        admin.change_user(ctx, None, person.username, clearance=Level(person.clearance))
 
 
 def deactivate(ctx, username: str) -> None:  # noqa: ANN001
-    """The administrator deactivates a user (who may still hold a session)."""
+    """The administrator deactivates a user (who holds a session: it ends with the account)."""
     from ocenter.accounts import admin
 
     assert admin.toggle_active(ctx, authority(ctx, ADMINISTRATOR), username) is False
@@ -472,20 +527,22 @@ def send_data(ctx, dataset: Dataset, sender: str, *, decide: bool | None):  # no
     return sent
 
 
-def file_request(ctx, requester: str, request: Request, dataset_ids: list[str]):  # noqa: ANN001, ANN201
-    """The requesting unit files the Formulir Permintaan Dashboard."""
+def file_request(ctx, requester: str, request: Request, dataset_ids: list[str],  # noqa: ANN001, ANN201
+                 audience: tuple[str, ...] | frozenset[str]):
+    """The requesting unit files the Formulir Permintaan Dashboard, naming the tiers it is for."""
     from ocenter import procedure
-    from ocenter.accounts.levels import Level
+    from ocenter.accounts.levels import Level, Tier
 
     return procedure.file_request(ctx, authority(ctx, requester), title=request.title,
                                   purpose=request.purpose, datasets_wanted=dataset_ids,
-                                  level=Level(request.level), audience=["kepala", "eselon1"])
+                                  level=Level(request.level),
+                                  audience=[Tier(tier) for tier in oracle.TIERS if tier in audience])
 
 
 def spec_for(dashboard: Dashboard, dashboard_id: str, request_id: int):  # noqa: ANN201
     """The dashboard's spec: a row count, a bar chart of its Terbuka field and a table of each
     other field it shows."""
-    from ocenter.accounts.levels import Level, ScopeKind
+    from ocenter.accounts.levels import Level, Tier
     from ocenter.display.spec import DashboardSpec, Panel, PanelKind
 
     dataset_id = dashboard.dataset.key
@@ -497,7 +554,8 @@ def spec_for(dashboard: Dashboard, dashboard_id: str, request_id: int):  # noqa:
     return DashboardSpec(
         id=dashboard_id, title=dashboard.title, description="Dasbor uji kebocoran.",
         owner_unit=dashboard.owner_unit, request_id=request_id, level=Level(dashboard.level),
-        audience=[ScopeKind(a) for a in sorted(dashboard.audience)], datasets=[dataset_id],
+        audience=[Tier(tier) for tier in oracle.TIERS if tier in dashboard.audience],
+        datasets=[dataset_id],
         panels=panels,
     )
 
@@ -507,7 +565,7 @@ def put_on_display(ctx, plan: Plan, dashboard: Dashboard, request: Request) -> s
     from ocenter import procedure
 
     analyst = authority(ctx, ANALYST)
-    filed = file_request(ctx, plan.requester, request, [dashboard.dataset.key])
+    filed = file_request(ctx, plan.requester, request, [dashboard.dataset.key], plan.audience)
     head = procedure.start_mockup(ctx, analyst, filed.id)
     head = procedure.save_mockup(ctx, analyst, filed.id, spec_for(dashboard, filed.dashboard_id, filed.id),
                                  head, "Mock-up uji kebocoran")
@@ -520,11 +578,14 @@ def put_on_display(ctx, plan: Plan, dashboard: Dashboard, request: Request) -> s
 
 
 def classify(ctx, analyst, request_id: int) -> None:  # noqa: ANN001
-    """Step 7 with no default narrowing the data (the planted rows are dated today, so a
-    default window of recent months keeps them too)."""
+    """Step 7: a default for every tier, the latest months only (the planted rows are dated today,
+    so the window keeps them all: no default narrows what the rules let through)."""
     from ocenter import procedure
+    from ocenter.accounts.levels import Tier
+    from ocenter.display.spec import DefaultView
 
-    procedure.classify_defaults(ctx, analyst, request_id, [])
+    procedure.classify_defaults(ctx, analyst, request_id,
+                                [DefaultView(tier=tier, months=12) for tier in Tier])
 
 
 def _git(*args: str, cwd: Path | None = None) -> str:
@@ -559,7 +620,8 @@ def start_pushed_mockup(ctx) -> None:  # noqa: ANN001
     from ocenter import procedure
     from ocenter.display.spec import spec_to_yaml
 
-    filed = file_request(ctx, MOCKUP_REQUESTER, MOCKUP_REQUEST, [MOCKUP.dataset.key])
+    filed = file_request(ctx, MOCKUP_REQUESTER, MOCKUP_REQUEST, [MOCKUP.dataset.key],
+                         MOCKUP.audience)
     spec = spec_for(MOCKUP, filed.dashboard_id, filed.id)
     push_to_mockup(ctx, filed.id, {f"specs/{filed.dashboard_id}.yaml": spec_to_yaml(spec)})
     procedure.start_mockup(ctx, authority(ctx, ANALYST), filed.id)
@@ -568,12 +630,13 @@ def start_pushed_mockup(ctx) -> None:  # noqa: ANN001
 def send_for_review_then_push(ctx) -> None:  # noqa: ANN001
     """Steps 4-5: a valid mock-up sent to its unit, then a push onto its branch (see REVIEW)."""
     from ocenter import procedure
-    from ocenter.accounts.levels import Level, ScopeKind
+    from ocenter.accounts.levels import Level, Tier
     from ocenter.contracts.model import contract_to_yaml
     from ocenter.display.spec import DashboardSpec, spec_to_yaml
 
     analyst = authority(ctx, ANALYST)
-    filed = file_request(ctx, REVIEW_REQUESTER, REVIEW_REQUEST, [REVIEW.dataset.key])
+    filed = file_request(ctx, REVIEW_REQUESTER, REVIEW_REQUEST, [REVIEW.dataset.key],
+                         REVIEW.audience)
     head = procedure.start_mockup(ctx, analyst, filed.id)
     as_sent = replace(REVIEW, shown=_fields_up_to(REVIEW.level))
     procedure.save_mockup(ctx, analyst, filed.id, spec_for(as_sent, filed.dashboard_id, filed.id),
@@ -584,7 +647,7 @@ def send_for_review_then_push(ctx) -> None:  # noqa: ANN001
         f.model_copy(update={"level": Level.TERBATAS}) if f.name == LOWERED_FIELD else f
         for f in lowered.fields]})
     foreign = DashboardSpec(id=FOREIGN_ID, title=f"Rencana pengawasan {FOREIGN_TOKEN}",
-                            owner_unit=PANGAN, level=Level.SANGAT_RAHASIA, audience=[ScopeKind.BPOM])
+                            owner_unit=PANGAN, level=Level.SANGAT_RAHASIA, audience=[Tier.KEPALA_BPOM])
     push_to_mockup(ctx, filed.id, {
         f"specs/{filed.dashboard_id}.yaml": spec_to_yaml(spec_for(REVIEW, filed.dashboard_id, filed.id)),
         f"data_contracts/{REVIEW.dataset.key}.yaml": contract_to_yaml(lowered),
@@ -592,8 +655,9 @@ def send_for_review_then_push(ctx) -> None:  # noqa: ANN001
     })
 
 
-def build_world(ctx) -> dict[str, str]:  # noqa: ANN001
-    """Make the world real; returns the dashboard id of each plan's key."""
+def build_world(ctx) -> tuple[dict[str, str], dict[str, str]]:  # noqa: ANN001
+    """Make the world real; returns the dashboard id of each plan's key, and the session each
+    user logged in with (before anyone was deactivated)."""
     create_users(ctx, PEOPLE)
     add_contracts(ctx, [contract_for(d.dataset) for d in (*DISPLAYED, MOCKUP, REVIEW)]
                   + [contract_for(VERIFIED, failing=True), contract_for(RETURNED, failing=True)])
@@ -607,21 +671,30 @@ def build_world(ctx) -> dict[str, str]:  # noqa: ANN001
     }
     start_pushed_mockup(ctx)
     send_for_review_then_push(ctx)
-    file_request(ctx, WAITING_REQUESTER, WAITING_REQUEST, [DISPLAYED[0].dataset.key])
+    file_request(ctx, WAITING_REQUESTER, WAITING_REQUEST, [DISPLAYED[0].dataset.key],
+                 WAITING_AUDIENCE)
     for person in PEOPLE:
-        for key in sorted(person.grants):
-            grant(ctx, person.username, dashboard_ids[key])
+        for given in person.grants:
+            grant(ctx, person, given, dashboard_ids[given.dashboard])
+    sessions = {person.username: log_in(ctx, person.username) for person in PEOPLE}
+    for person in PEOPLE:
         if not person.active:
             deactivate(ctx, person.username)
-    return dashboard_ids
+    return dashboard_ids, sessions
 
 
-def log_in(at, username: str) -> None:  # noqa: ANN001 - AppTest
-    """Give the session a login for ``username``, as streamlit-authenticator leaves it after its
-    form or its cookie accepted them; the router then reads their authority from the database."""
-    at.session_state["authentication_status"] = True
-    at.session_state["username"] = username
-    at.session_state["name"] = username
+def log_in(ctx, username: str) -> str:  # noqa: ANN001
+    """Log ``username`` in with their password through the login form's use case; returns the id
+    of the session it opens on the server."""
+    from ocenter.accounts.authentication import authenticate
+
+    return authenticate(ctx, username, PASSWORD, CLIENT)
+
+
+def hold_session(at, session_id: str) -> None:  # noqa: ANN001 - AppTest
+    """Give the browser session ``session_id``, as the login form leaves it after a login (a
+    reload finds the same id in the cookie); every page run checks it in the database."""
+    at.session_state[SESSION_KEY] = session_id
 
 
 # --- rendering: every page a user may open, and every byte it sends -----------------------------
@@ -636,6 +709,9 @@ class Run:
     tokens: frozenset[str]
     listed: tuple[str, ...] | None = None  # on the display: the dashboards offered
     problems: tuple[str, ...] = ()  # exceptions shown on the page
+    login_form: bool = False  # the run showed the login form
+    notices: tuple[str, ...] = ()  # its errors, warnings and notes
+    titles: tuple[str, ...] = ()  # its titles
 
 
 def _file_text(data: object) -> bytes:
@@ -690,10 +766,16 @@ class Recorder:
 
     def take(self, at, page: str, option: str | None = None,  # noqa: ANN001 - AppTest
              listed: tuple[str, ...] | None = None) -> Run:
+        from ocenter.i18n import t
+
         sent, self.parts = b"\n".join(self.parts), []
         return Run(page=page, option=option, listed=listed,
-                   tokens=frozenset(t for t, raw in TOKEN_BYTES.items() if raw in sent),
-                   problems=tuple(str(e.value)[:300] for e in at.exception))
+                   tokens=frozenset(k for k, raw in TOKEN_BYTES.items() if raw in sent),
+                   problems=tuple(str(e.value)[:300] for e in at.exception),
+                   login_form=[w.label for w in at.text_input] == [t("login.username"),
+                                                                   t("login.password")],
+                   notices=tuple(str(e.value) for e in (*at.error, *at.warning, *at.info)),
+                   titles=tuple(str(e.value) for e in at.title))
 
 
 #: Pages where each option of the first picker is opened in turn.
@@ -729,7 +811,7 @@ def render(installation: Installation, person: Person) -> list[Run]:
     runs: list[Run] = []
     with installation.environment(), Recorder().installed() as recorder:
         at = AppTest.from_file(str(PROJECT_ROOT / "Home.py"), default_timeout=APPTEST_TIMEOUT)
-        log_in(at, person.username)
+        hold_session(at, installation.sessions[person.username])
         at.run()  # the page the router lands on
         landing = default_page_key(Role(person.role)) if person.active else None
         if landing is None:
@@ -756,6 +838,8 @@ class Installation:
     ctx: object
     environ: dict[str, str]
     dashboard_ids: dict[str, str]
+    sessions: dict[str, str]  # username -> the session id their browser holds
+    today: date  # the day the world was made on (its grants are judged on it)
     _runs: dict[str, list[Run]] = field(default_factory=dict)
 
     @contextlib.contextmanager
@@ -797,8 +881,8 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
                    "OCENTER_COOKIE_KEY": secrets.token_urlsafe(48), "DATABASE_URL": url}
         ctx = initialise(load_settings(environ), progress=lambda _message: None)
         stack.callback(ctx.engine.dispose)
-        dashboard_ids = build_world(ctx)
-        yield Installation(request.param, ctx, environ, dashboard_ids)
+        dashboard_ids, sessions = build_world(ctx)
+        yield Installation(request.param, ctx, environ, dashboard_ids, sessions, ctx.clock.today())
 
 
 # --- the tests ----------------------------------------------------------------------------------
@@ -808,9 +892,33 @@ def _where(run: Run) -> str:
     return run.page + (f" [{run.option}]" if run.option else "")
 
 
+def test_the_world_has_someone_of_every_tier_and_ended_grants():
+    from ocenter.accounts.levels import Tier
+
+    assert set(oracle.TIERS) == {tier.value for tier in Tier}
+    assert {person.tier for person in PEOPLE} == set(oracle.TIERS)
+    grants = [g for p in PEOPLE for g in p.grants]
+    assert any(g.revoked for g in grants) and any(g.ends_on <= TODAY for g in grants)
+
+
+@pytest.mark.parametrize("person", PEOPLE, ids=lambda p: p.username)
+def test_a_session_opens_the_pages_and_deactivation_ends_it(world, person):
+    from ocenter.i18n import t
+
+    runs = world.runs(person)
+    if person.active:
+        assert not [_where(r) for r in runs if r.login_form], "the session was refused"
+        assert {r.page for r in runs} == set(page_keys(person))
+    else:  # the login form with the reason, and nothing of the app
+        assert [(r.page, r.login_form) for r in runs] == [("login", True)]
+        assert runs[0].notices == (t("login.account_deactivated"),)
+        assert runs[0].titles == (t("app.title"),)
+        assert not runs[0].tokens and not runs[0].problems
+
+
 @pytest.mark.parametrize("person", PEOPLE, ids=lambda p: p.username)
 def test_the_display_offers_exactly_the_dashboards_the_rules_allow(world, person):
-    expected = sorted(d.title for d in DISPLAYED if oracle.may_open(person, d))
+    expected = sorted(d.title for d in DISPLAYED if oracle.may_open(person, d, world.today))
     # Each run of the display with its choice of dashboards (the wall screen's rotation offers
     # none until it is stopped); a refused session never reaches the display.
     offered = [run.listed for run in world.runs(person) if run.listed is not None]
@@ -823,7 +931,7 @@ def test_the_display_offers_exactly_the_dashboards_the_rules_allow(world, person
     _case(p, f, known_leaks=True) for f in FAMILIES for p in PEOPLE
 ])
 def test_nothing_reaches_a_user_beyond_what_the_rules_allow(world, person, family):
-    allowed = permitted(person)
+    allowed = permitted(person, world.today)
     leaks = sorted(
         f"{token} on {_where(run)}"
         for run in world.runs(person)
@@ -838,7 +946,7 @@ def test_nothing_reaches_a_user_beyond_what_the_rules_allow(world, person, famil
 ])
 def test_what_the_rules_allow_does_reach_the_user(world, person, family):
     runs = world.runs(person)
-    for expected in required(person):
+    for expected in required(person, world.today):
         if expected.family != family:
             continue
         shown = [r for r in runs if r.page == expected.page
