@@ -157,7 +157,7 @@ with preview:
     except UserError as error:
         ui.show_error(error)
     else:
-        contracts = ctx.store.snapshot(head).contracts
+        contracts = procedure.preview_contracts(ctx, head)
         for problem in content_problems(spec, contracts):
             st.error(ui.literal(problem))
         ui.show_dashboard(ctx, spec, contracts, viewer)

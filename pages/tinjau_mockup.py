@@ -77,7 +77,7 @@ def _show_current() -> None:
 
 def _show_mockup() -> None:
     if spec is not None:
-        ui.show_dashboard(ctx, spec, mockup_snapshot.contracts, viewer)
+        ui.show_dashboard(ctx, spec, procedure.preview_contracts(ctx, mockup_snapshot.commit), viewer)
 
 
 with tab_side:

@@ -11,10 +11,8 @@ into a temporary folder, the edit applied there (the working tree is never touch
     python tests/leak_matrix_mutations.py NAME...          # only these
 
 An edit whose text is no longer found in the source is reported as such ("stale"): the rule
-moved, and this list must follow it. Rules that do not exist on today's main (request titles
-withheld by level, reports and failing rows masked by the dataset's level, the review's diff and
-preview limited to the request's own dashboard and to the levels on main) cannot be removed;
-the matrix's strict expected failures (``KNOWN_LEAKS``) are what shows them missing.
+moved, and this list must follow it. The matrix's strict expected failures
+(``KNOWN_LEAKS``) would name a rule main does not have yet; there are none today.
 """
 
 from __future__ import annotations
@@ -130,6 +128,23 @@ MUTATIONS = (
               ("ocenter/procedure/data_intake.py",
                "if actor.role not in PUSDATIN_ROLES and submission.unit_code != actor.unit_code:",
                "if False:"))),
+    Mutation("request-level", "a request's title and purpose are read only within its level",
+             (("ocenter/accounts/visibility.py",
+               "    if viewer.may_see_level(request.level):\n        return RequestView.FULL",
+               "    if True:\n        return RequestView.FULL"),)),
+    Mutation("values-by-dataset-level", "a quoted value counts its dataset's level too "
+             "(report and failing rows)",
+             (("ocenter/verification/report.py",
+               "return clearance.allows(highest([field_level, dataset_level]))",
+               "return clearance.allows(field_level)"),)),
+    Mutation("review-diff-own-spec", "the review's diff is the request's own spec alone",
+             (("ocenter/procedure/mockup_review.py",
+               "return ctx.store.mockup_diff(request_id, reviewed_commit, spec_path(request.dashboard_id))",
+               "return ctx.store.mockup_diff(request_id, reviewed_commit)"),)),
+    Mutation("preview-main-levels", "a mock-up is previewed by the contracts on main",
+             (("ocenter/procedure/mockup_review.py",
+               'return {**ctx.store.snapshot(rev).contracts, **ctx.store.snapshot("main").contracts}',
+               'return {**ctx.store.snapshot("main").contracts, **ctx.store.snapshot(rev).contracts}'),)),
     Mutation("deactivated-out", "a deactivated user's session is refused (three places: "
              "deactivating ends it, and each page run checks the user)",
              (("ocenter/accounts/admin.py",

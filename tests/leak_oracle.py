@@ -309,9 +309,18 @@ def analyst_preview_values(person: Person, mockup: Dashboard, today: date) -> se
     return dashboard_values(person, mockup, today) - {mockup.title}
 
 
-def review_values(person: Person, mockup: Dashboard, requesting_unit: str, today: date) -> set[str]:
+def review_values(person: Person, mockup: Dashboard, request: Request, today: date) -> set[str]:
     """What the review of ``mockup`` may show ``person`` (step 5): the requesting unit's own
-    reviewers only, the data by the levels on main."""
-    if person.role not in UNIT_SIDE_ROLES or person.unit_code != requesting_unit:
+    reviewers only, and only those cleared for the whole mock-up (README, "No leak on any
+    channel": a reviewer below the mock-up's level, the highest of the request's, the spec's and
+    the data its panels show by the levels on main, sees none of it and is told who can review);
+    then the data rules."""
+    if person.role not in UNIT_SIDE_ROLES or person.unit_code != request.requesting_unit:
+        return set()
+    level = higher(request.level, mockup.level)
+    if mockup.dataset is not None:
+        level = higher(level, *(higher(mockup.dataset.level, mockup.dataset.fields[name])
+                                for name in mockup.shown))
+    if not within(person.clearance, level):
         return set()
     return dashboard_values(person, mockup, today) - {mockup.title}

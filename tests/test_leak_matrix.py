@@ -287,7 +287,7 @@ def permitted(person: Person, today: date) -> dict[str, frozenset[str]]:
     allow(oracle.report_values(person, VERIFIED), frozenset({"verifikasi-data"}))
     allow(oracle.failing_row_values(person, RETURNED, RETURNED_UNIT), frozenset({"kirim-data"}))
     allow(oracle.analyst_preview_values(person, MOCKUP, today), frozenset({"mockup"}))
-    allow(oracle.review_values(person, REVIEW, REVIEW_REQUEST.requesting_unit, today),
+    allow(oracle.review_values(person, REVIEW, REVIEW_REQUEST, today),
           frozenset({"tinjau-mockup"}))
     return allowed  # FOREIGN_TOKEN: nowhere, for anyone
 
@@ -327,7 +327,7 @@ def required(person: Person, today: date) -> list[Expected]:
                               frozenset(oracle.analyst_preview_values(person, MOCKUP, today))))
     if "tinjau-mockup" in pages and oracle.may_read_request(person, REVIEW_REQUEST):
         found.append(Expected("review-preview", "tinjau-mockup", None, frozenset(
-            oracle.review_values(person, REVIEW, REVIEW_REQUEST.requesting_unit, today))))
+            oracle.review_values(person, REVIEW, REVIEW_REQUEST, today))))
     return [e for e in found if e.tokens]
 
 
@@ -338,55 +338,11 @@ def _opens(person: Person, page: str) -> bool:
     return person.active and page in page_keys(person)
 
 
-def _titles_above_clearance(person: Person) -> bool:
-    return _opens(person, "beranda") and any(
-        oracle.concerned(person, r) and not oracle.within(person.clearance, r.level) for r in REQUESTS
-    )
-
-
-def _report_masked_by_field_only(person: Person) -> bool:
-    return _opens(person, "verifikasi-data") and any(
-        oracle.within(person.clearance, level)
-        and not oracle.within(person.clearance, oracle.higher(level, VERIFIED.level))
-        for level in VERIFIED.fields.values()
-    )
-
-
-def _failing_rows_unmasked(person: Person) -> bool:
-    return _opens(person, "kirim-data") and person.unit_code == RETURNED_UNIT and any(
-        not oracle.within(person.clearance, oracle.higher(level, RETURNED.level))
-        for level in RETURNED.fields.values()
-    )
-
-
-def _reviews_the_pushed_branch(person: Person) -> bool:
-    # A reviewer whose clearance is below the mock-up's level never gets past its preview.
-    return (_opens(person, "tinjau-mockup") and person.unit_code == REVIEW_REQUEST.requesting_unit
-            and oracle.within(person.clearance, REVIEW.level))
-
-
-def _preview_by_branch_levels(person: Person) -> bool:
-    return _reviews_the_pushed_branch(person) and not oracle.within(
-        person.clearance, oracle.higher(REVIEW.dataset.level, FIELDS[LOWERED_FIELD]))
-
-
-KNOWN_LEAKS: dict[str, tuple[Callable[[Person], bool], str]] = {
-    "requests": (_titles_above_clearance,
-                 "issue 11: request titles and purposes are shown to those concerned whatever the "
-                 "request's level"),
-    "verification": (_report_masked_by_field_only,
-                     "issue 11: Verifikasi Data masks quoted values by the field's level only, not "
-                     "the higher of field and dataset level"),
-    "failing-rows": (_failing_rows_unmasked,
-                     "issue 11: the failing-rows download is not masked by the higher of field and "
-                     "dataset level"),
-    "review-diff": (_reviews_the_pushed_branch,
-                    "issue 11: Tinjau Mock-up shows the diff of the whole branch, not only of the "
-                    "request's own dashboard"),
-    "review-preview": (_preview_by_branch_levels,
-                       "issue 11 (found by this matrix): Tinjau Mock-up previews the mock-up with "
-                       "the field levels of the branch's own, unapproved contracts"),
-}
+#: Leaks known and not fixed yet, by token family: (who is affected, why), each a strict expected
+#: failure that turns into a failure when its fix lands. None today: every leak the matrix found
+#: (request titles by level, values masked by dataset level on Verifikasi Data and in the
+#: failing-rows download, the review's diff and the preview's contract levels) is fixed.
+KNOWN_LEAKS: dict[str, tuple[Callable[[Person], bool], str]] = {}
 
 
 def _case(person: Person, family: str, *, known_leaks: bool) -> pytest.ParameterSet:
@@ -768,7 +724,9 @@ class Recorder:
              listed: tuple[str, ...] | None = None) -> Run:
         from ocenter.i18n import t
 
-        sent, self.parts = b"\n".join(self.parts), []
+        # Text people typed reaches Markdown escaped (``TK\-...``), and JSON doubles a backslash:
+        # searched without backslashes, a token is found in any of its escaped forms.
+        sent, self.parts = b"\n".join(self.parts).replace(b"\\", b""), []
         return Run(page=page, option=option, listed=listed,
                    tokens=frozenset(k for k, raw in TOKEN_BYTES.items() if raw in sent),
                    problems=tuple(str(e.value)[:300] for e in at.exception),

@@ -214,6 +214,14 @@ class ReviewAccess:
     reviewers: list[str] = field(default_factory=list)
 
 
+def preview_contracts(ctx: AppContext, rev: str) -> dict[str, DataContract]:
+    """The contracts a mock-up at ``rev`` is previewed and judged with: main's, where main has
+    the dataset's contract, and the revision's own only for datasets main does not know yet. A
+    contract changes only through its own review (contract changes), so a mock-up branch that
+    edits its copy of a contract, lowering a field's level, shows nothing more for it."""
+    return {**ctx.store.snapshot(rev).contracts, **ctx.store.snapshot("main").contracts}
+
+
 def review_level(ctx: AppContext, request: DashboardRequest, rev: str, *, raw: bool = False) -> Level:
     """How confidential reviewing the mock-up at ``rev`` is: the highest of the request's level,
     and of the spec's own level and the data its panels use, at ``rev`` and where it forked from
@@ -226,7 +234,7 @@ def review_level(ctx: AppContext, request: DashboardRequest, rev: str, *, raw: b
         snapshot = ctx.store.snapshot(commit)
         spec = snapshot.specs.get(request.dashboard_id)
         if spec is not None:
-            levels += [spec.level, data_level(spec, snapshot.contracts)]
+            levels += [spec.level, data_level(spec, preview_contracts(ctx, commit))]
         elif raw and spec_path(request.dashboard_id) in snapshot.problems:
             levels += [snapshot.contracts[d].highest_level() if d in snapshot.contracts
                        else Level.SANGAT_RAHASIA for d in request.datasets]
