@@ -240,7 +240,7 @@ def show_error(error: UserError) -> None:
 def _dataset_table(home: str, dataset_id: str, sha256: str, file_sha256: str | None,
                    stamp: tuple[int, ...]):  # noqa: ANN202 - pyarrow.Table
     """A stored dataset file, read once per process and shared by every user (filtering by
-    authority happens after this, per viewer, and is never cached across users).
+    authority happens after this, per viewer cut: ``ocenter.display.cache``).
 
     Only a file whose bytes matched ``file_sha256`` is cached (a mismatch raises, and Streamlit
     caches no exception), under the digest it was verified against. ``stamp`` (the file's
@@ -265,7 +265,9 @@ def _stamp(ctx: AppContext, dataset_id: str, sha256: str) -> tuple[int, ...]:
 
 def dashboard_tables(ctx: AppContext, dataset_ids: list[str], viewer: Authority) -> tuple[dict, dict]:
     """The newest integrated table of each dataset the dashboard reads (missing ones left out),
-    and the datasets whose file no longer matches its recorded digest (logged, never read)."""
+    each with its content's version (``display.cache.VersionedTable``), and the datasets whose
+    file no longer matches its recorded digest (logged, never read)."""
+    from ocenter.display.cache import VersionedTable, stored_version
     from ocenter.procedure.data_intake import latest_versions
     from ocenter.procedure.data_integration import report_altered_file
 
@@ -276,9 +278,11 @@ def dashboard_tables(ctx: AppContext, dataset_ids: list[str], viewer: Authority)
         build = versions.get(dataset_id)
         if build is None:
             continue
+        stamp = _stamp(ctx, dataset_id, build.sha256)
         try:
-            tables[dataset_id] = _dataset_table(str(ctx.home), dataset_id, build.sha256,
-                                                build.file_sha256, _stamp(ctx, dataset_id, build.sha256))
+            table = _dataset_table(str(ctx.home), dataset_id, build.sha256, build.file_sha256, stamp)
+            tables[dataset_id] = VersionedTable(table, stored_version(
+                str(ctx.home), dataset_id, build.sha256, build.file_sha256, stamp))
         except IntegrityError as error:
             altered[dataset_id] = error
             report_altered_file(ctx, viewer.username, error)

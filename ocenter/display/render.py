@@ -10,9 +10,10 @@ import pyarrow as pa
 
 from ocenter.accounts.authority import Authority
 from ocenter.contracts.model import DataContract
-from ocenter.display.aggregation import PanelData, panel_data
+from ocenter.display.aggregation import PanelData
+from ocenter.display.cache import DatasetView, VersionedTable
 from ocenter.display.charts import panel_chart
-from ocenter.display.filtering import can_view, viewer_rows
+from ocenter.display.filtering import can_view, viewer_cut
 from ocenter.display.labels import format_value, table_frame
 from ocenter.display.lifecycle import DashboardLifecycle
 from ocenter.display.spec import DashboardSpec, Panel, PanelKind
@@ -46,7 +47,7 @@ class RenderedPanel:
 def render_dashboard(
     spec: DashboardSpec,
     contracts: dict[str, DataContract],
-    tables: dict[str, pa.Table | pd.DataFrame],
+    tables: dict[str, VersionedTable | pa.Table | pd.DataFrame],
     viewer: Authority,
     lang: str,
     lifecycle: DashboardLifecycle | None = None,
@@ -54,23 +55,26 @@ def render_dashboard(
     """Every panel of ``spec`` as ``viewer`` may see it, with the step-7 default of their scope
     from the dashboard's ``lifecycle`` (a mock-up has none).
 
+    The aggregates of a stored version (a ``VersionedTable``) are kept by the process, keyed by
+    the viewer's cut, and computed again only for a new version, contract, query or cut.
+
     Raises ``PermissionDenied`` when the viewer may not open the dashboard at all.
     """
     if not can_view(viewer, spec):
         raise PermissionDenied("render.denied")
     default = lifecycle.default_for(viewer.scope) if lifecycle is not None else None
-    rows_by_dataset: dict[str, pd.DataFrame] = {}
+    views: dict[str, DatasetView] = {}
     rendered: list[RenderedPanel] = []
     for panel in spec.panels:
         contract = contracts.get(panel.dataset)
         if contract is None or panel.dataset not in tables:
             rendered.append(RenderedPanel(panel=panel, message=t("render.no_data", lang)))
             continue
-        if panel.dataset not in rows_by_dataset:
-            rows_by_dataset[panel.dataset] = viewer_rows(
-                contract, tables[panel.dataset], viewer, default
-            )
-        data = panel_data(panel, contract, rows_by_dataset[panel.dataset], viewer)
+        if panel.dataset not in views:
+            used = [n for p in spec.panels if p.dataset == panel.dataset for n in p.fields_used()]
+            views[panel.dataset] = DatasetView(contract, tables[panel.dataset],
+                                               viewer_cut(contract, viewer, default), used)
+        data = views[panel.dataset].panel(panel)
         rendered.append(_rendered(panel, data, contract, lang))
     return rendered
 
