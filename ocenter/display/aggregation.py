@@ -93,7 +93,11 @@ def aggregate(panel: Panel, contract: DataContract, rows: pa.Table) -> PanelData
     """One panel's aggregate of ``rows``: rows already cut for the viewer, typed
     (``filtering.cut_rows``), holding every field the panel uses (``panel_refusal`` says
     whether they may)."""
-    work = filtering.rows_filter(rows, panel.filters, contract)
+    return summarise(panel, contract, filtering.rows_filter(rows, panel.filters, contract))
+
+
+def summarise(panel: Panel, contract: DataContract, work: pa.Table) -> PanelData:
+    """``aggregate`` of rows that already passed the panel's filters."""
     keys = _group_keys(panel)
     if panel.kind == PanelKind.KPI or not keys:
         value = _scalar(work, panel)

@@ -12,18 +12,19 @@ different cuts, so they never do. Nothing here reads who is asking from anywhere
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Hashable, Iterable
 from dataclasses import dataclass, replace
-from typing import Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import pandas as pd
 import pyarrow as pa
 
 from ocenter.contracts.model import DataContract
-from ocenter.display.aggregation import PanelData, aggregate, panel_refusal
-from ocenter.display.filtering import ViewerCut, cut_rows, display_table
+from ocenter.display.aggregation import PanelData, panel_refusal, summarise
+from ocenter.display.filtering import ViewerCut, cut_rows, display_column, display_table, rows_filter
 from ocenter.display.spec import Panel
 
 Value = TypeVar("Value")
@@ -118,17 +119,38 @@ class _Pending(Generic[Value]):
         self.value: Value | None = None
 
 
+class ColumnSource(Protocol):
+    """Rows whose columns are read when asked for (``verification.datasets.StoredFile``)."""
+
+    @property
+    def column_names(self) -> list[str]: ...
+
+    def read(self, columns: list[str] | None = None) -> pa.Table: ...
+
+
 @dataclass(frozen=True)
 class VersionedTable:
-    """A stored dataset file as read for the display, with what identifies its content.
+    """A stored dataset as the display reads it, with what identifies its content.
 
     Attributes:
-        table: the file's rows, as stored (typed by the contract when it was accepted).
+        table: its rows: a table, or the stored file, whose columns are parsed when a dashboard
+            first needs them (typed by the contract when the data was accepted).
         version: the content's identity (``stored_version``): equal versions hold equal rows.
     """
 
-    table: pa.Table
+    table: pa.Table | ColumnSource
     version: str
+
+    @property
+    def column_names(self) -> list[str]:
+        """The columns the rows have."""
+        return list(self.table.column_names)
+
+    def read(self, names: list[str]) -> pa.Table:
+        """Columns ``names`` as stored (parsed together, on as many threads as the reader uses)."""
+        if isinstance(self.table, pa.Table):
+            return self.table.select(names)
+        return self.table.read(names)
 
 
 def stored_version(
@@ -142,18 +164,23 @@ def stored_version(
     return f"unsealed:{home}:{dataset_id}:{sha256}:{':'.join(str(n) for n in stamp)}"
 
 
-#: Typed tables of stored versions. Most of a typed table's buffers are those of the table as
-#: read (a stored file is typed already), but they are counted whole: 5,000,000 demo rows
-#: count about 0.5 GB.
-TYPED_TABLES: ByteBudgetCache[pa.Table] = ByteBudgetCache(2 * 1024**3)
+#: Typed columns of stored versions, each parsed from its file once, when a dashboard first
+#: reads it (a dashboard reads a few of a dataset's columns): 5,000,000 demo rows take about
+#: 40 MB for a date, 0.1 GB for a code.
+TYPED_COLUMNS: ByteBudgetCache[pa.ChunkedArray] = ByteBudgetCache(2 * 1024**3)
 #: Panel aggregates, at most ``MAX_PANEL_ROWS`` rows each: a few KB, so thousands of them.
 PANEL_DATA: ByteBudgetCache[PanelData] = ByteBudgetCache(128 * 1024**2)
+#: Panels drawn from those aggregates in one language (``render.RenderedPanel``: the chart with
+#: its inline values, the labelled table, the formatted number); building an Altair chart
+#: costs more than a page run may.
+DRAWN: ByteBudgetCache[Any] = ByteBudgetCache(256 * 1024**2)
 
 
 def clear() -> None:
-    """Forget every typed table and aggregate this process keeps."""
-    TYPED_TABLES.clear()
+    """Forget every typed column, aggregate and drawn panel this process keeps."""
+    TYPED_COLUMNS.clear()
     PANEL_DATA.clear()
+    DRAWN.clear()
 
 
 def contract_key(contract: DataContract) -> str:
@@ -167,13 +194,41 @@ def panel_key(panel: Panel) -> str:
     return panel.model_dump_json(include=_PANEL_QUERY)
 
 
-def typed_version(contract: DataContract, source: VersionedTable) -> pa.Table:
-    """``source`` typed for display by ``contract``, once per version and contract."""
-    return TYPED_TABLES.get_or_compute(
-        ("typed", source.version, contract_key(contract)),
-        lambda: display_table(contract, source.table),
-        lambda table: table.get_total_buffer_size(),
-    )
+def typed_columns(contract: DataContract, source: VersionedTable, names: Iterable[str]) -> pa.Table:
+    """The fields ``names`` of ``source`` that it has, typed for display by ``contract``
+    (``filtering.display_column``), each column once per version and contract."""
+    wanted = set(names)
+    present = [n for n in contract.field_names() if n in wanted and n in source.column_names]
+    fingerprint = contract_key(contract)
+
+    def typed(name: str, stored: pa.Table | None = None) -> pa.ChunkedArray:
+        def compute() -> pa.ChunkedArray:
+            column = (stored if stored is not None else source.read([name])).column(name)
+            return _chunked(display_column(column, contract.field(name), contract))
+
+        return TYPED_COLUMNS.get_or_compute(("typed", source.version, fingerprint, name), compute,
+                                            lambda column: column.get_total_buffer_size())
+
+    # The columns not typed yet are parsed together, by one session while the others wait:
+    # ten viewers opening a new version at once parse it once.
+    with _READING:
+        missing = [n for n in present if ("typed", source.version, fingerprint, n) not in TYPED_COLUMNS]
+        if missing:
+            stored = source.read(missing)
+            for name in missing:
+                typed(name, stored)
+    if present:
+        return pa.Table.from_arrays([typed(name) for name in present], names=present)
+    # No field asked for (a dashboard that only counts rows): no column, but every row.
+    first = next((n for n in contract.field_names() if n in source.column_names), None)
+    return pa.table({}) if first is None else pa.table({first: typed(first)}).select([])
+
+
+_READING = threading.Lock()
+
+
+def _chunked(column: pa.Array | pa.ChunkedArray) -> pa.ChunkedArray:
+    return column if isinstance(column, pa.ChunkedArray) else pa.chunked_array([column])
 
 
 def _panel_bytes(data: PanelData) -> int:
@@ -199,32 +254,46 @@ class DatasetView:
         self.contract, self.source, self.cut = contract, source, cut
         self._fields = set(fields)  # the fields the dashboard's panels on this dataset use
         self._rows: pa.Table | None = None
+        self._by_filters: dict[str, pa.Table] = {}
+
+    def key(self, panel: Panel) -> tuple[str, ...] | None:
+        """What decides ``panel``'s aggregate for this viewer: the version, the contract, the
+        viewer's cut and the panel's query; None for a table that is not a stored version."""
+        if not isinstance(self.source, VersionedTable):
+            return None
+        return (self.source.version, contract_key(self.contract), self.cut.key, panel_key(panel))
 
     def panel(self, panel: Panel) -> PanelData:
         """The aggregate ``panel`` shows this viewer (or why it shows nothing)."""
-        if not isinstance(self.source, VersionedTable):
+        key = self.key(panel)
+        if key is None:
             return self._computed(panel)
-        key = ("panel", self.source.version, contract_key(self.contract), self.cut.key,
-               panel_key(panel))
         data = PANEL_DATA.get_or_compute(key, lambda: self._computed(panel), _panel_bytes)
         # A frame of its own for each run over the shared values (pandas copies on write).
         return replace(data, frame=data.frame.copy(deep=False))
 
     def _computed(self, panel: Panel) -> PanelData:
-        source = self.source.table if isinstance(self.source, VersionedTable) else self.source
-        names = source.column_names if isinstance(source, pa.Table) else list(source.columns)
+        source = self.source
+        names = source.column_names if not isinstance(source, pd.DataFrame) else list(source.columns)
         refused = panel_refusal(panel, self.contract, self.cut,
                                 [n for n in names if n in self.cut.fields])
         if refused is not None:
             return refused
-        return aggregate(panel, self.contract, self._cut_rows(panel.fields_used()))
+        return summarise(panel, self.contract, self._filtered(panel))
 
-    def _cut_rows(self, used: list[str]) -> pa.Table:
+    def _filtered(self, panel: Panel) -> pa.Table:
+        """The cut rows that pass the panel's filters; panels with the same filters (five of
+        the demo's seven ask for TMS findings) share one pass over the rows."""
+        used = panel.fields_used()
         if self._rows is None or not self._fields.issuperset(used):
             self._fields.update(used)
             if isinstance(self.source, VersionedTable):
-                typed = typed_version(self.contract, self.source)
+                typed = typed_columns(self.contract, self.source, self._fields | self.cut.reads())
             else:
                 typed = display_table(self.contract, self.source)
             self._rows = cut_rows(self.contract, typed, self.cut, self._fields)
-        return self._rows
+            self._by_filters = {}
+        key = json.dumps([f.model_dump(mode="json") for f in panel.filters], sort_keys=True)
+        if key not in self._by_filters:
+            self._by_filters[key] = rows_filter(self._rows, panel.filters, self.contract)
+        return self._by_filters[key]

@@ -107,6 +107,13 @@ class ViewerCut:
         """Whether the viewer may receive the dataset and every one of the fields ``names``."""
         return self.receives and all(name in self.fields for name in names)
 
+    def reads(self) -> set[str]:
+        """The fields the cut reads to choose rows: a table given to ``cut_rows`` must hold each
+        of them that the dataset has."""
+        names = {flt.field for flt in self.filters}
+        names.update(part[0] for part in (self.window, self.region) if part is not None)
+        return names
+
 
 def viewer_cut(contract: DataContract, viewer: Authority, default: DefaultView | None) -> ViewerCut:
     """What ``viewer`` may receive of the dataset of ``contract`` with the step-7 ``default``:
@@ -161,7 +168,8 @@ def cut_rows(
     contract: DataContract, typed: pa.Table, cut: ViewerCut, columns: Collection[str] | None = None
 ) -> pa.Table:
     """The rows and fields of ``typed`` (from ``display_table``) that ``cut`` lets through, and of
-    those fields only ``columns`` when given. The filters may read fields the cut then drops."""
+    those fields only ``columns`` when given. The filters may read fields the cut then drops;
+    ``typed`` may leave out fields of the dataset, but none that the cut reads (``reads``)."""
     if not cut.receives:
         return pa.table({})
     names = [n for n in typed.column_names
@@ -228,9 +236,10 @@ def display_table(contract: DataContract, table: pa.Table | pd.DataFrame) -> pa.
                    for n in present]
     else:
         present = [n for n in names if n in table.column_names]
-        columns = [_typed_arrow(table.column(n), contract.field(n), contract) for n in present]
-    if not present:
-        return pa.table({})
+        columns = [display_column(table.column(n), contract.field(n), contract) for n in present]
+    if not present:  # no field: no column, but every row (a panel may count them)
+        rows = len(table) if isinstance(table, pd.DataFrame) else table.num_rows
+        return pa.table({"_rows": pa.nulls(rows)}).select([])
     return pa.Table.from_arrays(columns, names=present)
 
 
@@ -253,7 +262,8 @@ def _is_text(kind: pa.DataType) -> bool:
     return pa.types.is_string(kind) or pa.types.is_large_string(kind)
 
 
-def _typed_arrow(column: pa.ChunkedArray, field: ContractField, contract: DataContract) -> Any:
+def display_column(column: pa.ChunkedArray, field: ContractField, contract: DataContract) -> Any:
+    """One column of ``display_table``: ``column`` typed as ``field``."""
     if pa.types.is_dictionary(column.type):
         column = column.cast(column.type.value_type)
     kind = column.type
@@ -277,7 +287,7 @@ def _typed_arrow(column: pa.ChunkedArray, field: ContractField, contract: DataCo
 def _missing_as_null(column: pa.ChunkedArray, missing: list[str]) -> pa.ChunkedArray:
     if not missing:
         return column
-    found = pc.is_in(column, value_set=pa.array(missing, column.type))
+    found = _equals_any(column, pa.array(missing, column.type))
     if not pc.any(found).as_py():
         return column  # a stored file has its missing cells null already: no copy
     return pc.if_else(found, pa.scalar(None, column.type), column)
@@ -372,7 +382,7 @@ def filter_mask(column: pa.ChunkedArray, flt: PanelFilter, field: ContractField)
     target = pa.float64() if pa.types.is_integer(column.type) else column.type
     cells = pc.cast(column, target) if target != column.type else column
     if flt.op in ("eq", "in", "ne"):
-        mask = pc.is_in(cells, value_set=pa.array([s.as_py() for s in scalars], target))
+        mask = _equals_any(cells, pa.array([s.as_py() for s in scalars], target))
         if flt.op == "ne":
             mask = pc.invert(mask)
     elif flt.op == "gte":
@@ -380,6 +390,18 @@ def filter_mask(column: pa.ChunkedArray, flt: PanelFilter, field: ContractField)
     else:
         mask = pc.less_equal(cells, scalars[0].cast(target))
     return pc.fill_null(pc.and_kleene(mask, pc.is_valid(column)), False)
+
+
+def _equals_any(column: pa.ChunkedArray, values: pa.Array) -> pa.ChunkedArray:
+    """True where a cell equals one of ``values`` (null where the cell is missing): a few
+    comparisons are several times faster than a hash lookup (``is_in``) on a large column."""
+    if len(values) > 8:
+        return pc.is_in(column, value_set=values)
+    mask = None
+    for value in values:
+        each = pc.equal(column, value)
+        mask = each if mask is None else pc.or_kleene(mask, each)
+    return mask if mask is not None else _none(len(column))
 
 
 def _comparable(value: Any, kind: pa.DataType) -> pa.Scalar | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import altair as alt
 import pandas as pd
@@ -11,7 +11,7 @@ import pyarrow as pa
 from ocenter.accounts.authority import Authority
 from ocenter.contracts.model import DataContract
 from ocenter.display.aggregation import PanelData
-from ocenter.display.cache import DatasetView, VersionedTable
+from ocenter.display.cache import DRAWN, DatasetView, VersionedTable
 from ocenter.display.charts import panel_chart
 from ocenter.display.filtering import can_view, viewer_cut
 from ocenter.display.labels import format_value, table_frame
@@ -74,9 +74,34 @@ def render_dashboard(
             used = [n for p in spec.panels if p.dataset == panel.dataset for n in p.fields_used()]
             views[panel.dataset] = DatasetView(contract, tables[panel.dataset],
                                                viewer_cut(contract, viewer, default), used)
-        data = views[panel.dataset].panel(panel)
-        rendered.append(_rendered(panel, data, contract, lang))
+        rendered.append(_drawn(views[panel.dataset], panel, contract, lang))
     return rendered
+
+
+def _drawn(view: DatasetView, panel: Panel, contract: DataContract, lang: str) -> RenderedPanel:
+    """The panel drawn from this viewer's aggregate; of a stored version, drawn once per
+    language and kept (``cache.DRAWN``), under the aggregate's own key."""
+    key = view.key(panel)
+    if key is None:
+        return _rendered(panel, view.panel(panel), contract, lang)
+    item = DRAWN.get_or_compute((*key, lang),
+                                lambda: _rendered(panel, view.panel(panel), contract, lang),
+                                _drawn_bytes)
+    # The caller's own panel (its title, id and width), and frames of its own over shared values.
+    return replace(
+        item,
+        panel=panel,
+        data=None if item.data is None else replace(item.data, frame=item.data.frame.copy(deep=False)),
+        table=None if item.table is None else item.table.copy(deep=False),
+    )
+
+
+def _drawn_bytes(item: RenderedPanel) -> int:
+    """An estimate: a chart's inline values and Altair objects take about ten times the
+    aggregate's frame, plus a few KB of spec."""
+    frame = 0 if item.data is None else int(item.data.frame.memory_usage(deep=True).sum())
+    table = 0 if item.table is None else int(item.table.memory_usage(deep=True).sum())
+    return 10 * frame + table + 16 * 1024
 
 
 def _rendered(panel: Panel, data: PanelData, contract: DataContract, lang: str) -> RenderedPanel:
