@@ -7,8 +7,9 @@ Usage: ``python benchmarks/display_benchmark.py [--rows 1000000 5000000] [--repe
 
 For each size a seeded dataset shaped like the demo's (``ocenter.demo_data``: every UPT's
 product samples over the last 24 months) is installed in a temporary OCenter home with the demo
-content, through the real steps: sent as one national CSV by PPPOMN, received, verified, accepted
-and integrated (it replaces every demo partition, so the dashboard reads exactly these rows).
+content, through the real steps: sent as national CSV files by PPPOMN (one per 1,500,000 rows,
+each under the 200 MB a file may have, split by UPT), received, verified, accepted and
+integrated (they replace every demo partition, so the dashboard reads exactly these rows).
 Everything runs in processes of its own with the same environment (``OPENBLAS_NUM_THREADS=1``),
 through Streamlit's AppTest (no server, no network), each bounded by a timeout:
 
@@ -53,7 +54,7 @@ DATASET = "sampling-pengujian"
 VIEWERS = ["kepala", "deputi", "analis", "verifikator", "direktur", "kabalai", "kabalai2",
            "kepala", "deputi", "direktur"]
 SECOND_UPT = "UPT-1101"
-ENV = {"OPENBLAS_NUM_THREADS": "1", "OCENTER_MODE": "demo", "OCENTER_MAX_UPLOAD_MB": "2048"}
+ENV = {"OPENBLAS_NUM_THREADS": "1", "OCENTER_MODE": "demo"}
 TIMEOUT = 1800
 
 def sampling_rows(rows: int, today: date, seed: int = 12, months: int = 24):  # noqa: ANN201 - pa.Table
@@ -130,6 +131,7 @@ def install(home: Path, rows: int) -> None:
     """A demo installation in ``home`` whose sampling dataset is ``rows`` generated rows; prints
     the integrated Parquet file's path, rows and size as JSON."""
     import pyarrow as pa
+    import pyarrow.compute as pc
     import pyarrow.csv as pv
 
     from ocenter import procedure
@@ -146,23 +148,33 @@ def install(home: Path, rows: int) -> None:
              role=Role.KABALAI, clearance=Level.RAHASIA, scope=ScopeKind.UPT,
              unit_code=SECOND_UPT, password=DEMO_PASSWORD)
     table = sampling_rows(rows, ctx.clock.today())
-    sink = pa.BufferOutputStream()
-    pv.write_csv(table, sink)
-    content = sink.getvalue().to_pybytes()
-    del table, sink
     who = {name: authority_of(ctx.engine, name, production=False) for name in ("pppomn", "verifikator")}
-    submission = procedure.submit_data(ctx, who["pppomn"], dataset_id=DATASET, level=Level.TERBATAS,
-                                       filename="sampling-pengujian-nasional.csv", content=content)
-    procedure.receive_submission(ctx, who["verifikator"], submission.id)
-    report = procedure.check_submission(ctx, who["verifikator"], submission.id)
-    if not report.valid:
-        raise SystemExit(f"the generated data does not pass its contract: {report.summary[:5]}")
-    procedure.decide_submission(ctx, who["verifikator"], submission.id, accept=True, note="benchmark")
+    # One national file, or several by UPT when it would pass the 200 MB a file may have.
+    codes = sorted(set(table.column("kode_upt").to_pylist()))
+    parts = max(1, -(-rows // 1_500_000))
+    csv_bytes = 0
+    for part in range(parts):
+        chosen = pa.array(codes[part::parts])
+        rows_of_part = table.filter(pc.is_in(table.column("kode_upt"), value_set=chosen))
+        sink = pa.BufferOutputStream()
+        pv.write_csv(rows_of_part, sink)
+        content = sink.getvalue().to_pybytes()
+        csv_bytes += len(content)
+        submission = procedure.submit_data(
+            ctx, who["pppomn"], dataset_id=DATASET, level=Level.TERBATAS,
+            filename=f"sampling-pengujian-nasional-{part + 1}.csv", content=content)
+        del content, sink, rows_of_part
+        procedure.receive_submission(ctx, who["verifikator"], submission.id)
+        report = procedure.check_submission(ctx, who["verifikator"], submission.id)
+        if not report.valid:
+            raise SystemExit(f"the generated data does not pass its contract: {report.summary[:5]}")
+        procedure.decide_submission(ctx, who["verifikator"], submission.id, accept=True,
+                                    note="benchmark")
     build = procedure.latest_versions(ctx)[DATASET]
     path = dataset_dir(ctx.home, DATASET) / f"{build.sha256}.parquet"
     if build.rows != rows:
         raise SystemExit(f"the integrated dataset holds {build.rows} rows, not {rows}")
-    print(json.dumps({"parquet": str(path), "rows": build.rows, "csv_mb": len(content) / 1e6,
+    print(json.dumps({"parquet": str(path), "rows": build.rows, "csv_mb": csv_bytes / 1e6,
                       "parquet_mb": path.stat().st_size / 1e6}))
 
 
@@ -206,8 +218,10 @@ FLOOR = textwrap.dedent('''
         }
 
 
-    data = aggregates(os.environ["OCENTER_FLOOR_PARQUET"], os.environ["OCENTER_FLOOR_PROVINCES"])
     st.title("Pantauan Hasil Sampling dan Pengujian")
+    if st.query_params.get("warm"):  # a first visit that only loads the libraries
+        st.stop()
+    data = aggregates(os.environ["OCENTER_FLOOR_PARQUET"], os.environ["OCENTER_FLOOR_PROVINCES"])
     left, right = st.columns(2)
     left.metric("Produk disampling", f"{data['sampled']:,}")
     right.metric("Produk TMS", f"{data['tms']:,}")
@@ -263,7 +277,8 @@ def _floor_session(floor: Path):  # noqa: ANN202 - AppTest
 
 def _metrics(at) -> list[str]:  # noqa: ANN001 - AppTest
     if at.exception:
-        raise SystemExit(f"the page failed: {at.exception}")
+        stack = "\n".join(line for e in at.exception for line in e.stack_trace)
+        raise SystemExit(f"the page failed: {at.exception}\n{stack}")
     return [m.value for m in at.metric]
 
 
@@ -345,21 +360,66 @@ class _PeakMemory:
         return max(self.peak, self.now())
 
 
-def _warm_libraries() -> None:
-    """What a server has loaded before anyone opens the page, for both contenders alike: pandas,
-    pyarrow's Parquet reader, Altair and its Vega-Lite schema (read at the first chart)."""
-    import altair as alt
-    import pandas as pd
-    import pyarrow.parquet  # noqa: F401 - loaded for its cost, not used here
+def _warm_up(contender: str, floor: Path, folder: Path) -> None:
+    """Bring the process to where a server stands once it has shown a dashboard before: its
+    libraries' code loaded and their own caches filled (Altair's Vega-Lite schema, Arrow's
+    kernels, pandas' group-bys), each contender on 20,000 rows of its own, then its caches of
+    data emptied, so that the peak measured is that of serving the data."""
+    import pyarrow.parquet as pq
+    import streamlit as st
     from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec
 
-    chart = alt.Chart(pd.DataFrame({"x": ["a"], "y": [1]})).mark_bar().encode(x="x:N", y="y:Q")
-    _convert_altair_to_vega_lite_spec(chart)
+    from ocenter.accounts.authority import Authority
+    from ocenter.accounts.levels import Level, Role, ScopeKind
+    from ocenter.demo_data import sampling_contract, sampling_dashboard, sampling_lifecycle
+    from ocenter.display import cache
+    from ocenter.display.render import render_dashboard
+    from ocenter.verification.typed import typed_table
+
+    contract = sampling_contract()
+    small = typed_table(contract, sampling_rows(20_000, date.today(), seed=1))
+    if contender == "ocenter":
+        kepala = Authority(username="warm-up", role=Role.KEPALA, clearance=Level.SANGAT_RAHASIA,
+                           scope=ScopeKind.BPOM)
+        rendered = render_dashboard(sampling_dashboard(), {DATASET: contract},
+                                    {DATASET: cache.VersionedTable(small, "warm-up")}, kepala, "id",
+                                    sampling_lifecycle())
+        for item in rendered:
+            if item.chart is not None:
+                _convert_altair_to_vega_lite_spec(item.chart)
+        cache.clear()
+    else:
+        path = folder / "warm-up.parquet"
+        pq.write_table(small, path)
+        real, os.environ["OCENTER_FLOOR_PARQUET"] = os.environ["OCENTER_FLOOR_PARQUET"], str(path)
+        _metrics(_floor_session(floor).run())
+        st.cache_data.clear()
+        os.environ["OCENTER_FLOOR_PARQUET"] = real
+
+
+def _compile_pages_one_at_a_time() -> None:
+    """Compile page scripts under one lock, as a server does. A server has one script cache,
+    whose lock compiles a page once; each AppTest has its own, so ten sessions opening a page
+    at once compile it together, which CPython 3.11.7 may fail ("AST constructor recursion depth
+    mismatch", python/cpython#106905)."""
+    import threading
+
+    from streamlit.runtime.scriptrunner.script_cache import ScriptCache
+
+    original, lock = ScriptCache.get_bytecode, threading.Lock()
+
+    def get_bytecode(self: ScriptCache, script_path: str) -> object:
+        with lock:
+            return original(self, script_path)
+
+    ScriptCache.get_bytecode = get_bytecode  # type: ignore[method-assign]
 
 
 def viewers_child(contender: str, floor: Path, reruns: int) -> None:
     import gc
     import threading
+
+    _compile_pages_one_at_a_time()
 
     if contender == "ocenter":
         sessions = [_ocenter_session(user) for user in VIEWERS]
@@ -381,7 +441,7 @@ def viewers_child(contender: str, floor: Path, reruns: int) -> None:
             thread.join()
         return time.perf_counter() - started
 
-    _warm_libraries()
+    _warm_up(contender, floor, floor.parent)
     gc.collect()
     before = _PeakMemory.now()
     memory = _PeakMemory()
@@ -403,6 +463,171 @@ def viewers_child(contender: str, floor: Path, reruns: int) -> None:
         "cpu_per_load": (cpu_first + cpu_reruns) / (len(sessions) * (1 + reruns)),
         "wall_first": wall_first, "wall_reruns": wall_reruns / reruns,
     }))
+
+
+# --- in a real browser --------------------------------------------------------------------------
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+class _Server:
+    """``streamlit run`` of a script on a free port of 127.0.0.1, its CPU time and memory read
+    from /proc."""
+
+    def __init__(self, script: Path, log: Path) -> None:
+        import socket
+        import urllib.request
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        self._log = log.open("w")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port),
+             "--server.address", "127.0.0.1", "--server.headless", "true",
+             "--browser.gatherUsageStats", "false"],
+            cwd=REPO, stdout=self._log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as answer:  # noqa: S310
+                    if answer.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.3)
+        self.stop()
+        raise SystemExit(f"{script.name} did not start: {log.read_text()[-2000:]}")
+
+    def cpu(self) -> float:
+        """User and system seconds the server has used."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def memory_mb(self) -> tuple[float, float]:
+        """Resident memory now and its peak so far (VmRSS, VmHWM), MB."""
+        status = dict(line.split(":", 1) for line in
+                      Path(f"/proc/{self.process.pid}/status").read_text().splitlines())
+        return int(status["VmRSS"].split()[0]) / 1024, int(status["VmHWM"].split()[0]) / 1024
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self._log.close()
+
+
+def _drawn(page, url: str) -> float:  # noqa: ANN001 - a playwright Page
+    """Seconds from asking for ``url`` until its two numbers, four charts and table are drawn."""
+    started = time.perf_counter()
+    page.goto(url, wait_until="commit")
+    page.locator(".vega-embed canvas, .vega-embed svg").nth(3).wait_for(timeout=300_000)
+    page.locator('[data-testid="stMetricValue"]').nth(1).wait_for(timeout=300_000)
+    page.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=300_000)
+    return time.perf_counter() - started
+
+
+def _browser_login(page, server: str, user: str) -> None:  # noqa: ANN001 - a playwright Page
+    from ocenter.bootstrap import DEMO_PASSWORD
+
+    page.goto(server)
+    page.get_by_label("Nama pengguna").fill(user)
+    page.get_by_label("Kata sandi").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Masuk").click()
+    page.get_by_role("heading", name="Beranda").first.wait_for(timeout=300_000)
+    for _ in range(200):  # the login cookie is set by a component after the page appears
+        if any(c["name"] == "ocenter_login" for c in page.context.cookies()):
+            return
+        page.wait_for_timeout(100)
+    raise SystemExit("the login cookie was never set")
+
+
+def browser_child(floor: Path, repeat: int, viewers: int) -> None:
+    """Both contenders served by ``streamlit run`` and drawn by Chromium: the first view after
+    the server started (OCenter: after logging in; the floor: after a visit that loads its
+    libraries), warm views interleaved (each a new page, so a new session), then, on servers
+    started afresh, ``viewers`` tabs opened at once: the server's peak memory and CPU per view."""
+    from playwright.sync_api import sync_playwright
+
+    folder = floor.parent
+    result: dict = {"ocenter": {}, "floor": {}}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+
+        def tab(server: _Server, contender: str):  # noqa: ANN202 - a playwright Page
+            page = browser.new_context(viewport={"width": 1600, "height": 1000}).new_page()
+            page.set_default_timeout(300_000)
+            if contender == "ocenter":
+                _browser_login(page, server.url, "kepala")
+            else:
+                page.goto(f"{server.url}/?warm=1")
+                page.get_by_role("heading", name="Pantauan Hasil Sampling").first.wait_for()
+            return page
+
+        def address(server: _Server, contender: str) -> str:
+            return f"{server.url}/tampilan" if contender == "ocenter" else server.url
+
+        servers = {"ocenter": _Server(REPO / "Home.py", folder / "ocenter.log"),
+                   "floor": _Server(floor, folder / "floor.log")}
+        try:
+            pages = {name: tab(server, name) for name, server in servers.items()}
+            for name, server in servers.items():
+                result[name]["first_view"] = _drawn(pages[name], address(server, name))
+            warm: dict[str, list[float]] = {"ocenter": [], "floor": []}
+            for turn in range(repeat):
+                order = ["ocenter", "floor"] if turn % 2 == 0 else ["floor", "ocenter"]
+                for name in order:
+                    warm[name].append(_drawn(pages[name], address(servers[name], name)))
+            for name in servers:
+                result[name]["warm_view"] = statistics.median(warm[name])
+        finally:
+            for server in servers.values():
+                server.stop()
+        for name in ("ocenter", "floor"):  # each on a fresh server, one after the other
+            server = _Server(REPO / "Home.py" if name == "ocenter" else floor, folder / f"{name}-10.log")
+            try:
+                first = tab(server, name)
+                others = [first.context.new_page() for _ in range(viewers - 1)]
+                cpu = server.cpu()
+                started = time.perf_counter()
+                for page in [first, *others]:
+                    page.goto(address(server, name), wait_until="commit")
+                for page in [first, *others]:
+                    _drawn_here(page)
+                result[name]["viewers_wall"] = time.perf_counter() - started
+                result[name]["viewers_cpu_per_view"] = (server.cpu() - cpu) / viewers
+                result[name]["viewers_rss_mb"], result[name]["viewers_peak_mb"] = server.memory_mb()
+            finally:
+                server.stop()
+        browser.close()
+    print(json.dumps(result))
+
+
+def _drawn_here(page) -> None:  # noqa: ANN001 - a playwright Page
+    page.locator(".vega-embed canvas, .vega-embed svg").nth(3).wait_for(timeout=300_000)
+    page.locator('[data-testid="stMetricValue"]').nth(1).wait_for(timeout=300_000)
+    page.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=300_000)
+
+
+def report_browser(rows: int, viewers: int, result: dict) -> list[str]:
+    ours, floor = result["ocenter"], result["floor"]
+    lines = [f"\nin Chromium, {rows:,} rows (streamlit run on 127.0.0.1):",
+             f"{'':<34}{'OCenter':>12}{'floor':>12}{'ratio':>8}"]
+    for title, key, show in (
+        ("first view after start", "first_view", _ms),
+        ("warm view (median)", "warm_view", _ms),
+        (f"{viewers} tabs at once: wall", "viewers_wall", _ms),
+        (f"{viewers} tabs: server CPU per view", "viewers_cpu_per_view", _ms),
+        (f"{viewers} tabs: server peak (MB)", "viewers_peak_mb", lambda v: f"{v:,.0f}"),
+    ):
+        lines.append(f"{title:<34}{show(ours[key]):>12}{show(floor[key]):>12}"
+                     f"{ours[key] / floor[key]:>7.2f}x")
+    return lines
 
 
 # --- the parent ---------------------------------------------------------------------------------
@@ -484,6 +709,8 @@ def main() -> int:
     parser.add_argument("--viewers-rows", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=3, help="ten-viewer processes per contender")
     parser.add_argument("--reruns", type=int, default=3, help="reruns per viewer after the first load")
+    parser.add_argument("--browser", action="store_true",
+                        help=f"also in Chromium ({CHROMIUM}, through playwright), at --viewers-rows")
     parser.add_argument("--keep", action="store_true", help="keep the temporary homes")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -493,6 +720,8 @@ def main() -> int:
             install(Path(os.environ["OCENTER_HOME"]), int(rest[0]))
         elif kind == "page":
             page_child(Path(rest[0]), int(rest[1]), int(rest[2]))
+        elif kind == "browser":
+            browser_child(Path(rest[0]), int(rest[1]), int(rest[2]))
         else:
             viewers_child(rest[0], Path(rest[1]), int(rest[2]))
         sys.stdout.flush()
@@ -527,7 +756,11 @@ def main() -> int:
                 results[contender].append(_child(
                     ["viewers", contender, str(floor), str(args.reruns)], home, installed["parquet"]))
         lines += report_viewers(args.viewers_rows, results)
-        print("\n".join(report_viewers(args.viewers_rows, results)))
+        print("\n".join(report_viewers(args.viewers_rows, results)), flush=True)
+        if args.browser:
+            shown = _child(["browser", str(floor), str(max(5, args.repeat // 2)), "10"], home,
+                           installed["parquet"])
+            print("\n".join(report_browser(args.viewers_rows, 10, shown)))
         print("\nsummary:" + "\n".join(line for line in lines if line.startswith("target")).join(["\n", ""]))
     finally:
         if args.keep:

@@ -217,6 +217,10 @@ def typed_columns(contract: DataContract, source: VersionedTable, names: Iterabl
             stored = source.read(missing)
             for name in missing:
                 typed(name, stored)
+            del stored
+            # Parsing took about as much memory again as the columns hold, freed now; give it
+            # back rather than let the allocator keep it for a next file that may never come.
+            pa.default_memory_pool().release_unused()
     if present:
         return pa.Table.from_arrays([typed(name) for name in present], names=present)
     # No field asked for (a dashboard that only counts rows): no column, but every row.
@@ -225,6 +229,7 @@ def typed_columns(contract: DataContract, source: VersionedTable, names: Iterabl
 
 
 _READING = threading.Lock()
+_COMPUTING = threading.Lock()
 
 
 def _chunked(column: pa.Array | pa.ChunkedArray) -> pa.ChunkedArray:
@@ -255,22 +260,33 @@ class DatasetView:
         self._fields = set(fields)  # the fields the dashboard's panels on this dataset use
         self._rows: pa.Table | None = None
         self._by_filters: dict[str, pa.Table] = {}
+        self._contract_key: str | None = None
 
     def key(self, panel: Panel) -> tuple[str, ...] | None:
         """What decides ``panel``'s aggregate for this viewer: the version, the contract, the
         viewer's cut and the panel's query; None for a table that is not a stored version."""
         if not isinstance(self.source, VersionedTable):
             return None
-        return (self.source.version, contract_key(self.contract), self.cut.key, panel_key(panel))
+        if self._contract_key is None:
+            self._contract_key = contract_key(self.contract)
+        return (self.source.version, self._contract_key, self.cut.key, panel_key(panel))
 
     def panel(self, panel: Panel) -> PanelData:
         """The aggregate ``panel`` shows this viewer (or why it shows nothing)."""
         key = self.key(panel)
         if key is None:
             return self._computed(panel)
-        data = PANEL_DATA.get_or_compute(key, lambda: self._computed(panel), _panel_bytes)
+        data = PANEL_DATA.get_or_compute(key, lambda: self._computed_alone(panel), _panel_bytes)
         # A frame of its own for each run over the shared values (pandas copies on write).
         return replace(data, frame=data.frame.copy(deep=False))
+
+    def _computed_alone(self, panel: Panel) -> PanelData:
+        """``_computed``, one at a time in the process: viewers of many different cuts opening
+        a new version together would otherwise each hold their cut rows at once, for little
+        gain on a server of two processors (an aggregate takes milliseconds once its columns
+        are parsed)."""
+        with _COMPUTING:
+            return self._computed(panel)
 
     def _computed(self, panel: Panel) -> PanelData:
         source = self.source

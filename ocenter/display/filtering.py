@@ -11,6 +11,7 @@ import json
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 import pandas as pd
@@ -94,7 +95,7 @@ class ViewerCut:
     filters: tuple[PanelFilter, ...] = ()
     fields: tuple[str, ...] = ()
 
-    @property
+    @cached_property
     def key(self) -> str:
         """The cut as canonical text, the part of a cache key that stands for the viewer."""
         return json.dumps(
@@ -299,7 +300,10 @@ def _via_pandas(column: pa.ChunkedArray, field: ContractField, contract: DataCon
 
 
 def _from_pandas(column: pd.Series) -> pa.ChunkedArray:
-    return pa.chunked_array([pa.Array.from_pandas(column)])
+    array = pa.Array.from_pandas(column)
+    if pa.types.is_dictionary(array.type):  # a categorical column: its values, not its codes
+        array = array.cast(array.type.value_type)
+    return pa.chunked_array([array])
 
 
 def _typed_column(column: pd.Series, field: ContractField, contract: DataContract) -> pd.Series:
