@@ -3,7 +3,7 @@ next to the floor: a minimal Streamlit script that reads the same Parquet file, 
 group-bys with ``st.cache_data`` and draws the same Altair charts.
 
 Usage: ``python benchmarks/display_benchmark.py [--rows 1000000 5000000] [--repeat 15]
-[--cold 5] [--viewers 10] [--rounds 3] [--keep]``
+[--cold 5] [--viewers-rows 1000000] [--rounds 3] [--reruns 3] [--browser] [--keep]``
 
 For each size a seeded dataset shaped like the demo's (``ocenter.demo_data``: every UPT's
 product samples over the last 24 months) is installed in a temporary OCenter home with the demo
@@ -11,7 +11,7 @@ content, through the real steps: sent as national CSV files by PPPOMN (one per 1
 each under the 200 MB a file may have, split by UPT), received, verified, accepted and
 integrated (they replace every demo partition, so the dashboard reads exactly these rows).
 Everything runs in processes of its own with the same environment (``OPENBLAS_NUM_THREADS=1``),
-through Streamlit's AppTest (no server, no network), each bounded by a timeout:
+each bounded by a timeout; the first two measurements through Streamlit's AppTest (no server):
 
 * page: one process holds Kepala BPOM's session on the display page (through ``Home.py``,
   logged in) and a session of the floor script; after warm-up it reruns them interleaved, each
@@ -22,7 +22,11 @@ through Streamlit's AppTest (no server, no network), each bounded by a timeout:
   the process's peak memory over those runs (resident memory sampled every 5 ms) and its CPU
   time per page load. Ten OCenter viewers log in first (not counted): four BPOM-wide, two of a
   central unit, two heads of UPT of different regions, so the display computes four cuts; the
-  floor has no authority and computes one.
+  floor has no authority and computes one. Before measuring, each contender serves 20,000 rows
+  of its own once, so that its libraries are loaded as on a server that has shown a dashboard;
+* browser (``--browser``): both served by ``streamlit run`` on 127.0.0.1 and drawn by Chromium
+  (``/usr/bin/chromium``, through playwright): the first view after start, warm views (a new tab
+  each time), and ten tabs at once on fresh servers (the server's CPU per view and peak memory).
 
 Targets (ratios to the floor measured in the same run): warm rerun within 1.5x and under 300 ms;
 cold first view within 2x; ten viewers: peak memory within 1.5x and CPU per load within 2x.
