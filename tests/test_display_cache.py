@@ -243,8 +243,25 @@ def test_a_stored_file_is_parsed_only_in_the_columns_a_dashboard_reads(demo_ctx,
     plain = render_dashboard(spec, main.contracts, {DATASET_ID: stored.read()}, kepala, "id",
                              main.lifecycle_of(spec.id))
     assert [p.data.value for p in kept] == [p.data.value for p in plain]
-    typed = {key[-1] for key in cache.TYPED_COLUMNS._entries}
+    typed = {key[-1] for key in cache.TYPED_COLUMNS.in_order()}
     assert typed == {n for p in spec.panels for n in p.fields_used()}  # no names, no sample ids
+
+
+def test_a_tile_counts_a_late_sender_once_its_file_is_accepted(demo_ctx, as_user):
+    from ocenter.procedure.data_integration import data_status
+    from tests.test_integration import as_csv, integrated, send_and_accept
+
+    before = data_status(demo_ctx, [DATASET_ID])[DATASET_ID]
+    assert data_status(demo_ctx, [DATASET_ID])[DATASET_ID] is before  # nothing new: kept
+    frame = integrated(demo_ctx)
+    newest = sorted(frame["month"].unique())[-1]
+    late = sorted(set(frame["kode_upt"]) - set(frame.loc[frame["month"] == newest, "kode_upt"]))[0]
+    rows = frame[frame["kode_upt"] == late].tail(2).copy()
+    rows["tanggal_sampling"] = f"{newest}-01"
+    rows["id_sampel"] = ["S-2099-000001", "S-2099-000002"]
+    send_and_accept(demo_ctx, as_user("pppomn"), as_user("verifikator"), as_csv(rows))
+    after = data_status(demo_ctx, [DATASET_ID])[DATASET_ID]
+    assert (after.period, after.reported) == (before.period, before.reported + 1)
 
 
 # --- the bounded cache itself -------------------------------------------------------------------
@@ -257,7 +274,7 @@ def test_the_cache_keeps_no_more_bytes_than_its_budget_dropping_the_least_recent
     assert kept.bytes <= 1000 and len(kept) == 2 and "a" not in kept
     kept.get_or_compute("b", lambda: pytest.fail("b is kept"), len)  # b is now the most recent
     kept.get_or_compute("d", lambda: "d" * 400, len)
-    assert set(kept._entries) == {"b", "d"} and kept.bytes == 800
+    assert kept.in_order() == ["b", "d"] and kept.bytes == 800
     assert kept.get_or_compute("huge", lambda: "x" * 1001, len) == "x" * 1001
     assert "huge" not in kept and kept.bytes == 800  # a value over the budget is never kept
     kept.clear()

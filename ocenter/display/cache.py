@@ -74,12 +74,12 @@ class ByteBudgetCache(Generic[Value]):
                 return pending.value  # type: ignore[return-value] - set whenever ok is
         try:
             value = compute()
+            nbytes = size(value)
         except BaseException:
             with self._lock:
                 del self._pending[key]
             pending.done.set()
             raise
-        nbytes = size(value)
         with self._lock:
             del self._pending[key]
             pending.value, pending.ok = value, True
@@ -102,6 +102,11 @@ class ByteBudgetCache(Generic[Value]):
 
     def __contains__(self, key: Hashable) -> bool:
         return key in self._entries
+
+    def in_order(self) -> list[Hashable]:
+        """The keys kept, least recently used first."""
+        with self._lock:
+            return list(self._entries)
 
     def clear(self) -> None:
         """Forget every kept value."""

@@ -150,11 +150,6 @@ class StoredFile:
         """The file's columns, in order."""
         return self.schema.names
 
-    @property
-    def nbytes(self) -> int:
-        """Bytes held in memory (none for a file read from disk when asked)."""
-        return self._source.size if isinstance(self._source, pa.Buffer) else 0
-
     def read(self, columns: list[str] | None = None) -> pa.Table:
         """All columns, or only ``columns`` (``UserError`` names any the file lacks)."""
         if columns is not None:
