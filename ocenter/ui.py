@@ -25,7 +25,7 @@ from ocenter.errors import IntegrityError, UserError
 from ocenter.i18n import DEFAULT_LANGUAGE, markdown_literal, t, t_markdown
 from ocenter.navigation import PAGES, default_page_key, may_open, pages_for
 from ocenter.procedure.main_record import reconcile_main
-from ocenter.verification.datasets import load_dataset
+from ocenter.verification.datasets import open_dataset
 
 _LANG_KEY = "ocenter_lang"
 
@@ -356,9 +356,10 @@ def show_error(error: UserError) -> None:
 
 @st.cache_resource(max_entries=32, show_spinner=False)
 def _dataset_table(home: str, dataset_id: str, sha256: str, file_sha256: str | None,
-                   stamp: tuple[int, ...]):  # noqa: ANN202 - pyarrow.Table
-    """A stored dataset file, read once per process and shared by every user (filtering by
-    authority happens after this, per viewer, and is never cached across users).
+                   stamp: tuple[int, ...]):  # noqa: ANN202 - verification.datasets.StoredFile
+    """A stored dataset file, read once per process and shared by every user, its columns
+    parsed when a dashboard first needs them (filtering by authority happens after this, per
+    viewer cut: ``ocenter.display.cache``).
 
     Only a file whose bytes matched ``file_sha256`` is cached (a mismatch raises, and Streamlit
     caches no exception), under the digest it was verified against. ``stamp`` (the file's
@@ -368,7 +369,7 @@ def _dataset_table(home: str, dataset_id: str, sha256: str, file_sha256: str | N
     """
     from pathlib import Path
 
-    return load_dataset(Path(home), dataset_id, sha256, file_sha256=file_sha256)
+    return open_dataset(Path(home), dataset_id, sha256, file_sha256=file_sha256)
 
 
 def _stamp(ctx: AppContext, dataset_id: str, sha256: str) -> tuple[int, ...]:
@@ -383,7 +384,9 @@ def _stamp(ctx: AppContext, dataset_id: str, sha256: str) -> tuple[int, ...]:
 
 def dashboard_tables(ctx: AppContext, dataset_ids: list[str], viewer: Authority) -> tuple[dict, dict]:
     """The newest integrated table of each dataset the dashboard reads (missing ones left out),
-    and the datasets whose file no longer matches its recorded digest (logged, never read)."""
+    each with its content's version (``display.cache.VersionedTable``), and the datasets whose
+    file no longer matches its recorded digest (logged, never read)."""
+    from ocenter.display.cache import VersionedTable, stored_version
     from ocenter.procedure.data_intake import latest_versions
     from ocenter.procedure.data_integration import report_altered_file
 
@@ -394,9 +397,11 @@ def dashboard_tables(ctx: AppContext, dataset_ids: list[str], viewer: Authority)
         build = versions.get(dataset_id)
         if build is None:
             continue
+        stamp = _stamp(ctx, dataset_id, build.sha256)
         try:
-            tables[dataset_id] = _dataset_table(str(ctx.home), dataset_id, build.sha256,
-                                                build.file_sha256, _stamp(ctx, dataset_id, build.sha256))
+            stored = _dataset_table(str(ctx.home), dataset_id, build.sha256, build.file_sha256, stamp)
+            tables[dataset_id] = VersionedTable(stored, stored_version(
+                str(ctx.home), dataset_id, build.sha256, build.file_sha256, stamp))
         except IntegrityError as error:
             altered[dataset_id] = error
             report_altered_file(ctx, viewer.username, error)

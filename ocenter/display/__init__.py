@@ -1,5 +1,6 @@
 """Dashboards on display: the spec model, each dashboard's steps 6-8 (``lifecycle``, kept apart
-from the spec the unit approved), authority filtering, aggregation, labels and charts.
+from the spec the unit approved), authority filtering, aggregation, labels and charts, and what
+the display keeps between page runs (``cache``: keyed by the viewer's cut, never by who asks).
 
 Security rule of this package: nothing leaves the server unfiltered or unaggregated. Rows are cut
 to the viewer's region, fields above the viewer's clearance are dropped (never hidden: a hidden

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ocenter.accounts.authority import Authority
 from ocenter.contracts.model import ContractField, DataContract
-from ocenter.display.filtering import _DATE_TYPES, _apply_filters
+from ocenter.display import filtering
+from ocenter.display.filtering import _DATE_TYPES, ViewerCut, viewer_cut
 from ocenter.display.spec import Aggregation, Panel, PanelKind
 
 #: Most rows one panel's aggregate may have; the spec's own ``limit`` is capped at 500 too.
@@ -52,33 +56,53 @@ def panel_data(
     when the panel asks to sort, otherwise by their own order (always by time for a date axis);
     ``limit`` keeps the top N categories by value (the latest N months for a date axis).
     """
+    # Checked on the contract as well as on the columns: a field above the viewer's level is
+    # restricted even if a caller passed rows that still hold it.
+    refused = panel_refusal(panel, contract, viewer_cut(contract, viewer, None), rows.columns)
+    if refused is not None:
+        return refused
+    used = panel.fields_used()
+    if used:
+        table = pa.Table.from_pandas(rows[used], preserve_index=False)
+    else:  # only the number of rows counts
+        table = pa.table({"_rows": pa.nulls(len(rows))})
+    return aggregate(panel, contract, table)
+
+
+def panel_refusal(
+    panel: Panel, contract: DataContract, cut: ViewerCut, columns: Iterable[str]
+) -> PanelData | None:
+    """Why a panel shows nothing to a viewer with ``cut`` whose rows hold ``columns``: a field the
+    contract lacks, a field or dataset above the viewer's clearance, a field the data lacks; or
+    None when it may be aggregated."""
     empty = pd.DataFrame({VALUE_COLUMN: []})
     used = panel.fields_used()
     unknown = tuple(n for n in used if n not in contract.field_names())
     if unknown:
         return PanelData(frame=empty, missing_fields=unknown)
-    # Checked on the contract as well as on the columns: a field above the viewer's level is
-    # restricted even if a caller passed rows that still hold it.
-    if not viewer.may_see_level(contract.highest_level(used)):
+    if not cut.allows(used):
         return PanelData(frame=empty, restricted=True)
-    absent = tuple(n for n in used if n not in rows.columns)
+    present = set(columns)
+    absent = tuple(n for n in used if n not in present)
     if absent:
         return PanelData(frame=empty, missing_fields=absent)
+    return None
 
-    work = _apply_filters(rows[used], panel.filters, contract) if used else rows
-    if panel.kind == PanelKind.KPI:
-        value = _scalar(work, panel)
-        return PanelData(frame=pd.DataFrame({VALUE_COLUMN: [value]}), value=value)
 
+def aggregate(panel: Panel, contract: DataContract, rows: pa.Table) -> PanelData:
+    """One panel's aggregate of ``rows``: rows already cut for the viewer, typed
+    (``filtering.cut_rows``), holding every field the panel uses (``panel_refusal`` says
+    whether they may)."""
+    return summarise(panel, contract, filtering.rows_filter(rows, panel.filters, contract))
+
+
+def summarise(panel: Panel, contract: DataContract, work: pa.Table) -> PanelData:
+    """``aggregate`` of rows that already passed the panel's filters."""
     keys = _group_keys(panel)
-    if not keys:
+    if panel.kind == PanelKind.KPI or not keys:
         value = _scalar(work, panel)
         return PanelData(frame=pd.DataFrame({VALUE_COLUMN: [value]}), value=value)
-    work = work[[*keys, *([panel.measure] if panel.measure else [])]].copy()
-    for key in keys:
-        work[key] = _group_values(work[key], contract.field(key))
-    work = work.dropna(subset=keys)
-    frame = _grouped(work, keys, panel)
+    frame = _grouped(work, keys, panel, contract)
     return _shape(frame, keys, panel, contract)
 
 
@@ -91,40 +115,74 @@ def _group_keys(panel: Panel) -> list[str]:
     return list(dict.fromkeys(k for k in keys if k))
 
 
-def _group_values(column: pd.Series, field: ContractField) -> pd.Series:
+def _group_values(column: pa.ChunkedArray, field: ContractField) -> pa.ChunkedArray:
     if field.type in _DATE_TYPES:
-        return column.dt.to_period("M").dt.to_timestamp()
-    if pd.api.types.is_string_dtype(column) or pd.api.types.is_object_dtype(column):
+        return pc.floor_temporal(column, unit="month")
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
         # Missing text becomes its own category (shown as "(kosong)") rather than vanishing.
-        return column.astype("string").fillna("")
+        return pc.fill_null(column, "")
     return column
 
 
-def _scalar(rows: pd.DataFrame, panel: Panel) -> float | None:
+def _scalar(rows: pa.Table, panel: Panel) -> float | None:
     if panel.aggregate == Aggregation.COUNT:
-        count = len(rows) if not panel.measure else int(rows[panel.measure].count())
-        return float(count)
-    values = rows[panel.measure]
+        if not panel.measure:
+            return float(rows.num_rows)
+        return float(pc.count(rows.column(panel.measure)).as_py())
+    values = rows.column(panel.measure)
     if panel.aggregate == Aggregation.COUNT_DISTINCT:
-        return float(values.nunique())
-    if values.dropna().empty:
+        return float(pc.count_distinct(values).as_py())
+    if values.null_count == len(values):
         return 0.0 if panel.aggregate == Aggregation.SUM else None
-    result = getattr(values, panel.aggregate.value)()
-    return None if pd.isna(result) else float(result)
+    result = _SCALAR_FUNCTIONS[panel.aggregate](values).as_py()
+    return None if result is None else float(result)
 
 
-def _grouped(work: pd.DataFrame, keys: list[str], panel: Panel) -> pd.DataFrame:
-    grouped = work.groupby(keys, sort=True, observed=True)
+_SCALAR_FUNCTIONS = {
+    Aggregation.SUM: pc.sum,
+    Aggregation.MEAN: pc.mean,
+    Aggregation.MIN: pc.min,
+    Aggregation.MAX: pc.max,
+}
+#: Column a grouped measure is read from; "_" keeps it apart from every field name.
+_MEASURE = "_measure"
+
+
+def _grouped(
+    work: pa.Table, keys: list[str], panel: Panel, contract: DataContract
+) -> pd.DataFrame:
+    """One row per combination of ``keys`` present, in the keys' order, the value in
+    ``VALUE_COLUMN``; rows whose key is missing (not missing text) are left out."""
+    columns = {key: _group_values(work.column(key), contract.field(key)) for key in keys}
+    if panel.measure:
+        columns[_MEASURE] = work.column(panel.measure)
+    table = pa.table(columns) if columns else work
+    present = None
+    for key in keys:
+        valid = pc.is_valid(table.column(key))
+        if pa.types.is_floating(table.column(key).type):
+            valid = pc.and_(valid, pc.invert(pc.fill_null(pc.is_nan(table.column(key)), True)))
+        present = valid if present is None else pc.and_(present, valid)
+    if present is not None and table.num_rows and pc.sum(present).as_py() != table.num_rows:
+        table = table.filter(present)
     if panel.aggregate == Aggregation.COUNT and not panel.measure:
-        result = grouped.size()
-    elif panel.aggregate == Aggregation.COUNT:
-        result = grouped[panel.measure].count()
-    elif panel.aggregate == Aggregation.COUNT_DISTINCT:
-        result = grouped[panel.measure].nunique()
+        spec, name = ([], "count_all"), "count_all"
     else:
-        result = grouped[panel.measure].agg(panel.aggregate.value)
-    frame = result.rename(VALUE_COLUMN).reset_index()
-    frame[VALUE_COLUMN] = pd.to_numeric(frame[VALUE_COLUMN]).astype("float64")
+        function = {
+            Aggregation.COUNT: "count",
+            Aggregation.COUNT_DISTINCT: "count_distinct",
+            Aggregation.SUM: "sum",
+            Aggregation.MEAN: "mean",
+            Aggregation.MIN: "min",
+            Aggregation.MAX: "max",
+        }[panel.aggregate]
+        # A group whose values are all missing sums to 0, as pandas sums it.
+        options = pc.ScalarAggregateOptions(min_count=0) if function == "sum" else None
+        spec, name = (_MEASURE, function, options), f"{_MEASURE}_{function}"
+    result = table.group_by(keys, use_threads=False).aggregate([spec])
+    result = result.sort_by([(key, "ascending") for key in keys])
+    frame = pd.DataFrame({key: result.column(key).to_pandas() for key in keys})
+    frame[VALUE_COLUMN] = pc.cast(result.column(name), pa.float64()).to_pandas()
     return frame
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import altair as alt
 import pandas as pd
@@ -10,9 +10,10 @@ import pyarrow as pa
 
 from ocenter.accounts.authority import Authority
 from ocenter.contracts.model import DataContract
-from ocenter.display.aggregation import PanelData, panel_data
+from ocenter.display.aggregation import PanelData
+from ocenter.display.cache import DRAWN, DatasetView, VersionedTable
 from ocenter.display.charts import panel_chart
-from ocenter.display.filtering import can_view, viewer_rows
+from ocenter.display.filtering import can_view, viewer_cut
 from ocenter.display.labels import filter_values, format_value, table_frame
 from ocenter.display.lifecycle import DashboardLifecycle
 from ocenter.display.spec import DashboardSpec, DefaultView, Panel, PanelFilter, PanelKind
@@ -46,7 +47,7 @@ class RenderedPanel:
 def render_dashboard(
     spec: DashboardSpec,
     contracts: dict[str, DataContract],
-    tables: dict[str, pa.Table | pd.DataFrame],
+    tables: dict[str, VersionedTable | pa.Table | pd.DataFrame],
     viewer: Authority,
     lang: str,
     lifecycle: DashboardLifecycle | None = None,
@@ -54,25 +55,53 @@ def render_dashboard(
     """Every panel of ``spec`` as ``viewer`` may see it, with the step-7 default of their tier
     from the dashboard's ``lifecycle`` (a mock-up has none).
 
+    The aggregates of a stored version (a ``VersionedTable``) are kept by the process, keyed by
+    the viewer's cut, and computed again only for a new version, contract, query or cut.
+
     Raises ``PermissionDenied`` when the viewer may not open the dashboard at all.
     """
     if not can_view(viewer, spec):
         raise PermissionDenied("render.denied")
     default = viewer_default(lifecycle, viewer)
-    rows_by_dataset: dict[str, pd.DataFrame] = {}
+    views: dict[str, DatasetView] = {}
     rendered: list[RenderedPanel] = []
     for panel in spec.panels:
         contract = contracts.get(panel.dataset)
         if contract is None or panel.dataset not in tables:
             rendered.append(RenderedPanel(panel=panel, message=t("render.no_data", lang)))
             continue
-        if panel.dataset not in rows_by_dataset:
-            rows_by_dataset[panel.dataset] = viewer_rows(
-                contract, tables[panel.dataset], viewer, default
-            )
-        data = panel_data(panel, contract, rows_by_dataset[panel.dataset], viewer)
-        rendered.append(_rendered(panel, data, contract, lang))
+        if panel.dataset not in views:
+            used = [n for p in spec.panels if p.dataset == panel.dataset for n in p.fields_used()]
+            views[panel.dataset] = DatasetView(contract, tables[panel.dataset],
+                                               viewer_cut(contract, viewer, default), used)
+        rendered.append(_drawn(views[panel.dataset], panel, contract, lang))
     return rendered
+
+
+def _drawn(view: DatasetView, panel: Panel, contract: DataContract, lang: str) -> RenderedPanel:
+    """The panel drawn from this viewer's aggregate; of a stored version, drawn once per
+    language and kept (``cache.DRAWN``), under the aggregate's own key."""
+    key = view.key(panel)
+    if key is None:
+        return _rendered(panel, view.panel(panel), contract, lang)
+    item = DRAWN.get_or_compute((*key, lang),
+                                lambda: _rendered(panel, view.panel(panel), contract, lang),
+                                _drawn_bytes)
+    # The caller's own panel (its title, id and width), and frames of its own over shared values.
+    return replace(
+        item,
+        panel=panel,
+        data=None if item.data is None else replace(item.data, frame=item.data.frame.copy(deep=False)),
+        table=None if item.table is None else item.table.copy(deep=False),
+    )
+
+
+def _drawn_bytes(item: RenderedPanel) -> int:
+    """An estimate: a chart's inline values and Altair objects take about ten times the
+    aggregate's frame, plus a few KB of spec."""
+    frame = 0 if item.data is None else int(item.data.frame.memory_usage(deep=True).sum())
+    table = 0 if item.table is None else int(item.table.memory_usage(deep=True).sum())
+    return 10 * frame + table + 16 * 1024
 
 
 def viewer_default(lifecycle: DashboardLifecycle | None, viewer: Authority) -> DefaultView | None:

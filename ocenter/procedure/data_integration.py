@@ -248,8 +248,36 @@ def data_status(ctx: AppContext, dataset_ids: list[str]) -> dict[str, Completene
     for dataset_id in dataset_ids:
         contract = snapshot.contracts.get(dataset_id)
         if contract is not None:
-            status[dataset_id] = completeness(contract, _current(ctx, dataset_id))
+            status[dataset_id] = _status_of(ctx, contract)
     return status
+
+
+#: The last status of each dataset, with the mark it was read at; one entry per installation
+#: and dataset.
+_status: dict[tuple[str, str, str], tuple[tuple, Completeness]] = {}
+_status_lock = threading.Lock()
+
+
+def _status_of(ctx: AppContext, contract: DataContract) -> Completeness:
+    """``completeness`` of the dataset, read again only when a partition version was added since
+    (they are only ever added, so the newest id and the number of versions say so in one small
+    query): every page run of a dashboard tile asks, and a national dataset has thousands."""
+    key = (str(ctx.home), ctx.settings.database_url, contract.id)
+    with Session(ctx.engine) as session:
+        newest, count = session.exec(
+            select(func.max(PartitionVersion.id), func.count())
+            .where(PartitionVersion.dataset_id == contract.id)
+        ).one()
+        mark = (newest, count, contract.model_dump_json())
+        with _status_lock:
+            kept = _status.get(key)
+        if kept is not None and kept[0] == mark:
+            return kept[1]
+        current = _partition_states(session, contract.id)
+    result = completeness(contract, current)
+    with _status_lock:
+        _status[key] = (mark, result)
+    return result
 
 
 _reported: set[tuple[str, ...]] = set()
