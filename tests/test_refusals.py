@@ -599,7 +599,9 @@ def test_the_table_names_every_use_case_that_acts_and_every_role():
     assert covered == acting
     granting = {
         name for name in dir(grants)
-        if not name.startswith("_") and inspect.isfunction(getattr(grants, name))
+        # mutmut's copies of a mutated function (x_NAME__mutmut_N) are not use cases
+        if not name.startswith("_") and "__mutmut" not in name
+        and inspect.isfunction(getattr(grants, name))
         and getattr(grants, name).__module__ == grants.__name__
         and "actor" in inspect.signature(getattr(grants, name)).parameters
     }
