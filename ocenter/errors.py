@@ -74,3 +74,12 @@ def is_disk_full(error: BaseException | str) -> bool:
 def disk_full() -> Unavailable:
     """The refusal shown when a write found the disk full."""
     return Unavailable("system.disk_full")
+
+
+def validation_details(error: object, whole: str = "", limit: int | None = None) -> str:
+    """A pydantic ``ValidationError`` as one line, "path: message; ...": each error's location
+    (``whole`` when it is about the whole document), the first ``limit`` errors when given."""
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or whole}: {e['msg']}"
+        for e in error.errors()[:limit]  # type: ignore[attr-defined]
+    )

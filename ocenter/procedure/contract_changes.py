@@ -22,7 +22,7 @@ from ocenter.accounts.levels import Role
 from ocenter.context import AppContext
 from ocenter.contracts.changes import ContractDifference, compare_contracts, lowered_levels
 from ocenter.contracts.model import DataContract, contract_from_yaml
-from ocenter.errors import Conflict, NotFound, PermissionDenied, UserError
+from ocenter.errors import Conflict, NotFound, PermissionDenied, UserError, validation_details
 from ocenter.events import record
 from ocenter.models import ContractChange, ContractChangeStatus
 from ocenter.procedure.common import PUSDATIN_ROLES, author_named, author_of, contract_of
@@ -189,10 +189,7 @@ def parse_contract(text: str) -> DataContract:
     except yaml.YAMLError as error:
         raise UserError("contract_change.invalid", detail=str(error).splitlines()[0]) from None
     except ValidationError as error:
-        details = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'contract'}: {e['msg']}" for e in error.errors()
-        )
-        raise UserError("contract_change.invalid", detail=details) from None
+        raise UserError("contract_change.invalid", detail=validation_details(error, "contract")) from None
     except ValueError as error:
         raise UserError("contract_change.invalid", detail=str(error)) from None
 

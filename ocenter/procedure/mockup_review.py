@@ -14,7 +14,7 @@ from ocenter.context import AppContext
 from ocenter.contracts.model import ContractField, DataContract
 from ocenter.display.filtering import data_level
 from ocenter.display.spec import Aggregation, DashboardSpec, Panel, PanelKind
-from ocenter.errors import NotFound, PermissionDenied, UserError
+from ocenter.errors import NotFound, PermissionDenied, UserError, validation_details
 from ocenter.events import record
 from ocenter.models import (
     DashboardRequest,
@@ -414,10 +414,7 @@ def parse_spec(text: str) -> DashboardSpec:
     except yaml.YAMLError as error:
         raise UserError("spec.yaml_error", detail=str(error).splitlines()[0]) from None
     except ValidationError as error:
-        details = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'spec'}: {e['msg']}" for e in error.errors()
-        )
-        raise UserError("spec.invalid", detail=details) from None
+        raise UserError("spec.invalid", detail=validation_details(error, "spec")) from None
     except ValueError as error:
         raise UserError("spec.invalid", detail=str(error)) from None
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ocenter.contracts.model import DataContract
-from ocenter.errors import UserError
+from ocenter.errors import UserError, validation_details
 from ocenter.intake.csvfile import ReadAhead, lean_memory
 from ocenter.verification.engine import _PRINTED_ERRORS, _Engine, _verified
 from ocenter.verification.report import VerificationReport, _json_error_texts
@@ -42,7 +42,7 @@ def load_contract(path: Path) -> DataContract:
     except (OSError, UnicodeDecodeError, yaml.YAMLError, ValueError, ValidationError) as exc:
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         if isinstance(exc, ValidationError):
-            detail = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:5])
+            detail = validation_details(exc, limit=5)
         raise UserError("verify.contract_unreadable", path=str(path), detail=detail) from None
 
 
