@@ -99,6 +99,23 @@ def load_yaml(text: str) -> object:
     return _load_counted(text)
 
 
+def load_yaml_mapping(text: str, what: str) -> dict:
+    """``text`` read by ``load_yaml`` (within the limits), which must be a mapping: the shape of
+    every record the store keeps (``what`` names it in the refusal, a ``ValueError``)."""
+    data = load_yaml(text)
+    if not isinstance(data, dict):
+        raise ValueError(f"a {what} must be a YAML mapping")
+    return data
+
+
+def dump_record(record: object) -> str:
+    """A stored record (a pydantic model with an ``id``) as reviewable YAML: its id first, then
+    its keys in declaration order, defaults left out."""
+    data = record.model_dump(mode="json", exclude_defaults=True)  # type: ignore[attr-defined]
+    data = {"id": record.id, **data}  # type: ignore[attr-defined]
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+
+
 def read_yaml_file(path: Path) -> str:
     """The text of a YAML file, refused before it is read when it is over the size limit."""
     path = Path(path)

@@ -5,12 +5,11 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ocenter.accounts.levels import Level, highest
 from ocenter.reference import REFERENCE_LISTS
-from ocenter.yamlfiles import load_yaml
+from ocenter.yamlfiles import dump_record, load_yaml_mapping
 
 #: Ids of datasets, dashboards and panels: lower-case letters, digits and dashes, so that they can
 #: safely become file names and Git ref components.
@@ -228,14 +227,10 @@ def check_pattern(pattern: str) -> None:
 def contract_from_yaml(text: str) -> DataContract:
     """Parse a contract from YAML text; raises ``ValueError`` (or pydantic's) on bad content,
     ``YamlLimitError`` (a ``ValueError``) on a text over the reading limits."""
-    data = load_yaml(text)
-    if not isinstance(data, dict):
-        raise ValueError("a data contract must be a YAML mapping")
+    data = load_yaml_mapping(text, "data contract")
     return DataContract.model_validate(data)
 
 
 def contract_to_yaml(contract: DataContract) -> str:
     """The contract as reviewable YAML, fields in declaration order, defaults left out."""
-    data = contract.model_dump(mode="json", exclude_defaults=True)
-    data = {"id": contract.id, **data}
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+    return dump_record(contract)

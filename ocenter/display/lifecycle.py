@@ -16,13 +16,12 @@ staff; a UPT region for Kepala UPT; grants for authorised parties).
 
 from __future__ import annotations
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ocenter.accounts.levels import ScopeKind, Tier
 from ocenter.contracts.model import ID_PATTERN, DataContract
 from ocenter.display.spec import DashboardSpec, DefaultView
-from ocenter.yamlfiles import load_yaml
+from ocenter.yamlfiles import dump_record, load_yaml_mapping
 
 
 class DashboardLifecycle(BaseModel):
@@ -92,14 +91,10 @@ def lifecycle_problems(
 
 def lifecycle_from_yaml(text: str) -> DashboardLifecycle:
     """Parse a lifecycle record from YAML text; raises ``ValueError`` (or pydantic's) on bad content."""
-    data = load_yaml(text)  # within the size, nesting and alias limits
-    if not isinstance(data, dict):
-        raise ValueError("a lifecycle record must be a YAML mapping")
+    data = load_yaml_mapping(text, "lifecycle record")
     return DashboardLifecycle.model_validate(data)
 
 
 def lifecycle_to_yaml(lifecycle: DashboardLifecycle) -> str:
     """The record as reviewable YAML, defaults left out."""
-    data = lifecycle.model_dump(mode="json", exclude_defaults=True)
-    data = {"id": lifecycle.id, **data}
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+    return dump_record(lifecycle)

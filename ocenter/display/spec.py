@@ -5,12 +5,11 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ocenter.accounts.levels import Level, ScopeKind, Tier, audience_tiers
 from ocenter.contracts.model import FIELD_NAME_PATTERN, ID_PATTERN, DataContract, FieldType
-from ocenter.yamlfiles import load_yaml
+from ocenter.yamlfiles import dump_record, load_yaml_mapping
 
 
 class PanelKind(StrEnum):
@@ -250,15 +249,11 @@ def content_problems(spec: DashboardSpec, contracts: dict[str, DataContract]) ->
 def spec_from_yaml(text: str) -> DashboardSpec:
     """Parse a spec from YAML text; raises ``ValueError`` (or pydantic's) on bad content,
     ``YamlLimitError`` (a ``ValueError``) on a text over the reading limits."""
-    data = load_yaml(text)
-    if not isinstance(data, dict):
-        raise ValueError("a dashboard spec must be a YAML mapping")
+    data = load_yaml_mapping(text, "dashboard spec")
     check_no_lifecycle_keys(data)  # before the model, so the refusal keeps its own type
     return DashboardSpec.model_validate(data)
 
 
 def spec_to_yaml(spec: DashboardSpec) -> str:
     """The spec as reviewable YAML, keys in declaration order, defaults left out."""
-    data = spec.model_dump(mode="json", exclude_defaults=True)
-    data = {"id": spec.id, **data}
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+    return dump_record(spec)
