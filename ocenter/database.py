@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import SQLModel, create_engine
 
@@ -31,6 +31,7 @@ def make_engine(database_url: str) -> Engine:
     engine = open_engine(database_url)
     SQLModel.metadata.create_all(engine)
     _add_new_columns(engine)
+    _add_new_indexes(engine)
     protect_event_log(engine)
     ensure_head(engine)
     return engine
@@ -91,6 +92,25 @@ def _add_new_columns(engine: Engine) -> None:
                     connection.execute(text(statement))
             except OperationalError as error:  # SQLite: another process added it first
                 if "duplicate column" not in str(error):
+                    raise
+
+
+def _add_new_indexes(engine: Engine) -> None:
+    """Create the indexes a newer version defines on tables an older one created (the work lists
+    look requests up by status, unit and number; ``create_all`` indexes new tables only)."""
+    inspector = inspect(engine)
+    for table in SQLModel.metadata.sorted_tables:
+        if not table.indexes or not inspector.has_table(table.name):
+            continue
+        present = {index["name"] for index in inspector.get_indexes(table.name)}
+        for index in table.indexes:
+            if index.name in present:
+                continue
+            try:
+                with engine.begin() as connection:
+                    index.create(connection, checkfirst=True)
+            except (OperationalError, ProgrammingError) as error:  # another process made it first
+                if "already exists" not in str(error):
                     raise
 
 

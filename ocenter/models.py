@@ -126,7 +126,7 @@ class DashboardRequest(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True, description="Request number.")
     title: str = Field(description="Working title of the dashboard.")
     purpose: str = Field(sa_column=Column(Text), description="What the unit needs to see and why.")
-    requesting_unit: str = Field(foreign_key="unit.code", description="Unit that asks for it.")
+    requesting_unit: str = Field(foreign_key="unit.code", index=True, description="Unit that asks for it.")
     requested_by: str = Field(foreign_key="user.username", description="Who filed the form.")
     datasets: list[str] = Field(
         default_factory=list, sa_column=Column(JSON), description="Dataset ids it will show."
@@ -138,7 +138,7 @@ class DashboardRequest(SQLModel, table=True):
         "tiers hold older words, read by ``accounts.levels.audience_tiers``).",
     )
     dashboard_id: str = Field(description="Id of the dashboard spec, generated from the request.")
-    status: RequestStatus = Field(default=RequestStatus.REQUESTED, description="Current step.")
+    status: RequestStatus = Field(default=RequestStatus.REQUESTED, index=True, description="Current step.")
     created_at: datetime = Field(default_factory=utcnow, description="When the form was filed.")
     step_started_at: datetime = Field(
         default_factory=utcnow, description="When the current step's clock started (UTC)."
@@ -163,7 +163,7 @@ class Submission(SQLModel, table=True):
     request_id: int | None = Field(
         default=None, foreign_key="dashboardrequest.id", description="Request it serves, if any."
     )
-    unit_code: str = Field(foreign_key="unit.code", description="Sending unit.")
+    unit_code: str = Field(foreign_key="unit.code", index=True, description="Sending unit.")
     submitted_by: str = Field(foreign_key="user.username", description="Who sent it.")
     level: Level = Field(description="Confidentiality level the sender classified it with.")
     original_name: str = Field(description="File name as uploaded; shown only, never used as a path.")
@@ -171,7 +171,7 @@ class Submission(SQLModel, table=True):
     upload_suffix: str = Field(description="'.csv', '.xlsx', '.xls', '.ods' or '.xlsb' (our own allow-list).")
     size_bytes: int = Field(description="Size of the upload.")
     rows: int | None = Field(default=None, description="Data rows found when it was checked.")
-    status: SubmissionStatus = Field(default=SubmissionStatus.SENT, description="Current step.")
+    status: SubmissionStatus = Field(default=SubmissionStatus.SENT, index=True, description="Current step.")
     submitted_at: datetime = Field(default_factory=utcnow, description="When it was sent (UTC).")
     received_by: str | None = Field(default=None, description="Pusdatin user who received it.")
     received_at: datetime | None = Field(default=None, description="When it was received.")
@@ -279,7 +279,7 @@ class ReviewComment(SQLModel, table=True):
     """What the requesting unit said about a mock-up revision (step 5)."""
 
     id: int | None = Field(default=None, primary_key=True, description="Comment number.")
-    request_id: int = Field(foreign_key="dashboardrequest.id", description="Request reviewed.")
+    request_id: int = Field(foreign_key="dashboardrequest.id", index=True, description="Request reviewed.")
     author: str = Field(foreign_key="user.username", description="Reviewer.")
     commit: str = Field(description="Mock-up commit the comment is about.")
     text: str = Field(sa_column=Column(Text), description="The requested changes.")
@@ -290,7 +290,7 @@ class Evaluation(SQLModel, table=True):
     """Step 9 and 10: monitoring notes, the letter to the unit, and the unit's receipt."""
 
     id: int | None = Field(default=None, primary_key=True, description="Evaluation number.")
-    request_id: int = Field(foreign_key="dashboardrequest.id", description="Request evaluated.")
+    request_id: int = Field(foreign_key="dashboardrequest.id", index=True, description="Request evaluated.")
     notes: str = Field(sa_column=Column(Text), description="Findings of monitoring and evaluation.")
     letter_number: str = Field(description="Number of the surat penyampaian informasi.")
     letter_text: str = Field(sa_column=Column(Text), description="Full text of the letter.")

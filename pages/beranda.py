@@ -4,19 +4,20 @@ import streamlit as st
 
 from ocenter import procedure, ui
 from ocenter.models import SubmissionStatus
-from ocenter.procedure import overview
+from ocenter.procedure import overview, worklists
 
 ctx, viewer = ui.page("beranda")
 st.write(ui.tr("beranda.intro"))
 
-requests = procedure.list_requests(ctx, viewer)
-if not requests:
-    st.info(ui.tr("beranda.no_requests"))
-counts = overview.step_counts(requests, ctx.clock.today(), ui.lang())
+counts = overview.step_rows(worklists.open_step_counts(ctx, viewer, ctx.clock.today()), ui.lang())
 if counts:
     st.subheader(ui.tr("overview.title"))
     st.altair_chart(overview.step_chart(counts, ui.lang()), width="stretch")
-for request in requests:
+page = ui.request_list(ctx, viewer, "beranda", step_filter=True)
+if not page.total:
+    filtered = st.session_state.get("beranda_search") or st.session_state.get("beranda_steps")
+    st.info(ui.tr("worklist.none_match" if filtered else "beranda.no_requests"))
+for request in page.items:
     clock = procedure.request_clock(ctx, request)
     step = procedure.STATUS_STEP[request.status]
     done = request.status.value == "received"
@@ -36,7 +37,7 @@ for request in requests:
 
 if viewer.role.value in ("unit", "upt", "mitra"):
     st.subheader(ui.tr("beranda.my_submissions"))
-    returned = procedure.list_submissions(ctx, viewer, SubmissionStatus.RETURNED)
+    returned = worklists.submission_page(ctx, viewer, SubmissionStatus.RETURNED, page_size=1).total
     if returned:
-        st.warning(ui.tr("beranda.returned_count", count=len(returned)))
+        st.warning(ui.tr("beranda.returned_count", count=returned))
     st.page_link("pages/kirim_data.py", label=ui.tr("page.kirim_data"), icon=":material/upload:")

@@ -7,10 +7,13 @@ import streamlit as st
 from ocenter import procedure, ui
 from ocenter.accounts.levels import Level
 from ocenter.models import SubmissionStatus
+from ocenter.procedure import worklists
 
 ctx, viewer = ui.page("kirim-data")
 contracts = ctx.store.snapshot("main").contracts
-requests = {r.id: r for r in procedure.list_requests(ctx, viewer)}
+# A submission may answer one of the unit's open requests (the newest of them, should there be many).
+requests = {r.id: r for r in worklists.request_page(ctx, viewer, worklists.RequestListQuery(
+    statuses=worklists.OPEN_STATUSES, own_unit_only=True, page_size=worklists.MAX_PAGE_SIZE)).items}
 
 if not contracts:
     st.info(ui.tr("submit.no_contracts"))
@@ -40,7 +43,9 @@ else:
                     st.success(ui.tr("submit.sent", submission=sent.id, rows=sent.rows))
 
 st.subheader(ui.tr("submit.mine"))
-for submission in procedure.list_submissions(ctx, viewer):
+mine = ui.paged(lambda number: worklists.submission_page(ctx, viewer, page=number), "mine_page",
+                "worklist.submissions_summary")
+for submission in mine.items:
     status = ui.tr(f"submission.{submission.status.value}")
     with st.expander(ui.literal(f"#{submission.id} · {submission.original_name} · {status}"),
                      expanded=submission.status == SubmissionStatus.RETURNED):

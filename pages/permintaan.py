@@ -26,6 +26,7 @@ if viewer.role.value in ("unit", "direktur"):
                 st.success(ui.tr("request.filed", request=filed.id))
 
 st.subheader(ui.tr("request.list"))
+listed = ui.request_list(ctx, viewer, "requests", step_filter=True, page_size=100)
 rows = [
     {
         ui.tr("col.number"): r.id,
@@ -34,7 +35,7 @@ rows = [
         ui.tr("col.status"): ui.tr(f"status.{r.status.value}"),
         ui.tr("col.filed"): ui.when(r.created_at),
     }
-    for r in procedure.list_requests(ctx, viewer)
+    for r in listed.items
 ]
 if rows:
     st.dataframe(rows, hide_index=True, width="stretch")

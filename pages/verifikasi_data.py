@@ -4,9 +4,13 @@ import streamlit as st
 
 from ocenter import procedure, ui
 from ocenter.models import SubmissionStatus
+from ocenter.procedure import worklists
 
 ctx, viewer = ui.page("verifikasi-data")
-received = {s.id: s for s in procedure.list_submissions(ctx, viewer, SubmissionStatus.RECEIVED)}
+waiting = ui.paged(lambda number: worklists.submission_page(
+    ctx, viewer, SubmissionStatus.RECEIVED, page=number, page_size=worklists.MAX_PAGE_SIZE),
+    "verify_page", "worklist.submissions_summary")
+received = {s.id: s for s in waiting.items}
 if not received:
     st.success(ui.tr("verif.nothing"))
     st.stop()

@@ -195,6 +195,7 @@ def test_a_step_whose_record_already_says_it_is_still_committed(demo_ctx, as_use
 
 
 _CHECKPOINTS: list[str] | None = None
+_LISTENING = False  # audit hooks cannot be removed: one per process, even when pytest runs twice
 
 
 def _listen(event: str, args: tuple) -> None:
@@ -207,8 +208,10 @@ def test_each_step_on_main_marks_its_checkpoints_for_an_operators_audit_hook(
 ):
     import sys
 
-    global _CHECKPOINTS
-    sys.addaudithook(_listen)  # audit hooks stay for the process; _listen is idle outside here
+    global _CHECKPOINTS, _LISTENING
+    if not _LISTENING:  # audit hooks stay for the process; _listen is idle outside here
+        sys.addaudithook(_listen)
+        _LISTENING = True
     _CHECKPOINTS = []
     try:
         for step, run in _steps(demo_ctx, as_user("analis"), approved).items():

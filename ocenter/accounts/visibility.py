@@ -32,11 +32,16 @@ def request_view(viewer: Authority, request: DashboardRequest) -> RequestView:
     """
     if viewer.may_see_level(request.level):
         return RequestView.FULL
-    if viewer.role in _WORKS_EVERY_REQUEST or (
+    if works_every_request(viewer) or (
         viewer.unit_code is not None and viewer.unit_code == request.requesting_unit
     ):
         return RequestView.WITHHELD
     return RequestView.HIDDEN
+
+
+def works_every_request(viewer: Authority) -> bool:
+    """Whether ``viewer`` works on every request (Pusdatin), and so learns of each one's number."""
+    return viewer.role in _WORKS_EVERY_REQUEST
 
 
 def shown_requests(viewer: Authority, requests: list[DashboardRequest]) -> list[DashboardRequest]:

@@ -163,12 +163,17 @@ def list_submissions(
 ) -> list[Submission]:
     """Submissions the actor may see: Pusdatin all, a sender its own unit's."""
     with Session(ctx.engine) as session:
-        query = select(Submission).order_by(col(Submission.id).desc())
-        if actor.role not in PUSDATIN_ROLES:
-            query = query.where(Submission.unit_code == (actor.unit_code or ""))
-        if status is not None:
-            query = query.where(Submission.status == status)
-        return list(session.exec(query).all())
+        query = select(Submission).where(*submissions_seen_by(actor, status))
+        return list(session.exec(query.order_by(col(Submission.id).desc())).all())
+
+
+def submissions_seen_by(actor: Authority, status: SubmissionStatus | None = None) -> list:
+    """The SQL conditions of the submissions ``actor`` may see (Pusdatin all, a sender its own
+    unit's), with ``status`` if given."""
+    where = [] if actor.role in PUSDATIN_ROLES else [col(Submission.unit_code) == (actor.unit_code or "")]
+    if status is not None:
+        where.append(col(Submission.status) == status)
+    return where
 
 
 def receive_submission(ctx: AppContext, actor: Authority, submission_id: int) -> Submission:

@@ -21,6 +21,11 @@ def step_counts(requests: list[DashboardRequest], today: date, lang: str) -> lis
         step = STATUS_STEP[request.status]
         late = step_clock(step, request.step_started_at, today).overdue
         counts[(step, late)] = counts.get((step, late), 0) + 1
+    return step_rows(counts, lang)
+
+
+def step_rows(counts: dict[tuple[int, bool], int], lang: str) -> list[dict]:
+    """The chart's rows of ``{(step, late): count}`` (``worklists.open_step_counts``)."""
     return [
         {
             "tahap": t("ui.step_prefix", lang, step=step).rstrip(":"),
