@@ -48,6 +48,9 @@ class User(SQLModel, table=True):
     scope: ScopeKind = Field(description="How much of BPOM the user's authority covers.")
     active: bool = Field(default=True, description="Inactive users cannot log in.")
     is_demo: bool = Field(default=False, description="Made by demo mode; refused in production.")
+    language: str | None = Field(
+        default=None, description="Language the user reads the app in ('id' or 'en'), as they last "
+                                  "chose it; None until they choose (Bahasa Indonesia).")
 
 
 class DashboardGrant(SQLModel, table=True):

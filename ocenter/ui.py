@@ -16,6 +16,7 @@ import streamlit as st
 from ocenter.accounts.authentication import authenticate, log_out
 from ocenter.accounts.authority import Authority
 from ocenter.accounts.login import display_name
+from ocenter.accounts.preferences import preferred_language, remember_language
 from ocenter.accounts.sessions import session_authority, session_id_of, session_lifetime, session_token
 from ocenter.accounts.throttle import client_key
 from ocenter.accounts.visibility import RequestView, request_label, request_view
@@ -28,6 +29,8 @@ from ocenter.procedure.main_record import reconcile_main
 from ocenter.verification.datasets import open_dataset
 
 _LANG_KEY = "ocenter_lang"
+_LANG_OWNER_KEY = "ocenter_lang_session"  # the login whose kept language this session has read
+_LANG_CHOSEN_KEY = "ocenter_lang_chosen"  # the language was chosen on the login page
 
 
 # --- language ---------------------------------------------------------------------------------
@@ -63,8 +66,9 @@ def error_text(error: UserError) -> str:
     return t_markdown(error.key, lang(), **error.params)
 
 
-def language_switch(where=st.sidebar) -> None:  # noqa: ANN001 - st or st.sidebar
-    """A small ID/EN switch (in the sidebar; on the login page above the form)."""
+def language_switch(where=st.sidebar, remember=None) -> None:  # noqa: ANN001 - st or st.sidebar
+    """A small ID/EN switch (in the sidebar; on the login page above the form). A choice is kept
+    with the user (``remember``), or, on the login page, for the user who logs in next."""
     choice = where.segmented_control(
         tr("ui.language"), options=["id", "en"], format_func={"id": "Bahasa Indonesia",
                                                               "en": "English"}.get,
@@ -72,7 +76,25 @@ def language_switch(where=st.sidebar) -> None:  # noqa: ANN001 - st or st.sideba
     )
     if choice and choice != lang():
         st.session_state[_LANG_KEY] = choice
+        if remember is not None:
+            remember(choice)
+        else:
+            st.session_state[_LANG_CHOSEN_KEY] = True
         st.rerun()
+
+
+def _language_of(ctx: AppContext, viewer: Authority, session_id: str) -> None:
+    """Once per login in this browser session: the language the user keeps, or the one they just
+    chose on the login page, kept as theirs."""
+    if st.session_state.get(_LANG_OWNER_KEY) == session_id:
+        return
+    st.session_state[_LANG_OWNER_KEY] = session_id
+    if st.session_state.pop(_LANG_CHOSEN_KEY, False):
+        remember_language(ctx.engine, viewer.username, lang())
+        return
+    kept = preferred_language(ctx.engine, viewer.username)
+    if kept is not None:
+        st.session_state[_LANG_KEY] = kept
 
 
 # --- context ----------------------------------------------------------------------------------
@@ -141,6 +163,7 @@ def current_viewer(ctx: AppContext) -> Authority | None:
         st.session_state[_COOKIE_KEY] = ("delete",)
         return None
     st.session_state[_SESSION_KEY] = session_id
+    _language_of(ctx, viewer, session_id)
     return viewer
 
 
@@ -300,7 +323,7 @@ def sidebar(ctx: AppContext, viewer: Authority) -> None:
         tr("ui.authority_line", role=tr(f"role.{viewer.role.value}"),
            level=tr(f"level.{viewer.clearance.value}"), scope=scope_text(viewer))
     )
-    language_switch()
+    language_switch(remember=lambda choice: remember_language(ctx.engine, viewer.username, choice))
     logout_button(ctx)
     with st.sidebar:
         _write_cookie(ctx)

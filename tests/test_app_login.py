@@ -163,6 +163,41 @@ def test_the_login_page_switches_to_english_and_lists_no_pages(app):
     assert t("login.failed", "en") in [e.value for e in at.error]
 
 
+def _fresh_session() -> AppTest:
+    """Another browser session of the same installation (a reload, or another device)."""
+    at = AppTest.from_file(str(PROJECT_ROOT / "Home.py"), default_timeout=APPTEST_TIMEOUT)
+    return at.run()
+
+
+def test_a_language_chosen_on_the_login_page_is_kept_for_the_user_who_logs_in(app, demo_ctx):
+    from ocenter.accounts.preferences import preferred_language
+
+    app.button_group(key="ocenter_lang_switch").set_value("en").run()
+    at = _login(app, "direktur")
+    assert at.title[0].value == t("page.beranda", "en")
+    assert preferred_language(demo_ctx.engine, "direktur") == "en"
+    # A new browser session (a reload, another device) starts in Indonesian, and the login
+    # brings the user's English back.
+    again = _fresh_session()
+    assert again.text_input[0].label == t("login.username", "id")
+    again = _login(again, "direktur")
+    assert again.title[0].value == t("page.beranda", "en")
+    assert t("beranda.intro", "en") in [m.value for m in again.markdown]
+    # Another user is not affected; nor is the same user chosen back to Indonesian elsewhere.
+    assert _login(_fresh_session(), "deputi").title[0].value == t("page.beranda", "id")
+    assert preferred_language(demo_ctx.engine, "deputi") is None
+
+
+def test_a_kept_language_is_what_the_catalogue_has(demo_ctx):
+    from ocenter.accounts.preferences import preferred_language, remember_language
+
+    remember_language(demo_ctx.engine, "kepala", "en")
+    remember_language(demo_ctx.engine, "kepala", "fr")  # not a language of the catalogue
+    remember_language(demo_ctx.engine, "nobody", "en")  # not a user
+    assert preferred_language(demo_ctx.engine, "kepala") == "en"
+    assert preferred_language(demo_ctx.engine, "nobody") is None
+
+
 def test_the_administrator_changes_a_role_on_pengguna_but_no_clearance_above_their_own(app, demo_ctx):
     from ocenter.accounts.levels import Level, Role
     from ocenter.accounts.login import authority_of

@@ -155,6 +155,21 @@ def test_before_login_the_sidebar_lists_no_pages_and_the_language_can_be_switche
     assert blank_page.locator("[data-testid=stSidebarNav]").count() == 0
 
 
+def test_the_language_switched_in_the_sidebar_stays_with_the_user_on_another_device(
+        page, server, blank_page):
+    _login(page, "kepala")
+    page.locator("[data-testid=stSidebar]").get_by_text("English", exact=True).click()
+    page.get_by_role("heading", name=t("page.beranda", "en")).first.wait_for()
+    # Another browser (no cookie, no session): the login page is Indonesian, the app English.
+    other = page.context.browser.new_context(viewport={"width": 1600, "height": 1000}).new_page()
+    other.goto(server)
+    other.get_by_label("Nama pengguna").fill("kepala")
+    other.get_by_label("Kata sandi").fill(DEMO_PASSWORD)
+    other.get_by_role("button", name="Masuk").click()
+    other.get_by_role("heading", name=t("page.beranda", "en")).first.wait_for()
+    other.get_by_text(t("beranda.intro", "en")).first.wait_for()
+
+
 def test_logout_ends_the_session_and_a_copied_cookie_opens_nothing(page, server, blank_page):
     import base64
     import json
