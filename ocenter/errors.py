@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ocenter.i18n import Said, catalogue
+
 
 class UserError(Exception):
     """A refusal the user can act on: bad input, a missing permission, a conflict.
@@ -76,10 +78,31 @@ def disk_full() -> Unavailable:
     return Unavailable("system.disk_full")
 
 
-def validation_details(error: object, whole: str = "", limit: int | None = None) -> str:
-    """A pydantic ``ValidationError`` as one line, "path: message; ...": each error's location
-    (``whole`` when it is about the whole document), the first ``limit`` errors when given."""
-    return "; ".join(
-        f"{'.'.join(str(p) for p in e['loc']) or whole}: {e['msg']}"
-        for e in error.errors()[:limit]  # type: ignore[attr-defined]
-    )
+def validation_problems(error: object, whole: str = "", limit: int | None = None) -> list[Said]:
+    """A pydantic ``ValidationError``'s errors, each "path: message" (``whole`` when it is about
+    the whole document), the first ``limit`` when given; said in the reader's language where the
+    catalogue has the check (``check.*`` of our models, ``pydantic.<type>`` of pydantic's own)."""
+    return [Said("check.at", where=".".join(str(p) for p in e["loc"]) or whole, problem=_problem(e))
+            for e in error.errors(include_url=False)[:limit]]  # type: ignore[attr-defined]
+
+
+def validation_details(error: object, whole: str = "", limit: int | None = None) -> Said:
+    """``validation_problems`` as one line, "path: message; ..."."""
+    return Said.joined("; ", validation_problems(error, whole, limit))  # type: ignore[arg-type]
+
+
+def said_of(error: Exception) -> str:
+    """A ``ValueError`` raised with a message of the catalogue (``i18n.Said``) as that message,
+    any other as its text."""
+    return error.args[0] if len(error.args) == 1 and isinstance(error.args[0], Said) else str(error)
+
+
+def _problem(error: dict) -> str:
+    kind, values = error["type"], {k: str(v) for k, v in (error.get("ctx") or {}).items()}
+    for key in (kind, f"pydantic.{kind}"):
+        if key.startswith(("check.", "pydantic.")) and key in catalogue():
+            try:
+                return Said(key, **values)
+            except KeyError:  # the text names a value this error does not carry
+                break
+    return error["msg"]

@@ -36,6 +36,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session
 
+from ocenter.i18n import catalogue, t
 from ocenter.models import Event, EventLogHead
 
 #: The fields an entry's hash covers, besides ``prev_hash``: all of it except the database id
@@ -61,7 +62,10 @@ def record(
     outcome: str = "ok",
     detail: str = "",
 ) -> None:
-    """Append one event to the log (committed with the caller's transaction, at its end)."""
+    """Append one event to the log (committed with the caller's transaction, at its end).
+    ``action`` is a code the catalogue names (``action.<code>``): a new one is written there too."""
+    if f"action.{action}" not in catalogue():
+        raise ValueError(f"action {action!r} has no text in the catalogue (messages/actions.yaml)")
     if not session.in_transaction():
         session.begin()  # so that a rollback of this transaction also drops the held event
     session.info.setdefault(_HELD, []).append(
@@ -227,3 +231,16 @@ def ensure_head(engine: Engine) -> None:
         ).first()
         if present is None:
             _create_head(connection)
+
+
+def action_text(action: str, lang: str) -> str:
+    """What an event's action code means, in ``lang``; an older code the catalogue no longer
+    has is shown as it was written."""
+    key = f"action.{action}"
+    return t(key, lang) if key in catalogue() else action
+
+
+def outcome_text(outcome: str, lang: str) -> str:
+    """An event's outcome in ``lang`` (as written when the catalogue has no text for it)."""
+    key = f"outcome.{outcome}"
+    return t(key, lang) if key in catalogue() else outcome

@@ -11,6 +11,7 @@ from functools import cache
 from pathlib import Path
 
 import yaml
+from pydantic_core import PydanticCustomError
 
 LANGUAGES = ("id", "en")
 DEFAULT_LANGUAGE = "id"
@@ -42,9 +43,54 @@ class Term(str):
     __slots__ = ()
 
 
+class Said(str):
+    """A message of the catalogue that can still be said in either language: as a ``str`` it is
+    the English text (for Git, the command line and the logs, which developers read), and
+    ``in_language`` says it in a reader's language. Several join into one (``Said.joined``)."""
+
+    def __new__(cls, key: str, **params: object) -> Said:
+        said = super().__new__(cls, t(key, "en", **params))
+        said._parts = (key, params)
+        return said
+
+    @classmethod
+    def joined(cls, separator: str, parts: list[str]) -> Said:
+        """``parts`` (each a ``Said`` or plain text) one after the other, ``separator`` between."""
+        said = str.__new__(cls, separator.join(parts))
+        said._parts = (None, {"separator": separator, "parts": list(parts)})
+        return said
+
+    def in_language(self, lang: str) -> str:
+        """The message in ``lang``."""
+        key, params = self._parts
+        if key is None:
+            return params["separator"].join(said_in(part, lang) for part in params["parts"])
+        return t(key, lang, **params)
+
+    def __reduce__(self) -> tuple:
+        key, params = self._parts
+        if key is None:
+            return (Said.joined, (params["separator"], params["parts"]))
+        return (_said, (key, params))
+
+
+def _said(key: str, params: dict) -> Said:
+    return Said(key, **params)
+
+
+def said_in(text: object, lang: str) -> str:
+    """``text`` in ``lang`` when it is a message of the catalogue (``Said`` or ``Term``), else as
+    it was written."""
+    if isinstance(text, Said):
+        return text.in_language(lang)
+    if isinstance(text, Term):
+        return t(text, lang)
+    return str(text)
+
+
 def t(key: str, lang: str = DEFAULT_LANGUAGE, **params: object) -> str:
     """The text of ``key`` in ``lang``, with ``{name}`` placeholders filled from ``params``
-    (a ``Term`` value by its own text in ``lang``).
+    (a ``Term`` or ``Said`` value by its own text in ``lang``).
 
     An unknown key is a bug, not a user error, so it raises ``KeyError``.
     """
@@ -52,8 +98,15 @@ def t(key: str, lang: str = DEFAULT_LANGUAGE, **params: object) -> str:
     text = texts.get(lang) or texts[DEFAULT_LANGUAGE]
     if not params:
         return text
-    return text.format(**{name: t(value, lang) if isinstance(value, Term) else value
+    return text.format(**{name: said_in(value, lang) if isinstance(value, (Term, Said)) else value
                           for name, value in params.items()})
+
+
+def refusal(key: str, **params: object) -> PydanticCustomError:
+    """What a model's validator raises for a rule of its own: pydantic keeps ``key`` as the
+    error's type and ``params`` as its context, so ``errors.validation_details`` can say it in
+    the reader's language."""
+    return PydanticCustomError(key, _texts(key)["en"], {name: str(value) for name, value in params.items()})
 
 
 #: Every ASCII punctuation character: CommonMark lets each be escaped with a backslash, and
@@ -73,8 +126,8 @@ def markdown_literal(text: str) -> str:
 def t_markdown(key: str, lang: str = DEFAULT_LANGUAGE, **params: object) -> str:
     """``t`` for text shown as Markdown: the catalogue's own words keep their formatting, every
     text value filled in is escaped (numbers keep their format specs)."""
-    return t(key, lang, **{name: markdown_literal(value) if isinstance(value, str) else value
-                           for name, value in params.items()})
+    return t(key, lang, **{name: markdown_literal(said_in(value, lang)) if isinstance(value, str)
+                           else value for name, value in params.items()})
 
 
 def _texts(key: str) -> dict[str, str]:

@@ -23,7 +23,7 @@ from ocenter.accounts.visibility import RequestView, request_label, request_view
 from ocenter.config import Settings, load_settings
 from ocenter.context import AppContext
 from ocenter.errors import IntegrityError, UserError
-from ocenter.i18n import DEFAULT_LANGUAGE, markdown_literal, t, t_markdown
+from ocenter.i18n import DEFAULT_LANGUAGE, markdown_literal, said_in, t, t_markdown
 from ocenter.navigation import PAGES, default_page_key, may_open, pages_for
 from ocenter.procedure.main_record import reconcile_main
 from ocenter.verification.datasets import open_dataset
@@ -57,8 +57,9 @@ def tr_plain(key: str, **params: object) -> str:
 def literal(text: object) -> str:
     """``text`` written by someone (a title, a file name, a note, a path) made safe for a Markdown
     sink: headers, captions, messages, expander, tab, metric and widget labels. Multi-line text
-    reads better through ``st.text``."""
-    return markdown_literal(str(text))
+    reads better through ``st.text``. A message of the catalogue (a spec's problem) is said in
+    this session's language."""
+    return markdown_literal(said_in(text, lang()))
 
 
 def error_text(error: UserError) -> str:

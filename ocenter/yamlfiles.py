@@ -52,6 +52,7 @@ from yaml.events import (
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from ocenter.errors import UserError
+from ocenter.i18n import Said, Term
 
 #: The largest spec or contract file read, in bytes (a real one is a few kilobytes).
 MAX_YAML_BYTES = 1_048_576
@@ -99,12 +100,38 @@ def load_yaml(text: str) -> object:
     return _load_counted(text)
 
 
+#: PyYAML's words for the problems people make most, and what the catalogue calls them.
+_YAML_PROBLEMS = (
+    ("mapping values are not allowed", "yaml.problem.mapping_values"),
+    ("could not find expected ':'", "yaml.problem.expected_colon"),
+    ("did not find expected key", "yaml.problem.expected_key"),
+    ("'\\t' that cannot start any token", "yaml.problem.tab"),
+    ("tab character that violates indentation", "yaml.problem.tab"),
+    ("expected <block end>", "yaml.problem.block_end"),
+    ("found unexpected end of stream", "yaml.problem.quote_end"),
+    ("found undefined alias", "yaml.problem.alias"),
+)
+
+
+def yaml_problem(error: yaml.YAMLError) -> Said | str:
+    """Where YAML could not be read and why, "line 3, column 7: ...", in the reader's language
+    for the usual mistakes (else PyYAML's own words)."""
+    problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+    key = next((key for words, key in _YAML_PROBLEMS if words in problem), None)
+    said: Said | str = Said(key) if key else problem
+    mark = getattr(error, "problem_mark", None)
+    if mark is None:
+        return said
+    return Said("yaml.syntax", line=mark.line + 1, column=mark.column + 1, problem=said)
+
+
 def load_yaml_mapping(text: str, what: str) -> dict:
     """``text`` read by ``load_yaml`` (within the limits), which must be a mapping: the shape of
-    every record the store keeps (``what`` names it in the refusal, a ``ValueError``)."""
+    every record the store keeps. ``what`` ("spec", "lifecycle" or "contract") names it in the
+    refusal, a ``ValueError`` whose argument is the message (``i18n.Said``)."""
     data = load_yaml(text)
     if not isinstance(data, dict):
-        raise ValueError(f"a {what} must be a YAML mapping")
+        raise ValueError(Said("check.not_a_mapping", what=Term(f"check.what.{what}")))
     return data
 
 

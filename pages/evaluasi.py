@@ -3,6 +3,7 @@
 import streamlit as st
 
 from ocenter import procedure, ui
+from ocenter.events import action_text
 from ocenter.models import RequestStatus
 from ocenter.procedure import worklists
 
@@ -22,7 +23,8 @@ else:
         request = requests[chosen]
         st.dataframe(
             [{ui.tr("col.time"): ui.when(e.at), ui.tr("col.actor"): e.actor,
-              ui.tr("col.step"): e.step, ui.tr("col.action"): e.action}
+              ui.tr("col.step"): e.step,
+              ui.tr("col.action"): action_text(e.action, ui.lang())}
              for e in procedure.events(ctx, request.id)],
             hide_index=True, width="stretch",
         )

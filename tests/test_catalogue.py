@@ -74,3 +74,44 @@ def test_a_key_read_before_the_whole_catalogue_is_the_same_text():
             t("verify.no_such_message")
     finally:
         i18n.catalogue.cache_clear()
+
+
+def test_every_action_the_log_records_has_words_and_an_unknown_one_is_refused(demo_ctx):
+    """The log page shows each entry's action in the reader's language: ``events.record``
+    refuses an action code the catalogue does not name, so a new one cannot slip by."""
+    from sqlmodel import Session, select
+
+    from ocenter.events import action_text, outcome_text, record
+    from ocenter.models import Event
+
+    with Session(demo_ctx.engine) as session:
+        recorded = set(session.exec(select(Event.action)).all())
+        outcomes = set(session.exec(select(Event.outcome)).all())
+        with pytest.raises(ValueError, match="action 'request.invented'"):
+            record(session, "analis", "request.invented")
+    assert recorded and outcomes
+    for action in recorded:
+        assert action_text(action, "id") == t(f"action.{action}", "id") != action
+    for outcome in outcomes:
+        assert outcome_text(outcome, "en") == t(f"outcome.{outcome}", "en")
+    assert action_text("request.filed", "id") == "Formulir permintaan diajukan"
+    assert action_text("an.old_code", "id") == "an.old_code"  # older entries stay readable
+
+
+def test_a_problem_of_a_spec_in_the_store_is_said_in_each_language(demo_ctx):
+    """What the store finds wrong is English for Git and the hook, and Indonesian on a page."""
+    import pickle
+
+    from ocenter.display.spec import content_problems
+    from ocenter.i18n import said_in
+
+    main = demo_ctx.store.snapshot("main")
+    spec = next(iter(main.specs.values()))
+    panel = spec.panels[0].model_copy(update={"dimension": "kolom_tak_ada"})
+    [problem] = content_problems(spec.model_copy(update={"panels": [panel]}), main.contracts)
+    assert problem == (f"panel {panel.id}: field 'kolom_tak_ada' is not in contract "
+                       f"{panel.dataset}")
+    assert said_in(problem, "id") == (f"panel {panel.id}: kolom 'kolom_tak_ada' tidak ada dalam "
+                                      f"kontrak {panel.dataset}")
+    # The snapshot cache may keep it pickled: it comes back still able to say it in Indonesian.
+    assert said_in(pickle.loads(pickle.dumps(problem)), "id") == said_in(problem, "id")  # noqa: S301

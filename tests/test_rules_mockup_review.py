@@ -120,17 +120,34 @@ def test_the_update_from_main_is_logged_with_what_was_resolved(demo_ctx, as_user
     assert (logged.step, logged.detail) == (4, f"{updated}; resolved: -")
 
 
-@pytest.mark.parametrize(("text", "key", "detail"), [
-    ("id: [unclosed", "spec.yaml_error", "while parsing a flow sequence"),
-    ("- a\n- b\n", "spec.invalid", "a dashboard spec must be a YAML mapping"),
-    ("id: Bad Id\ntitle: x\nowner_unit: PUSDATIN\n", "spec.invalid", "id: String should match pattern"),
-    ("title: x\nowner_unit: PUSDATIN\n", "spec.invalid", "id: Field required"),
+@pytest.mark.parametrize(("text", "key", "detail", "indonesian"), [
+    ("id: [unclosed", "spec.yaml_error", "line 2, column 1: did not find expected ',' or ']'",
+     "YAML tidak dapat dibaca: baris 2, kolom 1: "),
+    ("id: x\ntitle: Kasus: baru\n", "spec.yaml_error", "line 2, column 13: mapping values are not",
+     "YAML tidak dapat dibaca: baris 2, kolom 13: titik dua (:) tidak boleh di sini"),
+    ("id: x\n\ttitle: y\n", "spec.yaml_error", "line 2, column 1: a tab cannot be used",
+     "baris 2, kolom 1: karakter tab tidak boleh untuk indentasi; gunakan spasi"),
+    ("- a\n- b\n", "spec.invalid", "a dashboard spec must be a YAML mapping",
+     "Spesifikasi dasbor tidak valid: spec dashboard harus berupa mapping YAML (kunci: nilai)"),
+    ("id: Bad Id\ntitle: x\nowner_unit: PUSDATIN\n", "spec.invalid", "id: String should match pattern",
+     "Spesifikasi dasbor tidak valid: id: harus sesuai pola"),
+    ("title: x\nowner_unit: PUSDATIN\n", "spec.invalid", "id: Field required",
+     "Spesifikasi dasbor tidak valid: id: wajib diisi"),
+    ("id: dasbor-x\ntitle: x\nowner_unit: PUSDATIN\nlevel: rahasia\ndatasets: [data-x]\npanels:\n"
+     "  - {id: panel-a, title: A, kind: bar, dataset: data-x, dimension: x}\n"
+     "  - {id: panel-a, title: B, kind: heatmap, dataset: data-x, dimension: x}\n",
+     "spec.invalid", "panels.1: panel panel-a: a heatmap needs a series (its second axis)",
+     "panels.1: panel panel-a: heatmap memerlukan series (sumbu keduanya)"),
 ])
-def test_the_analysts_yaml_is_refused_with_a_readable_reason(text, key, detail):
+def test_the_analysts_yaml_is_refused_with_a_readable_reason(text, key, detail, indonesian):
+    from ocenter.i18n import t
+
     with pytest.raises(UserError) as refused:
         procedure.parse_spec(text)
     assert refused.value.key == key
     assert refused.value.params["detail"].startswith(detail)
+    assert t(key, "en", **refused.value.params).endswith(refused.value.params["detail"])
+    assert indonesian in t(key, "id", **refused.value.params)
 
 
 def test_a_whole_spec_error_is_named_spec():

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ocenter.accounts.levels import Level, highest
+from ocenter.i18n import refusal
 from ocenter.reference import REFERENCE_LISTS
 from ocenter.yamlfiles import dump_record, load_yaml_mapping
 
@@ -74,7 +75,7 @@ class ContractField(BaseModel):
     def _reference_exists(cls, value: str | None) -> str | None:
         if value is not None and value not in REFERENCE_LISTS:
             known = ", ".join(sorted(REFERENCE_LISTS))
-            raise ValueError(f"unknown reference list {value!r} (known: {known})")
+            raise refusal("check.unknown_reference", reference=value, known=known)
         return value
 
     @field_validator("pattern")
@@ -87,18 +88,18 @@ class ContractField(BaseModel):
     @model_validator(mode="after")
     def _bounds_are_consistent(self) -> ContractField:
         if self.minimum is not None and self.maximum is not None and self.minimum > self.maximum:
-            raise ValueError(f"field {self.name}: minimum is larger than maximum")
+            raise refusal("check.minimum_above_maximum", field=self.name)
         if (
             self.min_length is not None
             and self.max_length is not None
             and self.min_length > self.max_length
         ):
-            raise ValueError(f"field {self.name}: min_length is larger than max_length")
+            raise refusal("check.min_length_above_max_length", field=self.name)
         if (self.minimum is not None or self.maximum is not None) and self.type not in (
             FieldType.INTEGER,
             FieldType.NUMBER,
         ):
-            raise ValueError(f"field {self.name}: minimum/maximum need type integer or number")
+            raise refusal("check.bounds_need_number", field=self.name)
         return self
 
 
@@ -174,7 +175,7 @@ class DataContract(BaseModel):
         names = [f.name for f in self.fields]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
-            raise ValueError(f"field names used twice: {', '.join(duplicates)}")
+            raise refusal("check.field_names_twice", names=", ".join(duplicates))
         for role, wanted in (
             ("primary_key", self.primary_key),
             ("scope_field", [self.scope_field] if self.scope_field else []),
@@ -185,13 +186,13 @@ class DataContract(BaseModel):
         ):
             unknown = [n for n in wanted if n not in names]
             if unknown:
-                raise ValueError(f"{role} names unknown fields: {', '.join(unknown)}")
+                raise refusal("check.role_names_unknown", role=role, names=", ".join(unknown))
         if self.partitioning is not None and self.partitioning.period_field is not None:
             kind = self.field(self.partitioning.period_field).type
             if kind not in (FieldType.DATE, FieldType.DATETIME):
-                raise ValueError("partitioning.period_field must be a date or datetime field")
+                raise refusal("check.period_field_not_date")
         if self.min_rows is not None and self.max_rows is not None and self.min_rows > self.max_rows:
-            raise ValueError("min_rows is larger than max_rows")
+            raise refusal("check.min_rows_above_max_rows")
         return self
 
     def field(self, name: str) -> ContractField:
@@ -227,7 +228,7 @@ def check_pattern(pattern: str) -> None:
 def contract_from_yaml(text: str) -> DataContract:
     """Parse a contract from YAML text; raises ``ValueError`` (or pydantic's) on bad content,
     ``YamlLimitError`` (a ``ValueError``) on a text over the reading limits."""
-    data = load_yaml_mapping(text, "data contract")
+    data = load_yaml_mapping(text, "contract")
     return DataContract.model_validate(data)
 
 

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from ocenter.accounts.levels import ScopeKind, Tier
 from ocenter.contracts.model import ID_PATTERN, DataContract
 from ocenter.display.spec import DashboardSpec, DefaultView
+from ocenter.i18n import Said, refusal
 from ocenter.yamlfiles import dump_record, load_yaml_mapping
 
 
@@ -44,13 +45,13 @@ class DashboardLifecycle(BaseModel):
     @model_validator(mode="after")
     def _steps_in_order(self) -> DashboardLifecycle:
         if self.classified and not self.built:
-            raise ValueError("classified (step 7) needs built (step 6)")
+            raise refusal("check.classified_needs_built")
         if self.on_display and not self.classified:
-            raise ValueError("on_display (step 8) needs classified (step 7)")
+            raise refusal("check.displayed_needs_classified")
         tiers = [d.tier for d in self.defaults if d.tier is not None]
         twice = sorted({t.value for t in tiers if tiers.count(t) > 1})
         if twice:
-            raise ValueError(f"more than one default for {', '.join(twice)}")
+            raise refusal("check.default_twice", tiers=", ".join(twice))
         return self
 
     def default_for(self, tier: Tier, scope: ScopeKind | None = None) -> DefaultView | None:
@@ -74,9 +75,9 @@ class DashboardLifecycle(BaseModel):
 
 def lifecycle_problems(
     lifecycle: DashboardLifecycle, spec: DashboardSpec | None, contracts: dict[str, DataContract]
-) -> list[str]:
+) -> list[Said]:
     """What is wrong with a lifecycle record against its dashboard: a default filter must name a
-    field of one of the datasets the dashboard reads. Readable English (empty when sound)."""
+    field of one of the datasets the dashboard reads (empty when sound; see ``i18n.Said``)."""
     if spec is None:
         return []  # no dashboard (yet, or any more): the record shows nothing
     problems = []
@@ -85,13 +86,13 @@ def lifecycle_problems(
         group = view.tier or view.scope
         for flt in view.filters:
             if flt.field not in names:
-                problems.append(f"default for {group}: field {flt.field!r} is in no dataset")
+                problems.append(Said("check.default_field_unknown", group=group.value, field=flt.field))
     return problems
 
 
 def lifecycle_from_yaml(text: str) -> DashboardLifecycle:
     """Parse a lifecycle record from YAML text; raises ``ValueError`` (or pydantic's) on bad content."""
-    data = load_yaml_mapping(text, "lifecycle record")
+    data = load_yaml_mapping(text, "lifecycle")
     return DashboardLifecycle.model_validate(data)
 
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from ocenter.accounts.levels import Level, ScopeKind, Tier, audience_tiers
 from ocenter.contracts.model import FIELD_NAME_PATTERN, ID_PATTERN, DataContract, FieldType
+from ocenter.i18n import Said, refusal
 from ocenter.yamlfiles import dump_record, load_yaml_mapping
 
 
@@ -91,11 +92,11 @@ class Panel(BaseModel):
     @model_validator(mode="after")
     def _shape_fits_kind(self) -> Panel:
         if self.kind not in (PanelKind.KPI, PanelKind.TABLE) and not self.dimension:
-            raise ValueError(f"panel {self.id}: a {self.kind} panel needs a dimension")
+            raise refusal("check.panel_needs_dimension", panel=self.id, kind=self.kind.value)
         if self.kind == PanelKind.HEATMAP and not self.series:
-            raise ValueError(f"panel {self.id}: a heatmap needs a series (its second axis)")
+            raise refusal("check.heatmap_needs_series", panel=self.id)
         if self.aggregate not in (Aggregation.COUNT,) and not self.measure:
-            raise ValueError(f"panel {self.id}: aggregate {self.aggregate} needs a measure")
+            raise refusal("check.aggregate_needs_measure", panel=self.id, aggregate=self.aggregate.value)
         return self
 
 
@@ -124,7 +125,7 @@ class DefaultView(BaseModel):
     @model_validator(mode="after")
     def _names_one_group(self) -> DefaultView:
         if (self.tier is None) == (self.scope is None):
-            raise ValueError("a default names either its tier or (in an old record) its scope")
+            raise refusal("check.default_one_group")
         return self
 
     @property
@@ -203,24 +204,25 @@ class DashboardSpec(BaseModel):
         ids = [p.id for p in self.panels]
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:
-            raise ValueError(f"panel ids used twice: {', '.join(duplicates)}")
+            raise refusal("check.panel_ids_twice", ids=", ".join(duplicates))
         undeclared = sorted({p.dataset for p in self.panels} - set(self.datasets))
         if undeclared:
-            raise ValueError(f"panels read datasets not listed in datasets: {', '.join(undeclared)}")
+            raise refusal("check.datasets_undeclared", datasets=", ".join(undeclared))
         return self
 
 
-def content_problems(spec: DashboardSpec, contracts: dict[str, DataContract]) -> list[str]:
+def content_problems(spec: DashboardSpec, contracts: dict[str, DataContract]) -> list[Said]:
     """Content validation against the contracts: every field named exists with a fitting type,
     and the dashboard is classified at least as high as the data it shows. (Its step-7 defaults
     are checked with its lifecycle record: ``display.lifecycle.lifecycle_problems``.)
 
-    Returns readable English problems (empty when the spec is sound).
+    Returns the problems (empty when the spec is sound): English text that a page says in its
+    reader's language (``i18n.Said``).
     """
-    problems: list[str] = []
+    problems: list[Said] = []
     for dataset in spec.datasets:
         if dataset not in contracts:
-            problems.append(f"dataset {dataset!r} has no data contract")
+            problems.append(Said("check.dataset_without_contract", dataset=dataset))
     shown_levels: list[Level] = []
     for panel in spec.panels:
         contract = contracts.get(panel.dataset)
@@ -229,19 +231,20 @@ def content_problems(spec: DashboardSpec, contracts: dict[str, DataContract]) ->
         names = set(contract.field_names())
         for name in panel.fields_used():
             if name not in names:
-                problems.append(f"panel {panel.id}: field {name!r} is not in contract {contract.id}")
+                problems.append(Said("check.field_not_in_contract", panel=panel.id, field=name,
+                                     contract=contract.id))
         numeric_aggregate = panel.aggregate not in (Aggregation.COUNT, Aggregation.COUNT_DISTINCT)
         measure_type = contract.field(panel.measure).type if panel.measure in names else None
         if numeric_aggregate and measure_type is not None and measure_type not in NUMERIC_TYPES:
-            problems.append(
-                f"panel {panel.id}: {panel.aggregate} needs a numeric field, "
-                f"{panel.measure!r} is {measure_type}"
-            )
+            problems.append(Said("check.aggregate_needs_number", panel=panel.id,
+                                 aggregate=panel.aggregate.value, field=panel.measure,
+                                 type=measure_type.value))
         used = [n for n in panel.fields_used() if n in names]
         shown_levels.append(contract.highest_level(used))
     for level in shown_levels:
         if not spec.level.allows(level):
-            problems.append(f"dashboard level {spec.level} is below the level of its data ({level})")
+            problems.append(Said("check.dashboard_below_data", level=spec.level.value,
+                                 data_level=level.value))
             break
     return problems
 
@@ -249,7 +252,7 @@ def content_problems(spec: DashboardSpec, contracts: dict[str, DataContract]) ->
 def spec_from_yaml(text: str) -> DashboardSpec:
     """Parse a spec from YAML text; raises ``ValueError`` (or pydantic's) on bad content,
     ``YamlLimitError`` (a ``ValueError``) on a text over the reading limits."""
-    data = load_yaml_mapping(text, "dashboard spec")
+    data = load_yaml_mapping(text, "spec")
     check_no_lifecycle_keys(data)  # before the model, so the refusal keeps its own type
     return DashboardSpec.model_validate(data)
 

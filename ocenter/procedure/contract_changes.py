@@ -22,11 +22,12 @@ from ocenter.accounts.levels import Role
 from ocenter.context import AppContext
 from ocenter.contracts.changes import ContractDifference, compare_contracts, lowered_levels
 from ocenter.contracts.model import DataContract, contract_from_yaml
-from ocenter.errors import Conflict, NotFound, PermissionDenied, UserError, validation_details
+from ocenter.errors import Conflict, NotFound, PermissionDenied, UserError, said_of, validation_details
 from ocenter.events import record
 from ocenter.models import ContractChange, ContractChangeStatus
 from ocenter.procedure.common import PUSDATIN_ROLES, author_named, author_of, contract_of
 from ocenter.store.names import contract_change_branch
+from ocenter.yamlfiles import yaml_problem
 
 #: Who may approve for the owner unit: the people of a unit that sends and owns data.
 OWNER_SIDE_ROLES = (Role.UNIT, Role.DIREKTUR, Role.UPT, Role.MITRA)
@@ -187,11 +188,11 @@ def parse_contract(text: str) -> DataContract:
     try:
         return contract_from_yaml(text)
     except yaml.YAMLError as error:
-        raise UserError("contract_change.invalid", detail=str(error).splitlines()[0]) from None
+        raise UserError("contract_change.invalid", detail=yaml_problem(error)) from None
     except ValidationError as error:
         raise UserError("contract_change.invalid", detail=validation_details(error, "contract")) from None
     except ValueError as error:
-        raise UserError("contract_change.invalid", detail=str(error)) from None
+        raise UserError("contract_change.invalid", detail=said_of(error)) from None
 
 
 def _merge(

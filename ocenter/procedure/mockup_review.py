@@ -14,8 +14,9 @@ from ocenter.context import AppContext
 from ocenter.contracts.model import ContractField, DataContract
 from ocenter.display.filtering import data_level
 from ocenter.display.spec import Aggregation, DashboardSpec, Panel, PanelKind
-from ocenter.errors import NotFound, PermissionDenied, UserError, validation_details
+from ocenter.errors import NotFound, PermissionDenied, UserError, said_of, validation_details
 from ocenter.events import record
+from ocenter.i18n import Said
 from ocenter.models import (
     DashboardRequest,
     RequestStatus,
@@ -37,6 +38,7 @@ from ocenter.procedure.main_record import Decision, stamp, take_in
 from ocenter.store.merges import listing
 from ocenter.store.models import CommitInfo, FileChange, MergePreview
 from ocenter.store.names import spec_path
+from ocenter.yamlfiles import yaml_problem
 
 
 def starter_spec(request: DashboardRequest, contracts: dict[str, DataContract]) -> DashboardSpec:
@@ -180,12 +182,14 @@ def take_over_pushed_commits(
 
 
 def mockup_problems(ctx: AppContext, request_id: int) -> list[str]:
-    """Problems of the specs and contracts on the request's mock-up branch (empty when sound)."""
+    """Problems of the specs and contracts on the request's mock-up branch (empty when sound),
+    each "path: problem" (an ``i18n.Said`` where the problem is one)."""
     branch = ctx.store.mockup_branch(request_id)
     if ctx.store.head(branch) is None:
         return [f"{branch}: no such mock-up"]
     snapshot = ctx.store.snapshot(branch)
-    return [f"{path}: {msg}" for path, msgs in snapshot.problems.items() for msg in msgs]
+    return [Said("check.at", where=path, problem=msg)
+            for path, msgs in snapshot.problems.items() for msg in msgs]
 
 
 def mockup_scope(ctx: AppContext, request_id: int, reviewed_commit: str | None = None) -> list[FileChange]:
@@ -412,11 +416,11 @@ def parse_spec(text: str) -> DashboardSpec:
     except UserError:
         raise  # a text over the reading limits, already said in the user's language
     except yaml.YAMLError as error:
-        raise UserError("spec.yaml_error", detail=str(error).splitlines()[0]) from None
+        raise UserError("spec.yaml_error", detail=yaml_problem(error)) from None
     except ValidationError as error:
         raise UserError("spec.invalid", detail=validation_details(error, "spec")) from None
     except ValueError as error:
-        raise UserError("spec.invalid", detail=str(error)) from None
+        raise UserError("spec.invalid", detail=said_of(error)) from None
 
 
 def spec_history(ctx: AppContext, request_id: int) -> list[CommitInfo]:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SkipValidation, field_validator
 
 from ocenter.contracts.model import DataContract
 from ocenter.display.lifecycle import DashboardLifecycle
@@ -68,8 +68,10 @@ class StoreSnapshot(BaseModel):
         default_factory=dict,
         description="Steps 6-8 of each dashboard that has been through any (lifecycle/), by id.",
     )
-    problems: dict[str, list[str]] = Field(
-        description="What is wrong, by file path (parse errors and content problems, in English)."
+    # Kept as made (``i18n.Said`` is a str): English for Git, in the reader's language on a page.
+    problems: dict[str, list[Annotated[str, SkipValidation]]] = Field(
+        description="What is wrong, by file path (parse errors and content problems): English "
+                    "text, each a message a page can say in its reader's language (i18n.Said)."
     )
     _entries: dict[str, _Entry] = PrivateAttr(default_factory=dict)
     _spec_oids: dict[str, str] = PrivateAttr(default_factory=dict)

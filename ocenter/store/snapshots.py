@@ -8,7 +8,8 @@ from pydantic import ValidationError
 from ocenter.contracts.model import contract_from_yaml
 from ocenter.display.lifecycle import DashboardLifecycle, lifecycle_from_yaml, lifecycle_problems
 from ocenter.display.spec import DashboardSpec, content_problems, spec_from_yaml
-from ocenter.i18n import t
+from ocenter.errors import said_of, validation_problems
+from ocenter.i18n import Said, t
 from ocenter.store.git import _one_line
 from ocenter.store.models import StoreSnapshot, _Entry, _Parsed, _State
 from ocenter.store.names import (
@@ -18,7 +19,7 @@ from ocenter.store.names import (
     SPEC_DIR,
     _file_kind,
 )
-from ocenter.yamlfiles import MAX_YAML_BYTES
+from ocenter.yamlfiles import MAX_YAML_BYTES, yaml_problem
 
 #: The one mode a file in the store may have: a plain file, not executable.
 _REGULAR_FILE = "100644"
@@ -87,13 +88,11 @@ class Snapshots:
                 continue
             mode, _, oid = entry
             if file_kind == "outside":
-                state.problems[path] = [t("store.file_outside", "en")]
+                state.problems[path] = [Said("store.file_outside")]
             elif file_kind == "stray":
-                state.problems[path] = [
-                    "not read: only specs/<id>.yaml, data_contracts/<id>.yaml and lifecycle/<id>.yaml are"
-                ]
+                state.problems[path] = [Said("check.stray_file")]
             elif mode != _REGULAR_FILE:
-                state.problems[path] = [t(_NOT_REGULAR.get(mode, "store.file_not_regular"), "en", mode=mode)]
+                state.problems[path] = [Said(_NOT_REGULAR.get(mode, "store.file_not_regular"), mode=mode)]
             else:
                 wanted[path] = (file_kind, stem, oid)
 
@@ -122,7 +121,7 @@ class Snapshots:
             if parsed.errors or parsed.model is None:
                 state.problems[path] = list(parsed.errors)
             elif parsed.model.id != stem:
-                state.problems[path] = [f"the file name {stem}.yaml does not match the id {parsed.model.id}"]
+                state.problems[path] = [Said("check.name_not_id", stem=stem, id=parsed.model.id)]
             elif isinstance(parsed.model, DashboardSpec):
                 state.specs[stem], state.spec_oids[stem] = parsed.model, oid
             elif isinstance(parsed.model, DashboardLifecycle):
@@ -255,13 +254,10 @@ def _parse(kind: str, data: bytes) -> _Parsed:
     try:
         model = _READERS[kind](text)
     except ValidationError as exc:
-        reasons = []
-        for err in exc.errors(include_url=False):
-            loc = ".".join(str(part) for part in err["loc"])
-            reasons.append(f"{loc}: {err['msg']}" if loc else err["msg"])
-        return _Parsed(None, tuple(reasons))
+        return _Parsed(None, tuple(validation_problems(exc)))
     except yaml.YAMLError as exc:
-        return _Parsed(None, (f"YAML: {_one_line(exc)}",))
+        return _Parsed(None, (Said.joined("", ["YAML: ", yaml_problem(exc)]),))
     except ValueError as exc:
-        return _Parsed(None, (_one_line(exc),))
+        said = said_of(exc)
+        return _Parsed(None, (said if isinstance(said, Said) else _one_line(exc),))
     return _Parsed(model, ())
