@@ -75,6 +75,20 @@ class DashboardGrant(SQLModel, table=True):
     )
 
 
+class WallSlot(SQLModel, table=True):
+    """One dashboard in a wall screen's playlist: Pusdatin decides which approved dashboards each
+    screen of the Operational Center shows, in what order and for how long."""
+
+    id: int | None = Field(default=None, primary_key=True, description="Slot number.")
+    screen: str = Field(foreign_key="user.username", index=True,
+                        description="The wall screen's account (role layar).")
+    position: int = Field(description="Place in the playlist, from 1.")
+    dashboard_id: str = Field(description="Id of the approved dashboard on display (on main).")
+    seconds: int = Field(description="How long it stays on the screen each round.")
+    set_by: str = Field(description="Pusdatin analyst who set the playlist.")
+    set_at: datetime = Field(default_factory=utcnow, description="When the playlist was set (UTC).")
+
+
 class LoginThrottle(SQLModel, table=True):
     """Failed logins in a row for one name typed at the login form or for one client (an
     address, or a browser session where no address is known). Kept in the database so that

@@ -31,6 +31,8 @@ PAGES: tuple[PageEntry, ...] = (
               section_key="section.umum", roles=_EVERYONE - {R.LAYAR}),
     PageEntry(key="tampilan", path="pages/tampilan.py", title_key="page.tampilan",
               icon=":material/monitor:", section_key="section.umum", step=8, roles=_EVERYONE),
+    PageEntry(key="daftar-putar", path="pages/daftar_putar.py", title_key="page.daftar_putar",
+              icon=":material/playlist_play:", section_key="section.umum", roles=frozenset({R.ANALIS})),
     # A contract change is its own review: Pusdatin proposes, the owner unit and Pusdatin approve.
     PageEntry(key="perubahan-kontrak", path="pages/perubahan_kontrak.py",
               title_key="page.perubahan_kontrak", icon=":material/rule:", section_key="section.umum",

@@ -6,12 +6,14 @@ Everything else in ``ocenter`` is free of Streamlit; pages import this module an
 from __future__ import annotations
 
 import contextlib
+import html
 import secrets
 from collections.abc import Iterator
 from typing import NoReturn
 from urllib.parse import urlsplit
 
 import streamlit as st
+from pyarrow import ArrowException
 
 from ocenter.accounts.authentication import authenticate, log_out
 from ocenter.accounts.authority import Authority
@@ -22,7 +24,8 @@ from ocenter.accounts.throttle import client_key
 from ocenter.accounts.visibility import RequestView, request_label, request_view
 from ocenter.config import Settings, load_settings
 from ocenter.context import AppContext
-from ocenter.errors import IntegrityError, UserError
+from ocenter.display.wall_theme import dark_chart
+from ocenter.errors import IntegrityError, NotFound, UserError
 from ocenter.i18n import DEFAULT_LANGUAGE, markdown_literal, said_in, t, t_markdown
 from ocenter.navigation import PAGES, default_page_key, may_open, pages_for
 from ocenter.procedure.main_record import reconcile_main
@@ -337,9 +340,11 @@ def scope_text(viewer: Authority) -> str:
     return tr("scope." + viewer.scope.value)
 
 
-def page(key: str) -> tuple[AppContext, Authority]:
+def page(key: str, *, wall: bool = False) -> tuple[AppContext, Authority]:
     """Start a page: the context and the viewer, refusing a role that may not open ``key``
-    (navigation already hides it; this is the second lock)."""
+    (navigation already hides it; this is the second lock). A page that can be shown on a wall
+    screen (``wall``) is, for the wall screen role or a viewer who asked for it: full screen,
+    dark, without the menu, title or step caption (see ``in_wall_mode``)."""
     ctx = context()
     viewer = login_gate(ctx)
     # Decisions on main that an interrupted use case did not bring into the database yet are
@@ -349,6 +354,9 @@ def page(key: str) -> tuple[AppContext, Authority]:
         st.error(tr("auth.forbidden"))
         st.stop()
     entry = next(p for p in PAGES if p.key == key)
+    if wall and in_wall_mode(viewer):
+        wall_frame(ctx)
+        return ctx, viewer
     # The label belongs to the page, not to the router: on the first run after a server start
     # Streamlit may run a page file straight from pages/ (its older multipage mode, until
     # st.navigation has been called once), and the router's own elements are then missing.
@@ -359,6 +367,47 @@ def page(key: str) -> tuple[AppContext, Authority]:
         st.caption(tr(f"step.{entry.step}.caption"))
     show_flash()
     return ctx, viewer
+
+
+_WALL_PARAM = "layar"  # ?layar=1 puts the display in wall mode for any viewer
+
+#: The wall's page style: no menu, header or toolbar, a dark background, large type, tight margins
+#: (our own constant; nothing a user typed goes into it).
+_WALL_CSS = """<style>
+[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stHeader"],
+[data-testid="stToolbar"], [data-testid="stDecoration"], footer {display: none !important;}
+.stApp, [data-testid="stAppViewContainer"] {background: #0b1220; color: #f1f5f9;}
+.stApp p, .stApp span, .stApp label, .stApp h1, .stApp h2, .stApp h3 {color: #f1f5f9;}
+[data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p {color: #94a3b8; font-size: 1rem;}
+.block-container, [data-testid="stMainBlockContainer"] {padding: 0.5rem 1.2rem 0 1.2rem; max-width: 100%;}
+[data-testid="stVerticalBlockBorderWrapper"] {border-color: #1e293b; background: #0f172a;}
+[data-testid="stMarkdownContainer"] p {font-size: 1.25rem;}
+[data-testid="stMetricValue"] {font-size: 3.2rem; color: #f1f5f9;}
+.ocenter-demo {position: fixed; top: 6px; right: 12px; z-index: 1000; padding: 1px 8px;
+  border: 1px solid #f59e0b; color: #f59e0b; border-radius: 4px; font-size: 0.8rem;}
+</style>"""
+
+
+def in_wall_mode(viewer: Authority) -> bool:
+    """Whether this run shows the wall: always for the wall screen role, and for any viewer who
+    asked for it (``?layar=1``, the display page's switch)."""
+    return viewer.role.value == "layar" or st.query_params.get(_WALL_PARAM) == "1"
+
+
+def set_wall_mode(on: bool) -> None:
+    """Ask for the wall (or leave it) from the next run on."""
+    if on:
+        st.query_params[_WALL_PARAM] = "1"
+    else:
+        st.query_params.pop(_WALL_PARAM, None)
+
+
+def wall_frame(ctx: AppContext) -> None:
+    """The wall's page: our style, and in demo mode a small label in the corner instead of the
+    banner (the wall still says it shows demo data)."""
+    st.html(_WALL_CSS)
+    if ctx.settings.is_demo:
+        st.html(f'<div class="ocenter-demo">{html.escape(tr_plain("wall.demo"))}</div>')
 
 
 @contextlib.contextmanager
@@ -406,17 +455,22 @@ def _stamp(ctx: AppContext, dataset_id: str, sha256: str) -> tuple[int, ...]:
     return (status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns)
 
 
-def dashboard_tables(ctx: AppContext, dataset_ids: list[str], viewer: Authority) -> tuple[dict, dict]:
+def dashboard_tables(
+    ctx: AppContext, dataset_ids: list[str], viewer: Authority
+) -> tuple[dict, dict, dict]:
     """The newest integrated table of each dataset the dashboard reads (missing ones left out),
-    each with its content's version (``display.cache.VersionedTable``), and the datasets whose
-    file no longer matches its recorded digest (logged, never read)."""
+    each with its content's version (``display.cache.VersionedTable``); the datasets whose file
+    no longer matches its recorded digest (logged, never read); and those that cannot be read
+    now (a file gone or unreadable), with since when."""
     from ocenter.display.cache import VersionedTable, stored_version
+    from ocenter.display.stale import LAST_GOOD
     from ocenter.procedure.data_intake import latest_versions
     from ocenter.procedure.data_integration import report_altered_file
 
     versions = latest_versions(ctx)
     tables: dict = {}
     altered: dict[str, IntegrityError] = {}
+    unreadable: dict = {}
     for dataset_id in dataset_ids:
         build = versions.get(dataset_id)
         if build is None:
@@ -429,42 +483,65 @@ def dashboard_tables(ctx: AppContext, dataset_ids: list[str], viewer: Authority)
         except IntegrityError as error:
             altered[dataset_id] = error
             report_altered_file(ctx, viewer.username, error)
-    return tables, altered
+        except (NotFound, OSError, ArrowException):
+            unreadable[dataset_id] = LAST_GOOD.failing(dataset_id, ctx.clock.now())
+        else:
+            LAST_GOOD.readable(dataset_id)
+    return tables, altered, unreadable
 
 
 def show_dashboard(  # noqa: ANN001 - a spec, and a lifecycle record of display.lifecycle
-    ctx: AppContext, spec, contracts: dict, viewer: Authority, lifecycle=None
+    ctx: AppContext, spec, contracts: dict, viewer: Authority, lifecycle=None, *,
+    wall: bool = False,
 ) -> None:
     """Render ``spec`` for ``viewer``: data filtered and aggregated on the server, then drawn,
     with the step-7 default of the viewer's tier from its ``lifecycle`` (None for a mock-up),
-    saying so above the tiles when it narrows what they see; each tile says how complete and
-    how recent its data is. A tile whose data file was altered says so instead, and shows
-    nothing of it. A viewer who may not open ``spec`` is told so, and nothing of it is read or
-    drawn."""
+    saying so above the tiles when it narrows what they see; each tile says its data's level and
+    how complete and how recent its data is. A tile whose data file was altered says so instead,
+    and shows nothing of it; one whose data cannot be read now keeps its last good picture,
+    marked stale. A viewer who may not open ``spec`` is told so, and nothing of it is read or
+    drawn. On a wall screen (``wall``) the tiles are sized to fit 1920x1080 without scrolling."""
     from ocenter.display.filtering import can_view
     from ocenter.display.render import default_notice, render_dashboard, viewer_default
     from ocenter.procedure.data_integration import data_status
+    from ocenter.procedure.wall import chart_height
 
     if not can_view(viewer, spec):
         st.info(tr("render.denied"))
         return
-    tables, altered = dashboard_tables(ctx, spec.datasets, viewer)
-    missing = [d for d in spec.datasets if d not in tables and d not in altered]
+    tables, altered, unreadable = dashboard_tables(ctx, spec.datasets, viewer)
+    missing = [d for d in spec.datasets if d not in tables and d not in altered and d not in unreadable]
     if missing:
         st.info(tr("display.no_data", datasets=", ".join(missing)))
-    rendered = render_dashboard(spec, contracts, tables, viewer, lang(), lifecycle)
+    rendered = render_dashboard(spec, contracts, tables, viewer, lang(), lifecycle, unreadable)
     # Told when the step-7 default narrows what this viewer sees (plain text: values are data).
     notice = default_notice(spec, contracts, viewer, viewer_default(lifecycle, viewer), lang())
     if notice:
         st.text(notice)
-    status = {d: data_note(s) for d, s in data_status(ctx, list(tables)).items()}
-    for row in _rows_of_three(rendered):
+    status = data_status(ctx, list(tables))
+    rows = _rows_of_three(rendered)
+    height = chart_height(len(rows)) if wall else None
+    for row in rows:
         for column, item in zip(st.columns([item.panel.width for item in row]), row, strict=True):
             with column:
                 if item.panel.dataset in altered:
                     _show_altered(item)
                 else:
-                    _show_panel(item, status.get(item.panel.dataset))
+                    contract = contracts.get(item.panel.dataset)
+                    _show_panel(item, _tile_note(item, contract, status.get(item.panel.dataset)),
+                                height=height, dark=wall)
+
+
+def _tile_note(item, contract, status) -> str:  # noqa: ANN001 - RenderedPanel, DataContract, Completeness
+    """A tile's caption: the level of the data it shows, and how complete and recent it is."""
+    parts = []
+    if contract is not None:
+        known = set(contract.field_names())
+        level = contract.highest_level([n for n in item.panel.fields_used() if n in known])
+        parts.append(tr(f"level.{level.value}"))
+    if status is not None:
+        parts.append(data_note(status))
+    return " · ".join(parts)
 
 
 def _show_altered(item) -> None:  # noqa: ANN001 - render.RenderedPanel
@@ -501,22 +578,32 @@ def _rows_of_three(items: list) -> list[list]:
     return rows
 
 
-def _show_panel(item, note: str | None = None) -> None:  # noqa: ANN001 - render.RenderedPanel
+def _show_panel(  # noqa: ANN001 - render.RenderedPanel
+    item, note: str | None = None, *, height: int | None = None, dark: bool = False
+) -> None:
     with st.container(border=True):
         st.markdown(f"**{literal(item.panel.title)}**")
         if note:
             st.caption(note)
-        if item.data.restricted:
+        if item.stale_since is not None:
+            st.warning(tr("render.stale_since", since=when(item.stale_since)), icon=":material/history:")
+        if item.data is not None and item.data.restricted:
             st.caption(tr("render.restricted"))
             return
-        if item.panel.kind.value == "kpi":
+        if item.panel.kind.value == "kpi" and item.data is not None:
             value = item.data.value
             st.metric(literal(item.panel.title), "-" if value is None else f"{value:,.0f}".replace(",", "."),
                       label_visibility="collapsed")
         elif item.chart is not None:
-            st.altair_chart(item.chart, width="stretch")
-        else:
-            st.dataframe(item.data.frame, hide_index=True, width="stretch")
+            chart = item.chart if height is None else item.chart.properties(height=height)
+            if dark:
+                st.altair_chart(dark_chart(chart), width="stretch", theme=None)
+            else:
+                st.altair_chart(chart, width="stretch")
+        elif item.data is not None and not item.data.frame.empty:
+            st.dataframe(item.data.frame, hide_index=True, width="stretch", height=height or "auto")
+        elif item.message:
+            st.caption(literal(item.message))
 
 
 def summary_rows(report) -> list[dict]:  # noqa: ANN001 - VerificationReport

@@ -1,4 +1,5 @@
-"""The Operational Center display: approved dashboards on main, filtered by the viewer's authority."""
+"""The Operational Center display: approved dashboards on main, filtered by the viewer's authority;
+on a wall screen, full screen and in turn, as the screen's playlist says."""
 
 import streamlit as st
 
@@ -7,9 +8,10 @@ from ocenter.accounts.authority import Authority
 from ocenter.accounts.levels import Role
 from ocenter.display.filtering import visible_specs
 from ocenter.display.spec import DashboardSpec
+from ocenter.procedure import wall
 from ocenter.store.models import StoreSnapshot
 
-ctx, viewer = ui.page("tampilan")
+ctx, viewer = ui.page("tampilan", wall=True)
 
 
 def _visible(current: Authority) -> tuple[StoreSnapshot, dict[str, DashboardSpec]]:
@@ -27,36 +29,42 @@ def _show(main: StoreSnapshot, spec: DashboardSpec, current: Authority) -> None:
     ui.show_dashboard(ctx, spec, main.contracts, current, main.lifecycle_of(spec.id))
 
 
+if ui.in_wall_mode(viewer):
+    # The wall: the dashboard on screen follows the clock and the screen's playlist, so every
+    # screen with the same playlist agrees and a reload resumes where the round stands. A
+    # fragment's run keeps the variables of the last full run, so each run reads the account,
+    # main and the playlist again: a screen deactivated or lowered since shows no more than it
+    # may now.
+    @st.fragment(run_every=5)
+    def _wall() -> None:
+        current = ui.recheck_viewer(ctx, viewer)
+        fresh_main, dashboards = _visible(current)
+        entries = wall.playlist(ctx, current.username) if current.role == Role.LAYAR else []
+        now = wall.on_screen(wall.round_of(entries, dashboards), ctx.clock.now())
+        if now is None:
+            st.info(ui.tr("display.none"))
+            return
+        spec = dashboards[now.entry.dashboard_id]
+        title, where = st.columns([4, 1])
+        title.markdown(f"## {ui.literal(spec.title)}")
+        title.caption(ui.tr("display.caption", level=ui.tr(f"level.{spec.level.value}"),
+                            unit=spec.owner_unit))
+        where.caption(ui.tr("wall.position", position=now.position, count=now.count,
+                            seconds=now.remaining))
+        ui.show_dashboard(ctx, spec, fresh_main.contracts, current, fresh_main.lifecycle_of(spec.id),
+                          wall=True)
+
+    _wall()
+    if viewer.role != Role.LAYAR:
+        st.button(ui.tr("wall.leave"), key="wall_leave", on_click=ui.set_wall_mode, args=(False,))
+    st.stop()
+
 main, by_id = _visible(viewer)
 if not by_id:
     st.info(ui.tr("display.none"))
     st.stop()
-
-if viewer.role == Role.LAYAR and len(by_id) > 1:
-    rotate = st.toggle(ui.tr("display.rotate"), value=True)
-else:
-    rotate = False
-
-if rotate:
-    # The wall screen cycles through its dashboards, one a minute. A fragment's run keeps the
-    # variables of the last full run, so each run reads the account and main again: a screen
-    # deactivated or lowered since shows nothing more than it may now.
-    @st.fragment(run_every=60)
-    def _rotating() -> None:
-        # A fragment's own runs skip the page's login check: an ended session or a changed
-        # authority runs the whole page again; main is read afresh here.
-        current = ui.recheck_viewer(ctx, viewer)
-        fresh_main, dashboards = _visible(current)
-        if not dashboards:
-            st.info(ui.tr("display.none"))
-            return
-        order = list(dashboards)
-        index = st.session_state.get("display_index", -1) + 1
-        st.session_state["display_index"] = index % len(order)
-        _show(fresh_main, dashboards[order[index % len(order)]], current)
-
-    _rotating()
-else:
-    chosen = st.selectbox(ui.tr("display.choose"), options=list(by_id),  # options: plain text
-                          format_func=lambda i: by_id[i].title)
-    _show(main, by_id[chosen], viewer)
+st.button(ui.tr("wall.toggle"), help=ui.tr("wall.toggle_help"), key="wall_on",
+          icon=":material/tv:", on_click=ui.set_wall_mode, args=(True,))
+chosen = st.selectbox(ui.tr("display.choose"), options=list(by_id),  # options: plain text
+                      format_func=lambda i: by_id[i].title)
+_show(main, by_id[chosen], viewer)

@@ -218,13 +218,45 @@ def test_the_wall_screen_of_a_deactivated_account_shows_the_login_form_within_a_
     page.get_by_label("Nama pengguna").fill("layar")
     page.get_by_label("Kata sandi").fill(DEMO_PASSWORD)
     page.get_by_role("button", name="Masuk").click()
-    page.get_by_role("heading", name="Tampilan Operational Center").first.wait_for()
+    page.locator(".vega-embed").first.wait_for()  # the wall: a dashboard, no page title
     ctx = open_context(settings_for(demo_home))
     try:
         toggle_active(ctx, authority_of(ctx.engine, "admin", production=False), "layar")
     finally:
         ctx.engine.dispose()
-    # The rotation runs the fragment once a minute; nothing else happens on the page.
+    # The wall's fragment runs every few seconds; nothing else happens on the page.
     page.get_by_text(t("login.account_deactivated", "id")).wait_for(timeout=120_000)
     assert page.get_by_label("Kata sandi").count() == 1
-    assert page.get_by_role("heading", name="Tampilan Operational Center").count() == 0
+    assert page.locator(".vega-embed").count() == 0
+
+
+#: Where the browser tests keep their screenshots for people to look at (CI keeps the folder).
+ARTIFACTS = Path(os.environ.get("OCENTER_TEST_ARTIFACTS", Path(__file__).resolve().parent.parent
+                                / "test-artifacts"))
+
+
+@pytest.mark.parametrize(("width", "height"), [(1920, 1080), (1366, 768)])
+def test_the_wall_fits_the_screen_dark_and_without_menus(blank_page, server, width, height):
+    """On the wall screen's own 1920x1080, a dashboard fills the screen without scrolling; on a
+    laptop it is the same wall, scrolled if need be. Screenshots are kept as test artefacts."""
+    page = blank_page
+    page.set_viewport_size({"width": width, "height": height})
+    page.goto(server)
+    page.get_by_label("Nama pengguna").fill("layar")
+    page.get_by_label("Kata sandi").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Masuk").click()
+    page.locator(".vega-embed").first.wait_for()
+    page.wait_for_timeout(2500)  # every tile of the dashboard has been drawn
+    assert page.locator("[data-testid=stSidebar]").is_hidden()
+    assert page.locator("[data-testid=stHeader]").is_hidden()
+    assert page.locator(".ocenter-demo").is_visible()  # demo mode, said small in the corner
+    background = page.evaluate("getComputedStyle(document.querySelector('.stApp')).backgroundColor")
+    assert background == "rgb(11, 18, 32)"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"wall-{width}x{height}.png"))
+    if (width, height) == (1920, 1080):
+        scrolled = page.evaluate("""() => {
+            const main = document.querySelector('[data-testid=stMain]') || document.scrollingElement;
+            return Math.max(main.scrollHeight, document.scrollingElement.scrollHeight);
+        }""")
+        assert scrolled <= height + 4, f"the wall scrolls: {scrolled}px of content on {height}px"

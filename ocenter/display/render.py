@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 import altair as alt
 import pandas as pd
@@ -17,6 +18,7 @@ from ocenter.display.filtering import can_view, viewer_cut
 from ocenter.display.labels import filter_values, format_value, table_frame
 from ocenter.display.lifecycle import DashboardLifecycle
 from ocenter.display.spec import DashboardSpec, DefaultView, Panel, PanelFilter, PanelKind
+from ocenter.display.stale import LAST_GOOD, tile_key
 from ocenter.errors import PermissionDenied
 from ocenter.i18n import t
 
@@ -34,6 +36,8 @@ class RenderedPanel:
         table: the labelled frame of a table panel.
         value_text: the formatted number of a KPI panel.
         message: why the panel shows nothing (restricted, no data, empty), in the viewer's language.
+        stale_since: set when the dataset cannot be read now: this is the last good picture,
+            and the dataset has failed to be read since then.
     """
 
     panel: Panel
@@ -42,6 +46,7 @@ class RenderedPanel:
     table: pd.DataFrame | None = None
     value_text: str | None = None
     message: str | None = None
+    stale_since: datetime | None = None
 
 
 def render_dashboard(
@@ -51,9 +56,11 @@ def render_dashboard(
     viewer: Authority,
     lang: str,
     lifecycle: DashboardLifecycle | None = None,
+    unreadable: dict[str, datetime] | None = None,
 ) -> list[RenderedPanel]:
     """Every panel of ``spec`` as ``viewer`` may see it, with the step-7 default of their tier
-    from the dashboard's ``lifecycle`` (a mock-up has none).
+    from the dashboard's ``lifecycle`` (a mock-up has none). A panel of a dataset in
+    ``unreadable`` (which cannot be read, since when) shows its last good picture, marked stale.
 
     The aggregates of a stored version (a ``VersionedTable``) are kept by the process, keyed by
     the viewer's cut, and computed again only for a new version, contract, query or cut.
@@ -63,10 +70,16 @@ def render_dashboard(
     if not can_view(viewer, spec):
         raise PermissionDenied("render.denied")
     default = viewer_default(lifecycle, viewer)
+    unreadable = unreadable or {}
     views: dict[str, DatasetView] = {}
     rendered: list[RenderedPanel] = []
     for panel in spec.panels:
         contract = contracts.get(panel.dataset)
+        if contract is not None and panel.dataset in unreadable:
+            key = tile_key(spec.id, panel.model_dump_json(), lang,
+                           viewer_cut(contract, viewer, default).key)
+            rendered.append(_stale(panel, LAST_GOOD.picture(key), unreadable[panel.dataset], lang))
+            continue
         if contract is None or panel.dataset not in tables:
             rendered.append(RenderedPanel(panel=panel, message=t("render.no_data", lang)))
             continue
@@ -74,8 +87,19 @@ def render_dashboard(
             used = [n for p in spec.panels if p.dataset == panel.dataset for n in p.fields_used()]
             views[panel.dataset] = DatasetView(contract, tables[panel.dataset],
                                                viewer_cut(contract, viewer, default), used)
-        rendered.append(_drawn(views[panel.dataset], panel, contract, lang))
+        drawn = _drawn(views[panel.dataset], panel, contract, lang)
+        LAST_GOOD.keep(tile_key(spec.id, panel.model_dump_json(), lang, views[panel.dataset].cut.key),
+                       drawn)
+        rendered.append(drawn)
     return rendered
+
+
+def _stale(panel: Panel, picture: object, since: datetime, lang: str) -> RenderedPanel:
+    """The tile of a dataset that cannot be read since ``since``: its last good picture marked
+    stale, or, when this process never drew one, a message saying so."""
+    if isinstance(picture, RenderedPanel):
+        return replace(picture, stale_since=since)
+    return RenderedPanel(panel=panel, message=t("render.unreadable", lang), stale_since=since)
 
 
 def _drawn(view: DatasetView, panel: Panel, contract: DataContract, lang: str) -> RenderedPanel:

@@ -8,7 +8,9 @@ One module per stage of the procedure: ``requests`` (the request form), ``data_i
 1-3) with ``data_integration`` (each sender's part of a dataset), ``mockup_review`` (4-5),
 ``dashboard_build`` (6-8), ``evaluation`` (9-10), and ``contract_changes`` (a data contract
 changed only with its owner unit's and Pusdatin's approval); ``common`` what they share,
-``workdays`` the time standards in HK, ``overview`` the picture on Beranda; ``decisions`` (one
+``workdays`` the time standards in HK, ``overview`` the picture on Beranda, ``worklists`` the
+long lists of every page (filtered and paged by the database), ``wall`` what each wall screen of
+the Operational Center shows after step 8 (its playlist, kept by Pusdatin); ``decisions`` (one
 decision wins) and ``main_record`` (approvals and steps 6-8 are decided on main, and the database
 repaired from main's trailers) make every step all-or-nothing. Pages use the names re-exported
 here.

@@ -8,6 +8,8 @@ it from the original) are counted apart and left out of the adjusted score.
 from __future__ import annotations
 
 import json
+import math
+import random
 import sys
 import tomllib
 from collections import Counter
@@ -54,7 +56,34 @@ def classify(code: int | None, name: str, equivalent: dict[str, str]) -> str:
     return "unchecked"
 
 
+SAMPLE = ROOT / "mutants" / "sample.txt"
+
+
+def draw_sample(size: int, seed: int) -> list[str]:
+    """``size`` mutants drawn at random (``seed``) from every rule module's, kept in
+    mutants/sample.txt so that the report counts those alone."""
+    names = sorted(name for module in rule_modules() for name in results(module))
+    drawn = sorted(random.Random(seed).sample(names, min(size, len(names))))
+    SAMPLE.write_text("\n".join(drawn) + "\n", encoding="utf-8")
+    return drawn
+
+
+def wilson(killed: int, total: int, z: float = 1.96) -> tuple[float, float]:
+    """The 95% Wilson interval of a proportion ``killed``/``total`` (a sample's score)."""
+    if not total:
+        return 0.0, 1.0
+    p = killed / total
+    centre = (p + z * z / (2 * total)) / (1 + z * z / total)
+    half = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / (1 + z * z / total)
+    return centre - half, centre + half
+
+
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["--draw"]:  # --draw SIZE SEED: the names of a random sample, one a line
+        print("\n".join(draw_sample(int(argv[1]), int(argv[2]))))
+        return 0
+    sampled = set(SAMPLE.read_text(encoding="utf-8").split()) if "--sample" in argv else None
+    argv = [a for a in argv if a != "--sample"]
     equivalent = equivalent_mutants()
     seen: set[str] = set()
     survivors: list[str] = []
@@ -63,6 +92,8 @@ def main(argv: list[str]) -> int:
     for module in rule_modules():
         counts: Counter[str] = Counter()
         for name, code in sorted(results(module).items()):
+            if sampled is not None and name not in sampled:
+                continue
             seen.add(name)
             kind = classify(code, name, equivalent)
             counts[kind] += 1
@@ -78,6 +109,12 @@ def main(argv: list[str]) -> int:
           f"{'score':>6} {'adjusted':>8}")
     print("\n".join(rows))
     print(_row("all rule modules", totals))
+    if sampled is not None:
+        checked = totals["total"] - totals["equivalent"] - totals["unchecked"]
+        low, high = wilson(totals["killed"], checked)
+        print(f"\nA random sample of {len(sampled)} of the mutants: adjusted score "
+              f"{100 * totals['killed'] / max(checked, 1):.1f}%, 95% interval "
+              f"{100 * low:.1f}%-{100 * high:.1f}% (Wilson)")
     if totals["unchecked"]:
         print(f"\n{totals['unchecked']} mutants not checked yet (run interrupted?): run again.")
     print(f"\nSurviving mutants ({len(survivors)}); see one with: python -m mutmut show NAME")
