@@ -268,3 +268,29 @@ def test_a_deactivated_user_is_out_in_demo_mode_too(demo_ctx):
         session.get(User, "upt").active = False
         session.commit()
     assert authority_of(demo_ctx.engine, "upt", production=False) is None
+
+
+def test_a_throttle_key_names_the_login_name_it_was_made_from():
+    from ocenter.accounts.throttle import name_of, user_key
+
+    for typed in ("kepala", "Kepala.BPOM", "user:odd"):
+        assert name_of(user_key(typed)) == typed.lower()
+
+
+@pytest.mark.parametrize(("role", "clearance", "unit", "readable"), [
+    (Role.DIREKTUR, Level.RAHASIA, "DIT-WAS-KOSMETIK", True),  # within clearance
+    (Role.UNIT, Level.TERBATAS, "DIT-WAS-KOSMETIK", False),  # own unit, below its level
+    (Role.ANALIS, Level.TERBATAS, "PUSDATIN", False),  # Pusdatin, below its level
+])
+def test_a_requests_purpose_is_read_only_within_the_viewers_clearance(role, clearance, unit, readable):
+    from ocenter.accounts.authority import Authority
+    from ocenter.accounts.visibility import request_purpose
+    from ocenter.i18n import t
+    from ocenter.models import DashboardRequest
+
+    request = DashboardRequest(id=7, title="Peta TMS", purpose="Rapat pimpinan tentang TMS.",
+                               requesting_unit="DIT-WAS-KOSMETIK", requested_by="unit", datasets=[],
+                               level=Level.RAHASIA, audience=[], dashboard_id="dasbor-0007")
+    viewer = Authority(username="x", role=role, clearance=clearance, scope=ScopeKind.UNIT, unit_code=unit)
+    shown = request_purpose(viewer, request, "id")
+    assert shown == (request.purpose if readable else t("request.purpose_withheld", "id"))

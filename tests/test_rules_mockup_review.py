@@ -212,3 +212,43 @@ def test_saves_and_the_approval_are_logged_with_their_commits(demo_ctx, as_user)
     [event] = [e for e in procedure.events(demo_ctx, IN_REVIEW) if e.action == "mockup.approved"]
     assert (event.step, event.outcome, event.detail) == (5, "approved", f"reviewed {reviewed}, merge {merge}")
     assert procedure.request_clock(demo_ctx, procedure.get_request(demo_ctx, IN_REVIEW)).step == 6
+
+
+def test_a_review_decision_sent_again_is_done_once_and_another_one_is_told_who_decided(demo_ctx, as_user):
+    unit = as_user("unit")
+    head = demo_ctx.store.head(demo_ctx.store.mockup_branch(IN_REVIEW))
+    merged = procedure.approve_mockup(demo_ctx, unit, IN_REVIEW, head)
+    # The same approval again (a double click, a retry): the same merge, nothing new.
+    assert procedure.approve_mockup(demo_ctx, unit, IN_REVIEW, head) == merged
+    assert demo_ctx.store.head("main") == merged
+    # A different decision after it: refused, naming who approved and when.
+    with pytest.raises(Conflict) as refused:
+        procedure.request_changes(demo_ctx, unit, IN_REVIEW, head, "Tambah peta.")
+    assert refused.value.key == "decided.approved"
+    assert refused.value.params["username"] == "unit" and refused.value.params["request"] == IN_REVIEW
+    assert procedure.get_request(demo_ctx, IN_REVIEW).status == RequestStatus.APPROVED
+
+
+def test_changes_asked_again_are_kept_once_and_an_approval_after_them_is_refused(demo_ctx, as_user):
+    unit = as_user("unit")
+    head = demo_ctx.store.head(demo_ctx.store.mockup_branch(IN_REVIEW))
+    procedure.request_changes(demo_ctx, unit, IN_REVIEW, head, "Tambah peta.")
+    procedure.request_changes(demo_ctx, unit, IN_REVIEW, head, "  Tambah peta.  ")  # sent again
+    assert [c.text for c in procedure.review_comments(demo_ctx, IN_REVIEW)] == ["Tambah peta."]
+    assert procedure.get_request(demo_ctx, IN_REVIEW).review_rounds == 1
+    with pytest.raises(Conflict) as refused:
+        procedure.request_changes(demo_ctx, unit, IN_REVIEW, head, "Judul lain.")
+    assert refused.value.key == "decided.changes_requested"
+    with pytest.raises(Conflict) as refused:
+        procedure.approve_mockup(demo_ctx, unit, IN_REVIEW, head)
+    assert refused.value.key == "decided.changes_requested"
+
+
+def test_a_review_decision_on_a_mock_up_never_sent_is_refused_for_its_step(demo_ctx, as_user):
+    request_id, head = new_request_in_step_4(demo_ctx, as_user)
+    with pytest.raises(UserError) as refused:
+        procedure.approve_mockup(demo_ctx, as_user("direktur"), request_id, head)
+    assert refused.value.key == "procedure.wrong_status"
+    with pytest.raises(UserError) as refused:
+        procedure.request_changes(demo_ctx, as_user("direktur"), request_id, head, "Ubah.")
+    assert refused.value.key == "procedure.wrong_status"
