@@ -281,6 +281,8 @@ def permitted(person: Person, today: date) -> dict[str, frozenset[str]]:
         allow(oracle.dashboard_values(person, dashboard, today), frozenset({"tampilan"}))
         if oracle.may_grant(person, dashboard):  # the approved dashboards, by title
             allow({dashboard.title}, frozenset({"hak-akses"}))
+        if oracle.may_open(person, dashboard, today):  # the playlists offer them by title
+            allow({dashboard.title}, frozenset({"daftar-putar"}))
     for request in REQUESTS:
         if oracle.may_read_request(person, request):
             allow({request.title, request.purpose}, all_page_keys())
