@@ -21,7 +21,7 @@ def _visible(current: Authority) -> tuple[StoreSnapshot, dict[str, DashboardSpec
 
 
 def _show(main: StoreSnapshot, spec: DashboardSpec, current: Authority) -> None:
-    st.header(ui.literal(spec.title))
+    st.header(ui.literal(spec.title_in(ui.lang())))
     st.caption(ui.tr("display.caption", level=ui.tr(f"level.{spec.level.value}"),
                      unit=spec.owner_unit))
     ui.show_dashboard(ctx, spec, main.contracts, current, main.lifecycle_of(spec.id))
@@ -58,5 +58,5 @@ if rotate:
     _rotating()
 else:
     chosen = st.selectbox(ui.tr("display.choose"), options=list(by_id),  # options: plain text
-                          format_func=lambda i: by_id[i].title)
+                          format_func=lambda i: by_id[i].title_in(ui.lang()))
     _show(main, by_id[chosen], viewer)
