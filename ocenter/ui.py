@@ -469,7 +469,7 @@ def show_dashboard(  # noqa: ANN001 - a spec, and a lifecycle record of display.
 
 def _show_altered(item) -> None:  # noqa: ANN001 - render.RenderedPanel
     with st.container(border=True):
-        st.markdown(f"**{literal(item.panel.title)}**")
+        st.markdown(f"**{literal(item.panel.title_in(lang()))}**")
         st.error(tr("dataset.integrity_tile", dataset_id=item.panel.dataset),
                  icon=":material/error:")
 
@@ -502,21 +502,24 @@ def _rows_of_three(items: list) -> list[list]:
 
 
 def _show_panel(item, note: str | None = None) -> None:  # noqa: ANN001 - render.RenderedPanel
+    title = item.panel.title_in(lang())
     with st.container(border=True):
-        st.markdown(f"**{literal(item.panel.title)}**")
+        st.markdown(f"**{literal(title)}**")
         if note:
             st.caption(note)
-        if item.data.restricted:
-            st.caption(tr("render.restricted"))
+        if item.data is None or item.data.restricted:
+            st.caption(item.message or tr("render.restricted"))
             return
-        if item.panel.kind.value == "kpi":
-            value = item.data.value
-            st.metric(literal(item.panel.title), "-" if value is None else f"{value:,.0f}".replace(",", "."),
-                      label_visibility="collapsed")
+        if item.value_text is not None:
+            # Written the viewer's way by the renderer (12.345 or 12,345).
+            st.metric(literal(title), item.value_text, label_visibility="collapsed")
         elif item.chart is not None:
             st.altair_chart(item.chart, width="stretch")
-        else:
-            st.dataframe(item.data.frame, hide_index=True, width="stretch")
+        elif item.table is not None:
+            # Headers are labels in the viewer's language, cells names and written numbers.
+            st.dataframe(item.table, hide_index=True, width="stretch")
+        if item.message:
+            st.caption(item.message)
 
 
 def summary_rows(report) -> list[dict]:  # noqa: ANN001 - VerificationReport
