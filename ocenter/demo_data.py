@@ -232,6 +232,7 @@ def sampling_contract() -> DataContract:
             ContractField(
                 name="id_sampel",
                 label="Nomor sampel",
+                label_en="Sample number",
                 description="Nomor unik sampel: S-tahun-nomor urut enam digit.",
                 required=True,
                 unique=True,
@@ -240,6 +241,7 @@ def sampling_contract() -> DataContract:
             ContractField(
                 name="tanggal_sampling",
                 label="Tanggal sampling",
+                label_en="Sampling date",
                 description="Tanggal sampel diambil (YYYY-MM-DD).",
                 type=FieldType.DATE,
                 required=True,
@@ -247,6 +249,7 @@ def sampling_contract() -> DataContract:
             ContractField(
                 name="kode_upt",
                 label="UPT",
+                label_en="UPT",
                 description="Kode UPT BPOM yang mengambil sampel.",
                 required=True,
                 reference="upt",
@@ -254,6 +257,7 @@ def sampling_contract() -> DataContract:
             ContractField(
                 name="kode_provinsi",
                 label="Provinsi",
+                label_en="Province",
                 description="Kode BPS provinsi tempat sampel diambil.",
                 required=True,
                 pattern=r"^\d{2}$",
@@ -262,6 +266,7 @@ def sampling_contract() -> DataContract:
             ContractField(
                 name="kategori_produk",
                 label="Kategori produk",
+                label_en="Product category",
                 description="Kategori produk menurut BPOM.",
                 required=True,
                 reference="kategori_produk",
@@ -269,6 +274,7 @@ def sampling_contract() -> DataContract:
             ContractField(
                 name="nama_produk",
                 label="Nama produk",
+                label_en="Product name",
                 description="Nama produk dan produsen sebagaimana tertera pada label.",
                 required=True,
                 max_length=200,
@@ -277,6 +283,7 @@ def sampling_contract() -> DataContract:
             ContractField(
                 name="hasil_uji",
                 label="Hasil uji",
+                label_en="Test result",
                 description="MS = memenuhi syarat, TMS = tidak memenuhi syarat.",
                 required=True,
                 allowed_values=["MS", "TMS"],
@@ -284,6 +291,7 @@ def sampling_contract() -> DataContract:
             ContractField(
                 name="jumlah_sampel",
                 label="Jumlah sampel",
+                label_en="Packages sampled",
                 description="Banyaknya kemasan yang diambil sebagai sampel.",
                 type=FieldType.INTEGER,
                 required=True,
@@ -293,6 +301,7 @@ def sampling_contract() -> DataContract:
             ContractField(
                 name="parameter_tms",
                 label="Parameter TMS",
+                label_en="TMS parameter",
                 description="Parameter uji yang tidak memenuhi syarat; kosong bila hasil MS.",
                 max_length=100,
                 level=Level.RAHASIA,
@@ -310,6 +319,7 @@ def sampling_dashboard() -> DashboardSpec:
     return DashboardSpec(
         id=DASHBOARD_ID,
         title="Pantauan Hasil Sampling dan Pengujian",
+        title_en="Sampling and Testing Results Monitor",
         description=(
             "Sampel obat dan makanan yang diuji UPT BPOM di seluruh Indonesia dan temuan produk "
             "tidak memenuhi syarat (TMS) per kategori, provinsi dan bulan."
@@ -321,23 +331,30 @@ def sampling_dashboard() -> DashboardSpec:
                   Tier.PUSDATIN, Tier.WALL_SCREEN],
         datasets=[DATASET_ID],
         panels=[
-            Panel(id="kpi-produk-disampling", title="Produk disampling", kind=PanelKind.KPI,
+            Panel(id="kpi-produk-disampling", title="Produk disampling",
+                  title_en="Products sampled", kind=PanelKind.KPI,
                   dataset=DATASET_ID),
             Panel(id="kpi-produk-tms", title="Produk tidak memenuhi syarat (TMS)",
+                  title_en="Products failing requirements (TMS)",
                   kind=PanelKind.KPI, dataset=DATASET_ID, filters=_tms()),
             Panel(id="tms-per-kategori", title="Temuan TMS per kategori produk",
+                  title_en="TMS findings by product category",
                   kind=PanelKind.BAR, dataset=DATASET_ID, dimension="kategori_produk",
                   filters=_tms(), sort="desc"),
-            Panel(id="sampel-per-bulan", title="Jumlah sampel per bulan", kind=PanelKind.LINE,
+            Panel(id="sampel-per-bulan", title="Jumlah sampel per bulan",
+                  title_en="Samples per month", kind=PanelKind.LINE,
                   dataset=DATASET_ID, dimension="tanggal_sampling", measure="jumlah_sampel",
                   aggregate=Aggregation.SUM, width=3),
             Panel(id="peta-tms-provinsi", title="Sebaran temuan TMS per provinsi",
+                  title_en="TMS findings by province",
                   kind=PanelKind.MAP, dataset=DATASET_ID, dimension="kode_provinsi",
                   filters=_tms(), width=2),
             Panel(id="parameter-tms-teratas", title="10 parameter TMS terbanyak",
+                  title_en="Top 10 TMS parameters",
                   kind=PanelKind.TABLE, dataset=DATASET_ID, dimension="parameter_tms",
                   filters=_tms(), sort="desc", limit=10),
             Panel(id="tms-kategori-bulan", title="Temuan TMS per kategori dan bulan",
+                  title_en="TMS findings by category and month",
                   kind=PanelKind.HEATMAP, dataset=DATASET_ID, dimension="tanggal_sampling",
                   series="kategori_produk", filters=_tms(), width=3),
         ],
@@ -370,18 +387,22 @@ def mockup_dashboard() -> DashboardSpec:
     return DashboardSpec(
         id=MOCKUP_ID,
         title="Tren Temuan Kosmetik",
+        title_en="Cosmetics Findings Trend",
         description="Temuan kosmetik tidak memenuhi syarat (TMS) per bulan dan per provinsi.",
         owner_unit="DIT-WAS-KOSMETIK",
         request_id=2,
         level=Level.TERBATAS,
         datasets=[DATASET_ID],
         panels=[
-            Panel(id="kpi-kosmetik-tms", title="Kosmetik TMS", kind=PanelKind.KPI,
+            Panel(id="kpi-kosmetik-tms", title="Kosmetik TMS",
+                  title_en="TMS cosmetics", kind=PanelKind.KPI,
                   dataset=DATASET_ID, filters=[kosmetik, *_tms()]),
             Panel(id="kosmetik-tms-per-bulan", title="Kosmetik TMS per bulan",
+                  title_en="TMS cosmetics per month",
                   kind=PanelKind.AREA, dataset=DATASET_ID, dimension="tanggal_sampling",
                   filters=[kosmetik, *_tms()], width=2),
             Panel(id="kosmetik-tms-provinsi", title="Provinsi dengan temuan kosmetik TMS terbanyak",
+                  title_en="Provinces with the most TMS cosmetics",
                   kind=PanelKind.BAR, dataset=DATASET_ID, dimension="kode_provinsi",
                   filters=[kosmetik, *_tms()], sort="desc", limit=10, width=3),
         ],

@@ -546,7 +546,7 @@ def _tile_note(item, contract, status) -> str:  # noqa: ANN001 - RenderedPanel, 
 
 def _show_altered(item) -> None:  # noqa: ANN001 - render.RenderedPanel
     with st.container(border=True):
-        st.markdown(f"**{literal(item.panel.title)}**")
+        st.markdown(f"**{literal(item.panel.title_in(lang()))}**")
         st.error(tr("dataset.integrity_tile", dataset_id=item.panel.dataset),
                  icon=":material/error:")
 
@@ -581,28 +581,29 @@ def _rows_of_three(items: list) -> list[list]:
 def _show_panel(  # noqa: ANN001 - render.RenderedPanel
     item, note: str | None = None, *, height: int | None = None, dark: bool = False
 ) -> None:
+    title = item.panel.title_in(lang())
     with st.container(border=True):
-        st.markdown(f"**{literal(item.panel.title)}**")
+        st.markdown(f"**{literal(title)}**")
         if note:
             st.caption(note)
         if item.stale_since is not None:
             st.warning(tr("render.stale_since", since=when(item.stale_since)), icon=":material/history:")
-        if item.data is not None and item.data.restricted:
-            st.caption(tr("render.restricted"))
+        if item.data is None or item.data.restricted:
+            st.caption(literal(item.message or tr_plain("render.restricted")))
             return
-        if item.panel.kind.value == "kpi" and item.data is not None:
-            value = item.data.value
-            st.metric(literal(item.panel.title), "-" if value is None else f"{value:,.0f}".replace(",", "."),
-                      label_visibility="collapsed")
+        if item.value_text is not None:
+            # Written the viewer's way by the renderer (12.345 or 12,345).
+            st.metric(literal(title), item.value_text, label_visibility="collapsed")
         elif item.chart is not None:
             chart = item.chart if height is None else item.chart.properties(height=height)
             if dark:
                 st.altair_chart(dark_chart(chart), width="stretch", theme=None)
             else:
                 st.altair_chart(chart, width="stretch")
-        elif item.data is not None and not item.data.frame.empty:
-            st.dataframe(item.data.frame, hide_index=True, width="stretch", height=height or "auto")
-        elif item.message:
+        elif item.table is not None:
+            # Headers are labels in the viewer's language, cells names and written numbers.
+            st.dataframe(item.table, hide_index=True, width="stretch", height=height or "auto")
+        if item.message:
             st.caption(literal(item.message))
 
 

@@ -23,7 +23,7 @@ def _visible(current: Authority) -> tuple[StoreSnapshot, dict[str, DashboardSpec
 
 
 def _show(main: StoreSnapshot, spec: DashboardSpec, current: Authority) -> None:
-    st.header(ui.literal(spec.title))
+    st.header(ui.literal(spec.title_in(ui.lang())))
     st.caption(ui.tr("display.caption", level=ui.tr(f"level.{spec.level.value}"),
                      unit=spec.owner_unit))
     ui.show_dashboard(ctx, spec, main.contracts, current, main.lifecycle_of(spec.id))
@@ -46,7 +46,7 @@ if ui.in_wall_mode(viewer):
             return
         spec = dashboards[now.entry.dashboard_id]
         title, where = st.columns([4, 1])
-        title.markdown(f"## {ui.literal(spec.title)}")
+        title.markdown(f"## {ui.literal(spec.title_in(ui.lang()))}")
         title.caption(ui.tr("display.caption", level=ui.tr(f"level.{spec.level.value}"),
                             unit=spec.owner_unit))
         where.caption(ui.tr("wall.position", position=now.position, count=now.count,
@@ -66,5 +66,5 @@ if not by_id:
 st.button(ui.tr("wall.toggle"), help=ui.tr("wall.toggle_help"), key="wall_on",
           icon=":material/tv:", on_click=ui.set_wall_mode, args=(True,))
 chosen = st.selectbox(ui.tr("display.choose"), options=list(by_id),  # options: plain text
-                      format_func=lambda i: by_id[i].title)
+                      format_func=lambda i: by_id[i].title_in(ui.lang()))
 _show(main, by_id[chosen], viewer)

@@ -37,6 +37,7 @@ FULL = DataContract.model_validate(
             {
                 "name": "no_sampel",
                 "label": "No. sampel",
+                "label_en": "Sample no.",
                 "required": True,
                 "unique": True,
                 "pattern": r"^S\d{4}$",
@@ -129,6 +130,9 @@ def test_round_trip_keeps_every_detail() -> None:
     assert props["waktu"]["logicalType"] == "timestamp"
     assert props["kode_upt"]["classification"] == "secret"
     assert props["hasil"]["quality"][0]["arguments"]["validValues"] == ["MS", "TMS"]
+    # ODCS has one business name; the English label travels as a custom property.
+    assert props["no_sampel"]["businessName"] == "No. sampel"
+    assert {"property": "labelEn", "value": "Sample no."} in props["no_sampel"]["customProperties"]
     assert doc["slaProperties"][0] == {
         "property": "frequency",
         "value": 30,

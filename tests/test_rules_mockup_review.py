@@ -155,7 +155,11 @@ def test_a_whole_spec_error_is_named_spec():
         procedure.parse_spec("id: dasbor-a\ntitle: x\nowner_unit: PUSDATIN\ndatasets: []\n"
                              "panels: [{id: panel-a, title: t, kind: table, dataset: data-a}]\n")
     assert refused.value.key == "spec.invalid"
-    assert refused.value.params["detail"].startswith("spec: Value error, panels read datasets")
+    assert refused.value.params["detail"] == "spec: panels read datasets not listed in datasets: data-a"
+    from ocenter.i18n import t
+
+    assert t("spec.invalid", "id", **refused.value.params).endswith(
+        "spec: panel membaca dataset yang tidak tercantum di datasets: data-a")
 
 
 def test_the_first_mockup_counts_rows_and_charts_the_category_with_fewest_codes(demo_ctx, as_user):

@@ -218,7 +218,7 @@ def test_a_narrowed_viewer_is_told_what_their_default_shows() -> None:
     assert _notice(DEPUTI, lifecycle) == \
         "Tampilan bawaan: hanya Kategori produk: Pangan Olahan (24 bulan terakhir)"
     assert _notice(DEPUTI, lifecycle, "en") == \
-        "Default view: only Kategori produk: Processed food (the latest 24 months)"
+        "Default view: only Product category: Processed food (the latest 24 months)"
     assert _notice(KEPALA, lifecycle) == "Tampilan bawaan: 24 bulan terakhir"
     # Eselon II have no default: nothing is said.
     assert _notice(DIREKTUR, lifecycle) is None

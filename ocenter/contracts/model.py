@@ -40,7 +40,15 @@ class ContractField(BaseModel):
         examples=["kode_upt"],
     )
     label: str = Field(
-        default="", description="Human name shown on dashboards.", examples=["Kode UPT"]
+        default="",
+        description="Human name shown on dashboards, in Bahasa Indonesia (the default language).",
+        examples=["Kode UPT"],
+    )
+    label_en: str | None = Field(
+        default=None,
+        description="The same name in English, shown to viewers who read English; None shows "
+        "``label`` to them too.",
+        examples=["UPT code"],
     )
     description: str = Field(default="", description="What the column means, for the sender.")
     type: FieldType = Field(default=FieldType.STRING, description="Type the text must parse as.")
@@ -69,6 +77,14 @@ class ContractField(BaseModel):
         description="Reference list the value must be a code of (foreign key).",
         examples=["upt", "provinsi", "kategori_produk"],
     )
+
+    def label_in(self, lang: str) -> str:
+        """The name a viewer reading ``lang`` sees: the English label when there is one and they
+        read English, else the Indonesian label, else the column name made readable
+        ("kode_upt" -> "Kode upt"), so no heading ever shows a raw column name."""
+        if lang == "en" and self.label_en:
+            return self.label_en
+        return self.label or self.name.replace("_", " ").capitalize()
 
     @field_validator("reference")
     @classmethod

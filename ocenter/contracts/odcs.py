@@ -147,6 +147,8 @@ def _field_from_property(prop: dict[str, Any]) -> ContractField:
     data: dict[str, Any] = {
         "name": str(prop["name"]),
         "label": str(prop.get("businessName") or custom.get("label") or ""),
+        # ODCS has one business name; the English one travels as a custom property.
+        "label_en": str(custom["labelEn"]) if custom.get("labelEn") else None,
         "description": str(prop.get("description") or ""),
         "type": ftype,
         "required": bool(prop.get("required", False)),
@@ -318,8 +320,9 @@ def _property(f: ContractField, contract: DataContract) -> dict[str, Any]:
                 "mustBe": 0,
             }
         ]
-    if f.reference:
-        prop["customProperties"] = [{"property": "reference", "value": f.reference}]
+    custom = {"reference": f.reference, "labelEn": f.label_en}
+    if any(value is not None for value in custom.values()):
+        prop["customProperties"] = [{"property": k, "value": v} for k, v in custom.items() if v is not None]
     return prop
 
 

@@ -14,6 +14,7 @@ from ocenter.contracts.model import ContractField, DataContract
 from ocenter.display import filtering
 from ocenter.display.filtering import _DATE_TYPES, ViewerCut, viewer_cut
 from ocenter.display.spec import Aggregation, Panel, PanelKind
+from ocenter.reference import reference_rows
 
 #: Most rows one panel's aggregate may have; the spec's own ``limit`` is capped at 500 too.
 MAX_PANEL_ROWS = 500
@@ -33,7 +34,9 @@ class PanelData:
 
     Attributes:
         frame: the aggregate, one row per category (and series), the value in ``VALUE_COLUMN``;
-            dimension and series columns keep the field names, a date axis holds month starts.
+            dimension and series columns keep the field names, a date axis holds month starts,
+            every month from the first to the last shown (an empty one counts 0, or has no
+            value for an average, minimum or maximum); a map of UPTs holds their provinces.
         value: the single number of a KPI panel (None when there is nothing to aggregate).
         restricted: the panel needs a field or dataset above the viewer's clearance; no data.
         truncated: categories or series beyond ``MAX_PANEL_ROWS``/``MAX_SERIES`` were left out.
@@ -52,9 +55,11 @@ def panel_data(
 ) -> PanelData:
     """Filter, group and aggregate ``rows`` (from ``viewer_rows``) for one panel.
 
-    A date dimension or series is grouped by calendar month. The categories are ordered by value
-    when the panel asks to sort, otherwise by their own order (always by time for a date axis);
-    ``limit`` keeps the top N categories by value (the latest N months for a date axis).
+    A date dimension or series is grouped by calendar month, and a date axis has every month
+    between its first and last, empty ones included. The categories are ordered by value when
+    the panel asks to sort, otherwise by their own order (always by time for a date axis);
+    ``limit`` keeps the top N categories by value (the latest N months for a date axis). A map
+    of a UPT field counts each row in the UPT's province.
     """
     # Checked on the contract as well as on the columns: a field above the viewer's level is
     # restricted even if a caller passed rows that still hold it.
@@ -124,6 +129,16 @@ def _group_values(column: pa.ChunkedArray, field: ContractField) -> pa.ChunkedAr
     return column
 
 
+def _upt_provinces(codes: pa.ChunkedArray) -> pa.ChunkedArray:
+    """The province code of each UPT code (missing for an unknown one): a map draws provinces,
+    and grouping the rows by province keeps every aggregate exact (an average of all the
+    province's rows, not of its UPTs' averages)."""
+    rows = reference_rows("upt")
+    upts = pa.array([row["code"] for row in rows], pa.string())
+    provinces = pa.array([row["province_code"] for row in rows], pa.string())
+    return pc.take(provinces, pc.index_in(pc.cast(codes, pa.string()), value_set=upts))
+
+
 def _scalar(rows: pa.Table, panel: Panel) -> float | None:
     if panel.aggregate == Aggregation.COUNT:
         if not panel.measure:
@@ -154,6 +169,8 @@ def _grouped(
     """One row per combination of ``keys`` present, in the keys' order, the value in
     ``VALUE_COLUMN``; rows whose key is missing (not missing text) are left out."""
     columns = {key: _group_values(work.column(key), contract.field(key)) for key in keys}
+    if panel.kind == PanelKind.MAP and contract.field(keys[0]).reference == "upt":
+        columns[keys[0]] = _upt_provinces(columns[keys[0]])
     if panel.measure:
         columns[_MEASURE] = work.column(panel.measure)
     table = pa.table(columns) if columns else work
@@ -201,6 +218,8 @@ def _shape(
             frame = frame[frame[series].isin(by_series.index[:MAX_SERIES])]
             truncated = True
 
+    if is_time:
+        frame = _every_month(frame, category, series, panel)
     totals = frame.groupby(category)[VALUE_COLUMN].sum()
     # Which categories matter most: the largest values, or the latest months on a time axis.
     if is_time:
@@ -231,3 +250,29 @@ def _shape(
         .reset_index(drop=True)
     )
     return PanelData(frame=frame, truncated=truncated)
+
+
+#: Aggregations for which a month without rows has the value 0 (an average has none).
+_ZERO_WHEN_EMPTY = (Aggregation.COUNT, Aggregation.COUNT_DISTINCT, Aggregation.SUM)
+
+
+def _every_month(
+    frame: pd.DataFrame, category: str, series: str | None, panel: Panel
+) -> pd.DataFrame:
+    """``frame`` with a row for every month from its first to its last (and every series in
+    each): a time axis that skips an empty month tells a false story. An empty month counts 0;
+    for an average, minimum or maximum it has no value (a gap, not a zero)."""
+    if frame.empty:
+        return frame
+    months = frame[category]
+    every = pd.date_range(months.min(), months.max(), freq="MS").astype(months.dtype)
+    keys = [category, *([series] if series else [])]
+    if series:
+        grid = pd.MultiIndex.from_product([every, pd.unique(frame[series])], names=keys)
+    else:
+        grid = pd.Index(every, name=category)
+    if len(grid) == len(frame):
+        return frame
+    empty = 0.0 if panel.aggregate in _ZERO_WHEN_EMPTY else float("nan")
+    values = frame.set_index(keys)[VALUE_COLUMN].reindex(grid, fill_value=empty)
+    return values.reset_index()

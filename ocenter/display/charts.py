@@ -1,8 +1,9 @@
-"""Altair charts of aggregated panels, built from inline values only (bars, lines, heatmaps, the map)."""
+"""Altair charts of aggregated panels from inline values only: bars, lines, heatmaps, a province map."""
 
 from __future__ import annotations
 
 import json
+import math
 
 import altair as alt
 import pandas as pd
@@ -10,9 +11,19 @@ import pandas as pd
 from ocenter.contracts.model import DataContract
 from ocenter.display.aggregation import VALUE_COLUMN, PanelData
 from ocenter.display.filtering import _DATE_TYPES
-from ocenter.display.labels import display_values, field_title, value_title
-from ocenter.display.spec import Aggregation, Panel, PanelKind
-from ocenter.reference import reference_rows
+from ocenter.display.labels import (
+    WHOLE_FORMAT,
+    chart_locale,
+    display_values,
+    field_title,
+    format_value,
+    reference_name,
+    value_format,
+    value_title,
+)
+from ocenter.display.spec import Panel, PanelKind
+from ocenter.i18n import t
+from ocenter.reference import province_boundaries
 
 _CHART_HEIGHT = 320
 
@@ -27,13 +38,25 @@ def panel_chart(
 
     The chart carries its data as inline values built from the aggregate only (never a URL, never
     a DataFrame that a global Altair data transformer could write out elsewhere); its columns are
-    ``label`` (category text), ``series``, ``value`` and, for a map, ``lat``/``lon``.
+    ``label`` (category text), ``series`` and ``value``; a map carries the province shapes, each
+    with its ``properties``. Numbers and calendar words follow ``lang`` (``config.locale``); a
+    time axis has one label per month, "Mei 2026" or "May 2026", every month in order.
     """
     if panel.kind in (PanelKind.KPI, PanelKind.TABLE) or data.restricted or data.frame.empty:
         return None
     if data.missing_fields or panel.dimension not in data.frame.columns:
         return None
-    frame = data.frame
+    if panel.kind == PanelKind.MAP:
+        chart = _map_chart(data.frame, panel, contract, lang)
+    else:
+        chart = _category_chart(data.frame, panel, contract, lang)
+    return None if chart is None else chart.configure(locale=chart_locale(lang))
+
+
+def _category_chart(
+    frame: pd.DataFrame, panel: Panel, contract: DataContract, lang: str
+) -> alt.TopLevelMixin:
+    """Bars, lines, areas, points, a pie or a heatmap of the categories (or months) of ``frame``."""
     category = panel.dimension
     series = panel.series if panel.series in frame.columns else None
     is_time = contract.field(category).type in _DATE_TYPES
@@ -43,27 +66,31 @@ def panel_chart(
             "value": frame[VALUE_COLUMN].astype("float64"),
         }
     )
-    if is_time:
-        chart_rows["month"] = [v.strftime("%Y-%m-%d") for v in frame[category]]
     if series:
         chart_rows["series"] = display_values(frame[series], contract, series, lang)
-    if panel.kind == PanelKind.MAP:
-        return _map_chart(frame[category], chart_rows, panel, contract, lang)
 
+    # The aggregate's own order: by time on a time axis (every month once), else as sorted.
     order = list(dict.fromkeys(chart_rows["label"]))
     x_title = field_title(contract, category, lang)
     y_title = value_title(panel, contract, lang)
-    value_format = ",.2f" if panel.aggregate == Aggregation.MEAN else ",.0f"
+    number = value_format(panel, chart_rows["value"])
+    stacked = bool(series) and panel.kind in (PanelKind.BAR, PanelKind.AREA)
+    ticks = _tick_count(number, chart_rows, stacked)
+    value_axis = alt.Axis(format=number, tickCount=ticks)
+    value_legend = alt.Legend(format=number, tickCount=ticks)
     tooltip = [alt.Tooltip("label:N", title=x_title)]
     if series:
         tooltip.append(alt.Tooltip("series:N", title=field_title(contract, series, lang)))
-    tooltip.append(alt.Tooltip("value:Q", title=y_title, format=value_format))
+    tooltip.append(alt.Tooltip("value:Q", title=y_title, format=number))
     color = (
         alt.Color("series:N", title=field_title(contract, series, lang))
         if series
         else alt.Undefined
     )
     base = alt.Chart(_inline(chart_rows))
+    # Month labels are made here, in the viewer's language; an ordinal axis in time order shows
+    # each once, and none is left out to avoid overlap.
+    category_axis = alt.Axis(labelOverlap=False, labelAngle=-45) if is_time else alt.Axis()
 
     if panel.kind == PanelKind.PIE:
         chart = base.mark_arc().encode(
@@ -75,90 +102,102 @@ def panel_chart(
     elif panel.kind == PanelKind.HEATMAP:
         series_title = field_title(contract, panel.series, lang) if panel.series else ""
         chart = base.mark_rect().encode(
-            x=alt.X("label:O", sort=order, title=x_title),
+            x=alt.X("label:O", sort=order, title=x_title, axis=category_axis),
             y=alt.Y("series:N", title=series_title),
-            color=alt.Color("value:Q", title=y_title, scale=alt.Scale(scheme="orangered")),
+            color=alt.Color("value:Q", title=y_title, scale=alt.Scale(scheme="orangered"),
+                            legend=value_legend),
             tooltip=tooltip,
         )
     elif panel.kind == PanelKind.BAR and not is_time:
         # Horizontal bars: category names stay readable on a wall screen.
         chart = base.mark_bar().encode(
             y=alt.Y("label:N", sort=order, title=x_title),
-            x=alt.X("value:Q", title=y_title),
+            x=alt.X("value:Q", title=y_title, axis=value_axis),
             color=color,
             tooltip=tooltip,
         )
     else:
-        if is_time and panel.kind != PanelKind.BAR:
-            # Month starts are UTC dates; a UTC scale keeps them in their month in any timezone.
-            x = alt.X(
-                "month:T",
-                title=x_title,
-                axis=alt.Axis(format="%Y-%m"),
-                scale=alt.Scale(type="utc"),
-            )
-        else:
-            x = alt.X("label:O" if is_time else "label:N", sort=order, title=x_title)
+        x = alt.X("label:O" if is_time else "label:N", sort=order, title=x_title, axis=category_axis)
+        # A month without a value (an average of no rows) breaks the line instead of being
+        # bridged or drawn as 0.
+        gaps = "break-paths-show-path-domains"
         marks = {
             PanelKind.BAR: base.mark_bar(),
-            PanelKind.LINE: base.mark_line(point=True),
-            PanelKind.AREA: base.mark_area(opacity=0.7),
+            PanelKind.LINE: base.mark_line(point=True, invalid=gaps),
+            PanelKind.AREA: base.mark_area(opacity=0.7, invalid=gaps),
             PanelKind.POINT: base.mark_circle(size=80),
         }
         chart = marks[panel.kind].encode(
-            x=x, y=alt.Y("value:Q", title=y_title), color=color, tooltip=tooltip
+            x=x, y=alt.Y("value:Q", title=y_title, axis=value_axis), color=color, tooltip=tooltip
         )
     return chart.properties(height=_CHART_HEIGHT)
 
 
+#: Most ticks on a value axis or legend.
+_MAX_TICKS = 8
+
+
+def _tick_count(number: str, rows: pd.DataFrame, stacked: bool) -> int | alt.UndefinedType:
+    """How many ticks an axis or legend of whole numbers asks for: no more than the largest
+    value (or stack), so that ticks fall on whole numbers; a count has no half, and a tick at
+    0.5 written without decimals would read as a second "0" or "1". Vega picks the ticks of
+    values with decimals itself."""
+    if number != WHOLE_FORMAT:
+        return alt.Undefined
+    values = rows["value"].abs()
+    top = values.groupby(rows["label"]).sum().max() if stacked else values.max()
+    return max(1, min(_MAX_TICKS, math.ceil(top))) if pd.notna(top) else 1
+
+
+#: Fill of a province without data on a map.
+NO_DATA_FILL = "#e3e3e3"
+
+
 def _map_chart(
-    codes: pd.Series, chart_rows: pd.DataFrame, panel: Panel, contract: DataContract, lang: str
+    frame: pd.DataFrame, panel: Panel, contract: DataContract, lang: str
 ) -> alt.TopLevelMixin | None:
-    """Bubbles at province centroids (a UPT is drawn at its province), over grey dots marking
-    every province so the shape of Indonesia shows without any external map file."""
-    provinces = {row["code"]: row for row in reference_rows("provinsi")}
-    field = contract.field(panel.dimension)
-    if field.reference == "upt":
-        upt_province = {row["code"]: row["province_code"] for row in reference_rows("upt")}
-        province_codes = [upt_province.get(str(c), "") for c in codes]
-    else:
-        province_codes = [str(c) for c in codes]
-    chart_rows = chart_rows.assign(
-        lat=[float(provinces[c]["lat"]) if c in provinces else None for c in province_codes],
-        lon=[float(provinces[c]["lon"]) if c in provinces else None for c in province_codes],
-    ).dropna(subset=["lat", "lon"])
-    if chart_rows.empty:
+    """Indonesia's provinces, each filled by its value; a province without data light grey.
+
+    The dimension holds province codes (a UPT field's rows were counted at their province by the
+    aggregation). Each shape carries ``properties``: ``code`` (BPS), ``name``, ``value`` and
+    ``value_text`` (the value written the viewer's way, "–" without data) for the tooltip.
+    None when no value belongs to a province of the map.
+    """
+    values = {str(code): float(value) for code, value in zip(frame[panel.dimension],
+                                                              frame[VALUE_COLUMN], strict=True)}
+    shapes = []
+    for feature in province_boundaries():
+        code = feature["properties"]["code"]
+        value = values.get(code)
+        shapes.append({
+            "type": "Feature",
+            "geometry": feature["geometry"],
+            "properties": {"code": code, "name": reference_name("provinsi", code, lang),
+                           "value": value, "value_text": format_value(value, lang)},
+        })
+    if not any(shape["properties"]["value"] is not None for shape in shapes):
         return None
-    outline = pd.DataFrame(
-        {
-            "lat": [float(p["lat"]) for p in provinces.values()],
-            "lon": [float(p["lon"]) for p in provinces.values()],
-        }
-    )
-    x_title = field_title(contract, panel.dimension, lang)
-    y_title = value_title(panel, contract, lang)
-    value_format = ",.2f" if panel.aggregate == Aggregation.MEAN else ",.0f"
-    dots = (
-        alt.Chart(_inline(outline))
-        .mark_circle(size=25, color="#c8c8c8")
-        .encode(longitude="lon:Q", latitude="lat:Q")
-    )
-    bubbles = (
-        alt.Chart(_inline(chart_rows))
-        .mark_circle(opacity=0.75, stroke="white", strokeWidth=1)
-        .encode(
-            longitude="lon:Q",
-            latitude="lat:Q",
-            size=alt.Size("value:Q", title=y_title, scale=alt.Scale(range=[40, 2500])),
-            color=alt.Color("value:Q", title=y_title, scale=alt.Scale(scheme="orangered")),
-            tooltip=[
-                alt.Tooltip("label:N", title=x_title),
-                alt.Tooltip("value:Q", title=y_title, format=value_format),
-            ],
-        )
+    value_title_text = value_title(panel, contract, lang)
+    number = value_format(panel, values.values())
+    ticks = _tick_count(number, pd.DataFrame({"value": list(values.values())}), stacked=False)
+    fill = (
+        alt.when("isValid(datum.properties.value)")
+        .then(alt.Color("properties.value:Q", title=value_title_text,
+                        scale=alt.Scale(scheme="orangered"),
+                        legend=alt.Legend(format=number, tickCount=ticks)))
+        .otherwise(alt.value(NO_DATA_FILL))
     )
     return (
-        alt.layer(dots, bubbles)
+        alt.Chart(alt.InlineData(values=shapes))
+        .mark_geoshape(stroke="white", strokeWidth=0.5)
+        .encode(
+            color=fill,
+            tooltip=[
+                alt.Tooltip("properties.name:N", title=t("render.province", lang)),
+                alt.Tooltip("properties.value_text:N", title=value_title_text),
+            ],
+        )
+        # Mercator, fitted by Vega-Lite to the shapes: Indonesia fills the tile.
         .project(type="mercator")
         .properties(height=_CHART_HEIGHT + 60)
     )

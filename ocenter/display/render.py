@@ -178,7 +178,7 @@ def _condition(flt: PanelFilter, contract: DataContract, lang: str) -> str:
     field = contract.field(flt.field)
     values = ", ".join(filter_values(contract, flt.field, raw, lang))
     op = "in" if flt.op == "eq" else flt.op
-    return t(f"display.default_{op}", lang, field=field.label or field.name, values=values)
+    return t(f"display.default_{op}", lang, field=field.label_in(lang), values=values)
 
 
 def _rendered(panel: Panel, data: PanelData, contract: DataContract, lang: str) -> RenderedPanel:

@@ -59,7 +59,12 @@ class Panel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: str = Field(pattern=ID_PATTERN, description="Panel id, unique within its dashboard.")
-    title: str = Field(description="Heading shown above the panel.")
+    title: str = Field(description="Heading shown above the panel, in Bahasa Indonesia.")
+    title_en: str | None = Field(
+        default=None,
+        description="The heading in English, for viewers who read English; None shows ``title``.",
+        examples=["TMS findings by product category"],
+    )
     kind: PanelKind = Field(description="How the panel draws its data.")
     dataset: str = Field(pattern=ID_PATTERN, description="Id of the data contract it reads.")
     dimension: str | None = Field(
@@ -83,6 +88,10 @@ class Panel(BaseModel):
     sort: Literal["none", "asc", "desc"] = Field(default="none", description="Order of the categories.")
     limit: int | None = Field(default=None, ge=1, le=500, description="Keep only the top N categories.")
     width: Literal[1, 2, 3] = Field(default=1, description="Columns the panel spans on a 3-column grid.")
+
+    def title_in(self, lang: str) -> str:
+        """The heading a viewer reading ``lang`` sees."""
+        return self.title_en if lang == "en" and self.title_en else self.title
 
     def fields_used(self) -> list[str]:
         """Every contract field the panel names, without duplicates, in a stable order."""
@@ -165,7 +174,12 @@ class DashboardSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: str = Field(pattern=ID_PATTERN, description="Dashboard id; also its file name in specs/.")
-    title: str = Field(description="Title shown on the wall screen.")
+    title: str = Field(description="Title shown on the wall screen, in Bahasa Indonesia.")
+    title_en: str | None = Field(
+        default=None,
+        description="The title in English, for viewers who read English; None shows ``title``.",
+        examples=["Sampling and Testing Monitor"],
+    )
     description: str = Field(default="", description="What the dashboard is for, in one paragraph.")
     owner_unit: str = Field(description="Code of the unit that requested and owns the dashboard.")
     request_id: int | None = Field(
@@ -184,6 +198,10 @@ class DashboardSpec(BaseModel):
     )
     datasets: list[str] = Field(default_factory=list, description="Ids of the contracts it reads.")
     panels: list[Panel] = Field(default_factory=list, description="Panels, in reading order.")
+
+    def title_in(self, lang: str) -> str:
+        """The title a viewer reading ``lang`` sees."""
+        return self.title_en if lang == "en" and self.title_en else self.title
 
     @field_validator("audience", mode="before")
     @classmethod

@@ -184,7 +184,7 @@ def filter_choices(
                 continue
             names = filter_values(contract, field.name, list(values), lang)
             choices[field.name] = FilterChoice(
-                field=field.name, label=field.label or field.name,
+                field=field.name, label=field.label_in(lang),
                 level=field_level(spec, contracts, field.name),
                 options=dict(zip(values, names, strict=True)))
     return list(choices.values())

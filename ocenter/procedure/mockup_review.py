@@ -52,7 +52,8 @@ def starter_spec(request: DashboardRequest, contracts: dict[str, DataContract]) 
         category = _best_category(contract)
         if category is not None:
             panels.append(Panel(id=f"{dataset_id}-per-kategori"[:64], title=category.label
-                                or category.name, kind=PanelKind.BAR, dataset=dataset_id,
+                                or category.name, title_en=category.label_en,
+                                kind=PanelKind.BAR, dataset=dataset_id,
                                 dimension=category.name, aggregate=Aggregation.COUNT, sort="desc"))
     draft = DashboardSpec(
         id=request.dashboard_id,

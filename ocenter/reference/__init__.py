@@ -1,8 +1,9 @@
-"""Reference lists the project ships (UPT offices, provinces, product categories) for keys and maps."""
+"""Reference lists the project ships (UPT offices, provinces, product categories) and the province map."""
 
 from __future__ import annotations
 
 import csv
+import json
 from functools import cache
 from pathlib import Path
 
@@ -31,3 +32,16 @@ def reference_rows(list_id: str) -> tuple[dict[str, str], ...]:
 def reference_codes(list_id: str) -> frozenset[str]:
     """The set of valid codes of the reference list ``list_id``."""
     return frozenset(row["code"] for row in reference_rows(list_id))
+
+
+#: The province map: one GeoJSON feature per province of provinsi.csv, ``properties.code`` its
+#: BPS code (source, licence and how it was made: README.md here).
+PROVINCE_MAP = "provinsi.geojson"
+
+
+@cache
+def province_boundaries() -> tuple[dict, ...]:
+    """Every province's boundary as a GeoJSON feature with ``properties.code`` (BPS) and
+    ``properties.name``, read once per process; rings wound for Vega's maps (outer clockwise)."""
+    text = (_REFERENCE_DIR / PROVINCE_MAP).read_text(encoding="utf-8")
+    return tuple(json.loads(text)["features"])
