@@ -157,9 +157,8 @@ def letter_page(
 ) -> Page[tuple[Evaluation, DashboardRequest]]:
     """The evaluation letters of the requests ``viewer`` may see, newest first, one page of them
     with their requests in one query."""
-    query = RequestListQuery(own_unit_only=own_unit_only, page=page, page_size=page_size,
-                             statuses=statuses)
-    where = [*_where(viewer, query), col(Evaluation.request_id) == col(DashboardRequest.id)]
+    which = RequestListQuery(own_unit_only=own_unit_only, statuses=statuses)  # paged below
+    where = [*_where(viewer, which), col(Evaluation.request_id) == col(DashboardRequest.id)]
     with Session(ctx.engine) as session:
         total = session.exec(
             select(func.count()).select_from(Evaluation).join(DashboardRequest).where(*where)
