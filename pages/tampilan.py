@@ -45,12 +45,12 @@ if ui.in_wall_mode(viewer):
             st.info(ui.tr("display.none"))
             return
         spec = dashboards[now.entry.dashboard_id]
-        title, where = st.columns([4, 1])
-        title.markdown(f"## {ui.literal(spec.title_in(ui.lang()))}")
-        title.caption(ui.tr("display.caption", level=ui.tr(f"level.{spec.level.value}"),
-                            unit=spec.owner_unit))
+        title, where = st.columns([5, 1], vertical_alignment="bottom")
+        title.markdown(f"### {ui.literal(spec.title_in(ui.lang()))}")
         where.caption(ui.tr("wall.position", position=now.position, count=now.count,
                             seconds=now.remaining))
+        st.caption(ui.tr("display.caption", level=ui.tr(f"level.{spec.level.value}"),
+                         unit=spec.owner_unit))
         ui.show_dashboard(ctx, spec, fresh_main.contracts, current, fresh_main.lifecycle_of(spec.id),
                           wall=True)
 

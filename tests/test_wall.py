@@ -38,11 +38,22 @@ def test_a_screen_skips_what_it_may_not_see_and_without_a_playlist_shows_all_a_m
                                              PlaylistEntry(dashboard_id="y", seconds=60)]
 
 
-@pytest.mark.parametrize("rows", [1, 2, 3, 4])
+@pytest.mark.parametrize("rows", [
+    [[False]], [[True, True, False], [False], [False, False], [False]], [[True, True, True]] + [[False]] * 4,
+    [[False, False, False]] * 4, [[True, True]] * 2 + [[False]] * 2,
+])
 def test_every_row_of_tiles_fits_a_1920x1080_screen(rows):
-    height = wall.chart_height(rows)
-    assert 100 <= height <= 420
-    assert 150 + rows * (height + 96) <= 1080
+    heights = wall.row_heights(rows)
+    charts = [h for h, row in zip(heights, rows, strict=True) if not all(row)]
+    assert all(100 <= h <= 460 for h in charts)
+    used = wall.HEADER + sum(h + wall.TILE_CHROME for h in heights)
+    assert used <= 1080
+    figures = [h for h, row in zip(heights, rows, strict=True) if all(row)]
+    assert all(h == wall.FIGURE_ROW - wall.TILE_CHROME for h in figures)
+
+
+def test_six_rows_of_charts_do_not_fit_and_get_the_smallest_height():
+    assert wall.row_heights([[False]] * 6) == [100] * 6
 
 
 def test_pusdatin_sets_a_screens_playlist_and_the_log_says_so(demo_ctx, as_user):

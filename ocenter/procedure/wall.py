@@ -122,14 +122,22 @@ def on_screen(entries: list[PlaylistEntry], moment: datetime) -> OnScreen | None
     raise AssertionError("unreachable: the offset is within the round")  # pragma: no cover
 
 
-def chart_height(rows: int, *, screen_height: int = 1080, reserved: int = 150,
-                 per_row_chrome: int = 96, smallest: int = 100, largest: int = 420) -> int:
-    """The height of each chart so that ``rows`` rows of tiles fit a ``screen_height`` screen
-    without scrolling: what the title bar (``reserved``) and each row's tile frame, title and
-    notes (``per_row_chrome``) leave, shared by the rows, within sensible bounds: up to four rows
-    (twelve narrow tiles) fit; a dashboard with more rows scrolls on the wall, so step 4 keeps
-    a wall dashboard to four rows."""
-    if rows <= 0:
-        return largest
-    share = (screen_height - reserved) // rows - per_row_chrome
-    return max(smallest, min(largest, share))
+#: The wall's measures on a 1920x1080 screen, in pixels: the dashboard's title line, each tile's
+#: frame, title and caption, and a row of figures (KPI tiles) alone.
+WALL_HEIGHT, HEADER, TILE_CHROME, FIGURE_ROW = 1080, 96, 72, 150
+
+
+def row_heights(rows: list[list[bool]], *, screen_height: int = WALL_HEIGHT, header: int = HEADER,
+                chrome: int = TILE_CHROME, figure_row: int = FIGURE_ROW, smallest: int = 100,
+                largest: int = 460) -> list[int]:
+    """The chart height of each row of tiles so that the rows fit a ``screen_height`` screen
+    without scrolling. ``rows`` says, for each tile of each row, whether it is a figure (a KPI)
+    rather than a chart or table: a row of figures alone takes ``figure_row``; the rows with a
+    chart share what is left, each within ``smallest`` and ``largest``. Up to five rows of charts
+    fit; a dashboard with more scrolls, so a wall dashboard keeps to five rows (fifteen narrow
+    tiles)."""
+    charted = [not all(row) for row in rows]
+    left = screen_height - header - figure_row * charted.count(False)
+    share = left // max(1, charted.count(True)) - chrome
+    height = max(smallest, min(largest, share))
+    return [height if has_chart else figure_row - chrome for has_chart in charted]

@@ -94,7 +94,7 @@ def show_dashboard(  # noqa: ANN001 - a spec, and a lifecycle record of display.
     from ocenter.display.filtering import can_view
     from ocenter.display.render import default_notice, render_dashboard, viewer_default
     from ocenter.procedure.data_integration import data_status
-    from ocenter.procedure.wall import chart_height
+    from ocenter.procedure.wall import row_heights
 
     if not can_view(viewer, spec):
         st.info(tr("render.denied"))
@@ -106,30 +106,36 @@ def show_dashboard(  # noqa: ANN001 - a spec, and a lifecycle record of display.
     rendered = render_dashboard(spec, contracts, tables, viewer, lang(), lifecycle, unreadable)
     # Told when the step-7 default narrows what this viewer sees (plain text: values are data).
     notice = default_notice(spec, contracts, viewer, viewer_default(lifecycle, viewer), lang())
-    if notice:
+    if notice and wall:
+        st.caption(literal(notice))
+    elif notice:
         st.text(notice)
     status = data_status(ctx, list(tables))
     rows = _rows_of_three(rendered)
-    height = chart_height(len(rows)) if wall else None
-    for row in rows:
+    heights = row_heights([[item.panel.kind.value == "kpi" for item in row] for row in rows]) \
+        if wall else [None] * len(rows)
+    for row, height in zip(rows, heights, strict=True):
         for column, item in zip(st.columns([item.panel.width for item in row]), row, strict=True):
             with column:
                 if item.panel.dataset in altered:
                     _show_altered(item)
                 else:
                     contract = contracts.get(item.panel.dataset)
-                    _show_panel(item, _tile_note(item, contract, status.get(item.panel.dataset)),
-                                height=height, dark=wall)
+                    note = _tile_note(item, contract, status.get(item.panel.dataset), short=wall)
+                    _show_panel(item, note, height=height, dark=wall)
 
 
-def _tile_note(item, contract, status) -> str:  # noqa: ANN001 - RenderedPanel, DataContract, Completeness
-    """A tile's caption: the level of the data it shows, and how complete and recent it is."""
+def _tile_note(item, contract, status, *, short: bool = False) -> str:  # noqa: ANN001 - RenderedPanel, DataContract, Completeness
+    """A tile's caption: the level of the data it shows, and how complete and recent it is (on
+    the wall, ``short``: the level and when the data was updated, on one line)."""
     parts = []
     if contract is not None:
         known = set(contract.field_names())
         level = contract.highest_level([n for n in item.panel.fields_used() if n in known])
         parts.append(tr(f"level.{level.value}"))
-    if status is not None:
+    if status is not None and short:
+        parts.append(tr("wall.as_of", at=when(status.newest_at) if status.newest_at else "-"))
+    elif status is not None:
         parts.append(data_note(status))
     return " · ".join(parts)
 

@@ -93,11 +93,16 @@ _WALL_CSS = """<style>
 [data-testid="stToolbar"], [data-testid="stDecoration"], footer {display: none !important;}
 .stApp, [data-testid="stAppViewContainer"] {background: #0b1220; color: #f1f5f9;}
 .stApp p, .stApp span, .stApp label, .stApp h1, .stApp h2, .stApp h3 {color: #f1f5f9;}
-[data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p {color: #94a3b8; font-size: 1rem;}
+[data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p {color: #94a3b8;}
 .block-container, [data-testid="stMainBlockContainer"] {padding: 0.5rem 1.2rem 0 1.2rem; max-width: 100%;}
 [data-testid="stVerticalBlockBorderWrapper"] {border-color: #1e293b; background: #0f172a;}
-[data-testid="stMarkdownContainer"] p {font-size: 1.25rem;}
-[data-testid="stMetricValue"] {font-size: 3.2rem; color: #f1f5f9;}
+[data-testid="stMarkdownContainer"] p {font-size: 1.2rem; margin-bottom: 0;}
+[data-testid="stCaptionContainer"] p {margin: 0;}
+[data-testid="stMain"] [data-testid="stCaptionContainer"] {padding-bottom: 0.45rem; line-height: 1.4;}
+[data-testid="stMain"] [data-testid="stVerticalBlock"] {gap: 0.35rem;}
+[data-testid="stMain"] [data-testid="stHorizontalBlock"] {gap: 0.6rem;}
+[data-testid="stMain"] h3 {padding: 0.2rem 0 0 0; font-size: 2rem;}
+[data-testid="stMetricValue"], [data-testid="stMetricValue"] * {font-size: 3.2rem !important; color: #f1f5f9;}
 .ocenter-demo {position: fixed; top: 6px; right: 12px; z-index: 1000; padding: 1px 8px;
   border: 1px solid #f59e0b; color: #f59e0b; border-radius: 4px; font-size: 0.8rem;}
 </style>"""
@@ -119,7 +124,7 @@ def set_wall_mode(on: bool) -> None:
 
 def wall_frame(ctx: AppContext) -> None:
     """The wall's page: our style, and in demo mode a small label in the corner instead of the
-    banner (the wall still says it shows demo data)."""
-    st.html(_WALL_CSS)
-    if ctx.settings.is_demo:
-        st.html(f'<div class="ocenter-demo">{html.escape(tr_plain("wall.demo"))}</div>')
+    banner (the wall still says it shows demo data), in one element."""
+    label = f'<div class="ocenter-demo">{html.escape(tr_plain("wall.demo"))}</div>' \
+        if ctx.settings.is_demo else ""
+    st.html(_WALL_CSS + label)
