@@ -1,4 +1,5 @@
-"""First start of an installation: folders, database, store, and (in demo mode) the demo content.
+"""First start of an installation: folders, database (with the working-day calendar's seed), store,
+and (in demo mode) the demo content.
 
 Every part is idempotent, so ``python -m ocenter init --demo`` and the app's own first start can
 run any number of times without duplicating or changing what is already there.
@@ -374,6 +375,7 @@ def initialise(
     ctx = open_context(settings, clock)
     procedure.seal_stored_files(ctx)
     seed_units(ctx)
+    procedure.seed_work_calendar(ctx)
     seed_store(ctx, demo=demo)
     move_lifecycle_out_of_specs(ctx)
     if demo:

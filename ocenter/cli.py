@@ -136,6 +136,39 @@ def _cmd_grant(args: argparse.Namespace) -> int:
         ctx.engine.dispose()
 
 
+def _cmd_calendar(args: argparse.Namespace) -> int:
+    from ocenter import procedure
+    from ocenter.config import load_settings
+    from ocenter.context import open_context
+    from ocenter.models import CalendarEntryKind
+
+    # The server's operator: actor None, logged as "cli", like grant.
+    ctx = open_context(load_settings())
+    try:
+        procedure.seed_work_calendar(ctx)  # an installation not started since it was upgraded
+        if args.calendar_command == "add":
+            entry = procedure.add_calendar_entry(ctx, None, args.date, args.name, args.decree,
+                                                 CalendarEntryKind(args.kind))
+            print(f"{entry.day.isoformat()} {entry.kind.value} entered (entry {entry.id})")
+        elif args.calendar_command == "remove":
+            entry = procedure.remove_calendar_entry(ctx, None, args.date, args.reason)
+            print(f"{entry.day.isoformat()} {entry.kind.value} removed (entry {entry.id})")
+        else:  # list
+            for day in procedure.calendar_year(ctx, None, args.year, include_removed=args.all,
+                                               lang=args.lang):
+                state = "in effect" if day.in_effect else "removed" if day.removed_at else "cancelled"
+                fields = [day.day.isoformat(), day.day.strftime("%a"),
+                          day.kind.value if day.kind else "national",
+                          "database" if day.kind else "package", state, day.name, day.decree,
+                          day.entered_by or ""]
+                if args.all:
+                    fields += [day.removed_by or "", day.remove_reason or ""]
+                print("\t".join(_one_line(field) for field in fields))
+        return 0
+    finally:
+        ctx.engine.dispose()
+
+
 def _one_line(text: str) -> str:
     """``text`` on one line of printable characters: a reason typed on the page may hold line
     breaks, tabs (the list's separator) or a terminal's escape sequences."""
@@ -235,6 +268,31 @@ def build_parser() -> argparse.ArgumentParser:
         "list", help="grants in force, tab-separated: id, state, user, dashboard, ends on, by, reason")
     grant_list.add_argument("--all", action="store_true", help="also ended and revoked grants")
     grant.set_defaults(run=_cmd_grant)
+
+    calendar = commands.add_parser(
+        "calendar", help="the working-day calendar: national holidays, cuti bersama, corrections")
+    calendar_commands = calendar.add_subparsers(dest="calendar_command", required=True)
+    calendar_list = calendar_commands.add_parser(
+        "list", help="a year's holidays, tab-separated: date, weekday, kind, source, state, name, "
+        "decree, entered by")
+    calendar_list.add_argument("year", type=int)
+    calendar_list.add_argument("--all", action="store_true",
+                               help="also removed entries, with who removed them and why")
+    calendar_list.add_argument("--lang", choices=["id", "en"], default="id",
+                               help="language of the national holidays' names")
+    calendar_add = calendar_commands.add_parser(
+        "add", help="enter a cuti bersama or a correction from its decree")
+    calendar_add.add_argument("date", help="YYYY-MM-DD")
+    calendar_add.add_argument("name", help="the day's name, as the decree gives it")
+    calendar_add.add_argument("--decree", required=True, help='e.g. "SKB 3 Menteri No. ..."')
+    calendar_add.add_argument("--kind", default="cuti_bersama",
+                              choices=["cuti_bersama", "extra_holiday", "working_day"],
+                              help="extra_holiday: a holiday the package lacks; working_day: a "
+                              "package holiday that is a working day after all")
+    calendar_remove = calendar_commands.add_parser("remove", help="remove the entry on a date")
+    calendar_remove.add_argument("date", help="YYYY-MM-DD")
+    calendar_remove.add_argument("--reason", required=True, help="why (plain text, logged)")
+    calendar.set_defaults(run=_cmd_calendar)
 
     user = commands.add_parser("user-add", help="add a user (password asked, never an option)")
     user.add_argument("username")

@@ -1,5 +1,5 @@
 """Database tables (SQLModel): units, users, dashboard grants, logins, dashboard requests, data
-submissions, evaluations, events."""
+submissions, evaluations, the working-day calendar's entries, events."""
 
 from __future__ import annotations
 
@@ -350,6 +350,48 @@ class ContractChange(SQLModel, table=True):
         default=ContractChangeStatus.PROPOSED, description="Proposed or merged."
     )
     merge_commit: str | None = Field(default=None, description="Merge commit on main, once merged.")
+
+
+class CalendarEntryKind(StrEnum):
+    """What an entry of the working-day calendar does to its date."""
+
+    CUTI_BERSAMA = "cuti_bersama"  # the government's collective leave, set by the SKB 3 Menteri
+    EXTRA_HOLIDAY = "extra_holiday"  # a holiday the holidays package lacks (a correction)
+    WORKING_DAY = "working_day"  # a package holiday that is a working day after all (a correction)
+
+
+class WorkCalendarEntry(SQLModel, table=True):
+    """A day the installation's calendar adds to or takes from the national holidays of the
+    ``holidays`` package: a cuti bersama, or a correction, each with the decree it comes from.
+    Rows are never deleted: a removed entry keeps who removed it, when and why, and stops counting."""
+
+    id: int | None = Field(default=None, primary_key=True, description="Entry number.")
+    day: date = Field(index=True, description="The date it concerns (a day in Jakarta).")
+    name: str = Field(description="What the day is, as the decree names it.",
+                      schema_extra={"examples": ["Cuti Bersama Idul Fitri 1448 Hijriah"]})
+    kind: CalendarEntryKind = Field(description="Cuti bersama, an extra holiday, or a working day.")
+    decree: str = Field(sa_column=Column(Text), description="The decree it comes from.",
+                        schema_extra={"examples": ["SKB 3 Menteri No. 1205 Tahun 2026, No. 3 Tahun "
+                                                   "2026, No. 2 Tahun 2026"]})
+    entered_by: str = Field(description="Administrator who entered it, 'cli', or 'system' for the "
+                                        "seed shipped in ocenter/reference/hari_libur.csv.")
+    entered_at: datetime = Field(default_factory=utcnow, description="When it was entered (UTC).")
+    removed_at: datetime | None = Field(default=None, description="When it was removed (UTC); "
+                                        "None while it counts.")
+    removed_by: str | None = Field(default=None, description="Who removed it, or 'cli'.")
+    remove_reason: str | None = Field(
+        default=None, sa_column=Column(Text), description="Why it was removed (plain text)."
+    )
+
+
+class WorkCalendarRevision(SQLModel, table=True):
+    """One row that every change to the calendar's entries rewrites, in the same transaction: the
+    key under which each process keeps the calendar it computed, and the lock that queues two
+    administrators changing the calendar at once."""
+
+    id: int = Field(default=1, primary_key=True, description="Always 1.")
+    token: str = Field(description="Random hex, new at every change of the entries.")
+    changed_at: datetime = Field(default_factory=utcnow, description="When they last changed (UTC).")
 
 
 class Event(SQLModel, table=True):

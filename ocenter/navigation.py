@@ -77,6 +77,11 @@ PAGES: tuple[PageEntry, ...] = (
     PageEntry(key="hak-akses", path="pages/hak_akses.py", title_key="page.hak_akses",
               icon=":material/key:", section_key="section.admin",
               roles=frozenset({R.ADMIN, R.ANALIS})),
+    # The calendar every due day is counted on: the administrator enters each year's cuti bersama
+    # from the SKB 3 Menteri; Pusdatin's analysts, who plan with the due days, may look.
+    PageEntry(key="kalender-kerja", path="pages/kalender_kerja.py", title_key="page.kalender_kerja",
+              icon=":material/calendar_month:", section_key="section.admin",
+              roles=frozenset({R.ADMIN, R.ANALIS})),
 )
 
 

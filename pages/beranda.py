@@ -8,6 +8,10 @@ from ocenter.procedure import overview, worklists
 
 ctx, viewer = ui.page("beranda")
 st.write(ui.tr("beranda.intro"))
+# Pusdatin counts the due days: a year without cuti bersama entered counts them too early.
+missing = procedure.years_without_cuti_bersama(ctx, viewer)
+if missing:
+    st.warning(ui.tr("calendar.missing_cuti_bersama", years=", ".join(str(year) for year in missing)))
 
 counts = overview.step_rows(worklists.open_step_counts(ctx, viewer, ctx.clock.today()), ui.lang())
 if counts:

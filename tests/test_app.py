@@ -99,7 +99,7 @@ def test_each_role_gets_only_its_pages():
         Role.TAMU: {"beranda", "tampilan"},
         Role.ANALIS: {"beranda", "tampilan", "permintaan", "terima-data", "kelengkapan", "mockup",
                       "bangun", "klasifikasi", "tayangkan", "evaluasi", "log", "perubahan-kontrak",
-                      "hak-akses", "daftar-putar"},
+                      "hak-akses", "daftar-putar", "kalender-kerja"},
         Role.VERIFIKATOR: {"beranda", "tampilan", "terima-data", "kelengkapan", "verifikasi-data",
                            "perubahan-kontrak"},
         # A data contract's owner unit approves its changes: central units, UPT and agencies.
@@ -109,7 +109,7 @@ def test_each_role_gets_only_its_pages():
                     "penerimaan", "perubahan-kontrak"},
         Role.UPT: {"beranda", "tampilan", "kirim-data", "perubahan-kontrak"},
         Role.MITRA: {"beranda", "tampilan", "kirim-data", "perubahan-kontrak"},
-        Role.ADMIN: {"beranda", "tampilan", "log", "pengguna", "hak-akses"},
+        Role.ADMIN: {"beranda", "tampilan", "log", "pengguna", "hak-akses", "kalender-kerja"},
     }
     for role, keys in expected.items():
         assert {p.key for p in pages_for(role)} == keys, role

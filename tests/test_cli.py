@@ -175,3 +175,27 @@ def test_contract_infer_and_odcs_round_trip(demo_home, tmp_path):
     back = _ocenter("contract", "import-odcs", str(odcs_file))
     assert back.returncode == 0, back.stderr
     assert contract_from_yaml(back.stdout) == contract_from_yaml(source.read_text())
+
+
+def test_calendar_lists_adds_and_removes_the_days_off_of_a_year(demo_home):
+    listed = _ocenter("calendar", "list", "2027", home=demo_home)
+    assert listed.returncode == 0, listed.stderr
+    lines = [line.split("\t") for line in listed.stdout.splitlines()]
+    assert len(lines) == 18 + 8  # the SKB 3 Menteri for 2027: national holidays, cuti bersama
+    assert lines[1][:5] == ["2027-01-05", "Tue", "national", "package", "in effect"]
+    assert lines[2][:5] == ["2027-02-05", "Fri", "cuti_bersama", "database", "in effect"]
+    assert lines[2][6:] == ["SKB 3 Menteri No. 1205 Tahun 2026, No. 3 Tahun 2026, No. 2 Tahun 2026",
+                            "system"]
+
+    added = _ocenter("calendar", "add", "2027-06-03", "Cuti Bersama Uji",
+                     "--decree", "SKB 3 Menteri No. 9 Tahun 2027", home=demo_home)
+    assert (added.returncode, added.stdout) == (0, "2027-06-03 cuti_bersama entered (entry 28)\n")
+    refused = _ocenter("calendar", "add", "03-06-2027", "Cuti", "--decree", "SKB", home=demo_home)
+    assert refused.returncode == 2
+    assert refused.stderr == ("error: Unrecognised date format: '03-06-2027'. Write the date as "
+                              "YYYY-MM-DD, for example 2027-03-09.\n")
+    removed = _ocenter("calendar", "remove", "2027-06-03", "--reason", "Uji selesai.", home=demo_home)
+    assert removed.returncode == 0, removed.stderr
+    every = _ocenter("calendar", "list", "2027", "--all", home=demo_home)
+    [row] = [line.split("\t") for line in every.stdout.splitlines() if line.startswith("2027-06-03")]
+    assert row[2:5] + row[-2:] == ["cuti_bersama", "database", "removed", "cli", "Uji selesai."]

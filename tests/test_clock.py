@@ -1,7 +1,7 @@
 """The use cases take the time and the day from the installation's clock, never from the machine.
 
 Each test says which day it is with a ``FixedClock``; the due days are counted by hand on the
-calendar of ``ocenter/reference/hari_libur.csv`` (as in ``tests/test_workdays.py``).
+decreed calendar (as in ``tests/test_workdays.py``), which the demo installation's database holds.
 """
 
 from __future__ import annotations

@@ -96,6 +96,11 @@ ALLOWED: dict[str, frozenset[Role]] = {
     "admin.change_user": frozenset({R.ADMIN}),
     "admin.locked_users": frozenset({R.ADMIN}),
     "admin.unlock_user": frozenset({R.ADMIN}),
+    # The working-day calendar: the administrator enters each year's decree; Pusdatin's analysts,
+    # who plan with the due days, may look.
+    "add_calendar_entry": frozenset({R.ADMIN}),
+    "remove_calendar_entry": frozenset({R.ADMIN}),
+    "calendar_year": frozenset({R.ADMIN, R.ANALIS}),
 }
 
 #: The demo user who holds each role (README, "Demo users").
@@ -176,6 +181,9 @@ DOER: dict[str, str] = {
     "admin.change_user": "admin",
     "admin.locked_users": "admin",
     "admin.unlock_user": "admin",
+    "add_calendar_entry": "admin",
+    "remove_calendar_entry": "admin",
+    "calendar_year": "analis",
 }
 
 #: Use cases that only read: an allowed call changes nothing either, and returns what is asked for.
@@ -192,6 +200,7 @@ READ_ONLY: dict[str, Callable[[object], bool]] = {
     "grants.list_grants": lambda entries: [e.username for e in entries] == ["tamu"],
     "grants.grantable_dashboards": lambda dashboards: SUMMARY in {d.id for d in dashboards},
     "grants.grantees": lambda users: "tamu" in {u.username for u in users},
+    "calendar_year": lambda days: len(days) == 18 + 8,  # 2027: national holidays and cuti bersama
 }
 
 
@@ -433,6 +442,11 @@ CALLS: dict[str, Call] = {
     "admin.change_user": lambda ctx, w, actor: admin.change_user(ctx, actor, "upt", role=R.MITRA),
     "admin.locked_users": lambda ctx, w, actor: admin.locked_users(ctx, actor),
     "admin.unlock_user": lambda ctx, w, actor: admin.unlock_user(ctx, actor, LOCKED_NAME),
+    "add_calendar_entry": lambda ctx, w, actor: procedure.add_calendar_entry(
+        ctx, actor, "2027-06-03", "Cuti Bersama", "SKB 3 Menteri No. 9 Tahun 2027"),
+    "remove_calendar_entry": lambda ctx, w, actor: procedure.remove_calendar_entry(
+        ctx, actor, "2027-03-09", "Salah tanggal."),
+    "calendar_year": lambda ctx, w, actor: procedure.calendar_year(ctx, actor, 2027),
 }
 
 @dataclass

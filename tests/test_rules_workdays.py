@@ -1,6 +1,6 @@
 """The SOP's clock: working days (HK) skip weekends, holidays and cuti bersama, are counted in
 Jakarta time, and each step's due day follows from its time standard. Dates are worked out by
-hand from the 2026 calendar (and ocenter/reference/hari_libur.csv)."""
+hand from the 2026 calendar (national holidays and cuti bersama of the SKB 3 Menteri for 2026)."""
 
 from __future__ import annotations
 

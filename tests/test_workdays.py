@@ -1,7 +1,7 @@
 """Working days (HK) counted by hand on the calendar, for every time standard of the SOP.
 
 Each expected date below was worked out on a 2025-2027 calendar with the national holidays and
-cuti bersama of ``ocenter/reference/hari_libur.csv``, not by running the code; the comment of
+cuti bersama of the joint decrees (SKB 3 Menteri) of those years, not by running the code; the comment of
 each case shows the count. The rule counted by: the day a step starts is not counted, the first
 working day after it is HK 1, and the due day is the last working day of the standard (on time
 on that day, late from the next day on).
@@ -84,8 +84,9 @@ STEP_CASES = [
     pytest.param(10, 1, date(2025, 12, 31), date(2026, 1, 2), 1, id="s10-year-end-2025"),
     # Wed 23 Dec 2026; Thu 24 cuti Natal, Fri 25 Natal, weekend: Mon 28 = 1. Tue 29 the 2nd.
     pytest.param(2, 1, date(2026, 12, 23), date(2026, 12, 28), 2, id="s2-natal-2026"),
-    # Thu 31 Dec 2026; Fri 1 Jan 2027 Tahun Baru, weekend: Mon 4 Jan 2027 = 1. Tue 5 the 2nd.
-    pytest.param(10, 1, date(2026, 12, 31), date(2027, 1, 4), 2, id="s10-year-end-2026"),
+    # Thu 31 Dec 2026; Fri 1 Jan 2027 Tahun Baru, weekend: Mon 4 Jan 2027 = 1. Tue 5 is Isra
+    # Mikraj (SKB 2027; the old hari_libur.csv lacked it and counted it as the 2nd): still 1.
+    pytest.param(10, 1, date(2026, 12, 31), date(2027, 1, 4), 1, id="s10-year-end-2026"),
     # Tue 10 Feb 2026, nothing in the way: Wed 11 = 1. Thu 12 the 2nd.
     pytest.param(8, 1, date(2026, 2, 10), date(2026, 2, 11), 2, id="s8-plain"),
     # --- 5 HK: steps 3, 4, 9 ------------------------------------------------------------------
@@ -125,9 +126,10 @@ STEP_CASES = [
     # Mon 23 Nov = 15. Tue 24 the 16th.
     pytest.param(6, 15, date(2026, 11, 2), date(2026, 11, 23), 16, id="s6-plain"),
     # Fri 11 Dec 2026; Mon 14 to Fri 18 = 1..5, Mon 21 to Wed 23 = 6..8, Thu 24 cuti, Fri 25
-    # Natal, Mon 28 to Thu 31 = 9..12, Fri 1 Jan 2027 off, Mon 4 = 13, Tue 5 = 14, Wed 6 Jan = 15.
-    # Thu 7 the 16th.
-    pytest.param(6, 15, date(2026, 12, 11), date(2027, 1, 6), 16, id="s6-year-end-2026"),
+    # Natal, Mon 28 to Thu 31 = 9..12, Fri 1 Jan 2027 off, Mon 4 = 13, Tue 5 Isra Mikraj,
+    # Wed 6 = 14, Thu 7 Jan = 15. Fri 8 the 16th. (The old hari_libur.csv lacked Tue 5 and
+    # gave Wed 6.)
+    pytest.param(6, 15, date(2026, 12, 11), date(2027, 1, 7), 16, id="s6-year-end-2026"),
 ]
 
 

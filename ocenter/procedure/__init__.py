@@ -8,17 +8,18 @@ One module per stage of the procedure: ``requests`` (the request form), ``data_i
 1-3) with ``data_integration`` (each sender's part of a dataset), ``mockup_review`` (4-5),
 ``dashboard_build`` (6-8), ``evaluation`` (9-10), and ``contract_changes`` (a data contract
 changed only with its owner unit's and Pusdatin's approval); ``common`` what they share,
-``workdays`` the time standards in HK, ``overview`` the picture on Beranda, ``worklists`` the
-long lists of every page (filtered and paged by the database), ``wall`` what each wall screen of
-the Operational Center shows after step 8 (its playlist, kept by Pusdatin); ``decisions`` (one
-decision wins) and ``main_record`` (approvals and steps 6-8 are decided on main, and the database
-repaired from main's trailers) make every step all-or-nothing. Pages use the names re-exported
-here.
+``workdays`` the time standards in HK, ``work_calendar`` the calendar they are counted on (the
+holidays package, and the cuti bersama and corrections the administrator enters), ``overview``
+the picture on Beranda, ``worklists`` the long lists of every page (filtered and paged by the
+database), ``wall`` what each wall screen of the Operational Center shows after step 8 (its
+playlist, kept by Pusdatin); ``decisions`` (one decision wins) and ``main_record`` (approvals and
+steps 6-8 are decided on main, and the database repaired from main's trailers) make every step
+all-or-nothing. Pages use the names re-exported here.
 
 May import: accounts, contracts, intake, verification, store, display (the spec model, the
-lifecycle record and labels), models, events, context, clock, errors, i18n; never Streamlit or
-the UI. The time and the day come from ``ctx.clock``, never from the machine, so that a run can
-be repeated on a chosen day.
+lifecycle record and labels), models, events, context, clock, errors, i18n, reference (and the
+holidays package, in ``workdays``); never Streamlit or the UI. The time and the day come from
+``ctx.clock``, never from the machine, so that a run can be repeated on a chosen day.
 """
 
 from ocenter.procedure.common import (
@@ -109,8 +110,24 @@ from ocenter.procedure.requests import (
     get_request,
     list_requests,
 )
+from ocenter.procedure.work_calendar import (
+    CalendarDay,
+    add_calendar_entry,
+    calendar_of,
+    calendar_year,
+    remove_calendar_entry,
+    seed_work_calendar,
+    years_without_cuti_bersama,
+)
 
 __all__ = [
+    "CalendarDay",
+    "add_calendar_entry",
+    "calendar_of",
+    "calendar_year",
+    "remove_calendar_entry",
+    "seed_work_calendar",
+    "years_without_cuti_bersama",
     "ContractChangeReview",
     "ReviewAccess",
     "approve_contract_change",

@@ -20,6 +20,7 @@ from ocenter.models import (
     RequestStatus,
     User,
 )
+from ocenter.procedure.work_calendar import calendar_of
 from ocenter.procedure.workdays import StepClock, step_clock
 from ocenter.store.models import Author
 
@@ -128,7 +129,8 @@ def checkpoint(name: str) -> None:
 
 def request_clock(ctx: AppContext, request: DashboardRequest) -> StepClock:
     """How the request's current step stands today against the SOP's time standard."""
-    return step_clock(STATUS_STEP[request.status], request.step_started_at, ctx.clock.today())
+    return step_clock(STATUS_STEP[request.status], request.step_started_at, ctx.clock.today(),
+                      calendar_of(ctx))
 
 
 def log_integrity_failure(

@@ -45,6 +45,7 @@ from ocenter.procedure.common import (
 )
 from ocenter.procedure.data_integration import check_declaration, integrate_accepted, sender_codes
 from ocenter.procedure.decisions import decided_conflict, submission_decision
+from ocenter.procedure.work_calendar import calendar_of
 from ocenter.procedure.workdays import StepClock, step_clock
 from ocenter.verification.datasets import DatasetVersionFile, sha256_of_file, store_dataset_version
 from ocenter.verification.engine import verify_table
@@ -202,9 +203,9 @@ def submission_clock(ctx: AppContext, submission: Submission) -> StepClock | Non
     1 HK from when it was sent) or verifying (step 3, 5 HK from when it was received); None once
     it is accepted or returned."""
     if submission.status == SubmissionStatus.SENT:
-        return step_clock(2, submission.submitted_at, ctx.clock.today())
+        return step_clock(2, submission.submitted_at, ctx.clock.today(), calendar_of(ctx))
     if submission.status == SubmissionStatus.RECEIVED and submission.received_at is not None:
-        return step_clock(3, submission.received_at, ctx.clock.today())
+        return step_clock(3, submission.received_at, ctx.clock.today(), calendar_of(ctx))
     return None
 
 

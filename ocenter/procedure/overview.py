@@ -9,17 +9,20 @@ import altair as alt
 from ocenter.i18n import t
 from ocenter.models import DashboardRequest, RequestStatus
 from ocenter.procedure.common import STATUS_STEP
-from ocenter.procedure.workdays import step_clock
+from ocenter.procedure.workdays import WorkCalendar, step_clock
 
 
-def step_counts(requests: list[DashboardRequest], today: date, lang: str) -> list[dict]:
-    """One row per (step, on time / late) with the number of open requests there."""
+def step_counts(
+    requests: list[DashboardRequest], today: date, lang: str, calendar: WorkCalendar | None = None
+) -> list[dict]:
+    """One row per (step, on time / late) with the number of open requests there, counted on
+    ``calendar`` (``workdays`` says which one None is)."""
     counts: dict[tuple[int, bool], int] = {}
     for request in requests:
         if request.status == RequestStatus.RECEIVED:
             continue
         step = STATUS_STEP[request.status]
-        late = step_clock(step, request.step_started_at, today).overdue
+        late = step_clock(step, request.step_started_at, today, calendar).overdue
         counts[(step, late)] = counts.get((step, late), 0) + 1
     return step_rows(counts, lang)
 

@@ -3,7 +3,7 @@ searched, counted and paged by the database in one query per page, never request
 
 What a viewer may see of a request is decided by ``accounts.visibility``; the clauses here say the
 same in SQL, and every page of results is passed through the rule itself once more.
-May import: accounts, models, procedure.common, procedure.workdays, sqlmodel.
+May import: accounts, models, procedure.common, procedure.workdays, procedure.work_calendar, sqlmodel.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from ocenter.context import AppContext
 from ocenter.models import DashboardRequest, Evaluation, RequestStatus, Submission, SubmissionStatus
 from ocenter.procedure.common import PUSDATIN_ROLES, STATUS_STEP
 from ocenter.procedure.data_intake import submissions_seen_by
+from ocenter.procedure.work_calendar import calendar_of
 from ocenter.procedure.workdays import local_time, step_clock
 
 Item = TypeVar("Item")
@@ -139,13 +140,14 @@ def open_step_counts(ctx: AppContext, viewer: Authority, today: date) -> dict[tu
             select(DashboardRequest.status, DashboardRequest.step_started_at, func.count())
             .where(*where).group_by(DashboardRequest.status, DashboardRequest.step_started_at)
         ).all()
+    calendar = calendar_of(ctx)
     late_by_start: dict[tuple[int, date], bool] = {}
     counts: dict[tuple[int, bool], int] = {}
     for status, started_at, number in rows:
         step = STATUS_STEP[RequestStatus(status)]
         key = (step, local_time(started_at).date())
         if key not in late_by_start:
-            late_by_start[key] = step_clock(step, started_at, today).overdue
+            late_by_start[key] = step_clock(step, started_at, today, calendar).overdue
         late = late_by_start[key]
         counts[(step, late)] = counts.get((step, late), 0) + number
     return counts

@@ -1,4 +1,5 @@
-"""Reference lists the project ships (UPT offices, provinces, product categories) and the province map."""
+"""Reference lists the project ships (UPT offices, provinces, product categories), the working-day
+calendar's seed and the province map."""
 
 from __future__ import annotations
 
@@ -32,6 +33,18 @@ def reference_rows(list_id: str) -> tuple[dict[str, str], ...]:
 def reference_codes(list_id: str) -> frozenset[str]:
     """The set of valid codes of the reference list ``list_id``."""
     return frozenset(row["code"] for row in reference_rows(list_id))
+
+
+#: The working-day calendar's seed: the cuti bersama of the years decreed when this version was
+#: made, each with its decree, imported into the database at first start (never read after that).
+CALENDAR_SEED = "hari_libur.csv"
+
+
+@cache
+def calendar_seed_rows() -> tuple[dict[str, str], ...]:
+    """Every row of the calendar's seed: ``date`` (YYYY-MM-DD), ``name``, ``kind``, ``decree``."""
+    with (_REFERENCE_DIR / CALENDAR_SEED).open(encoding="utf-8", newline="") as handle:
+        return tuple(csv.DictReader(handle))
 
 
 #: The province map: one GeoJSON feature per province of provinsi.csv, ``properties.code`` its
