@@ -154,3 +154,31 @@ def test_every_row_is_read_by_the_same_rule_not_by_a_guess_from_the_first(timed)
                           "waktu": ["2026-06-30T20:00:00", "2026-06-30 21:00:00", "2026-06-30T22:00"]})
     assert frame["tanggal"].isna().tolist() == [True, False, True]
     assert frame["waktu"].dt.hour.tolist() == [20, 21, 22]
+
+
+def test_cells_are_typed_as_the_contract_says_and_unknown_words_are_missing(contract):
+    from ocenter.display.filtering import display_table
+
+    sent = pd.DataFrame({"kode": ["1", "2", "3"], "jumlah": ["2", "3", "NA"],
+                         "memenuhi": ["ya", "mungkin", "TIDAK"]})
+    table = display_table(contract, sent).to_pydict()
+    assert table["memenuhi"] == [True, None, False]  # "mungkin" is neither: missing, not False
+    assert table["jumlah"] == [2.0, 3.0, None]  # a number field stays a number, whole or not
+    assert str(display_table(contract, sent).schema.field("jumlah").type) == "double"
+    counted = DataContract(**{**contract.model_dump(), "time_field": None, "fields": [
+        ContractField(name="kode", type=FieldType.INTEGER)]})
+    assert str(display_table(counted, sent[["kode"]]).schema.field("kode").type) == "int64"
+
+
+def test_a_stored_number_column_shows_nan_as_missing_and_no_field_keeps_every_row(contract):
+    import pyarrow as pa
+
+    from ocenter.display.filtering import display_table
+
+    stored = pa.table({"jumlah": pa.array([1.5, float("nan"), 3.0]), "lain": ["a", "b", "c"]})
+    assert display_table(contract, stored).column("jumlah").to_pylist() == [1.5, None, 3.0]
+    assert display_table(contract, stored).column_names == ["jumlah"]  # "lain" is not in it
+    unknown = pa.table({"lain": ["a", "b", "c", "d"]})
+    none = display_table(contract, unknown)
+    assert (none.num_rows, none.num_columns) == (4, 0)
+    assert display_table(contract, unknown.to_pandas()).num_rows == 4

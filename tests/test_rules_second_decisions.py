@@ -79,3 +79,14 @@ def test_a_logout_is_logged_with_its_reason(demo_ctx):
     log_out(demo_ctx, session_id)
     [logged] = _events(demo_ctx, "login.logged_out")
     assert (logged.actor, logged.outcome) == ("kepala", "logout")
+
+
+def test_a_letter_for_a_request_not_on_display_and_a_receipt_before_it_are_refused(demo_ctx, as_user):
+    in_review = 2  # the demo's request at step 5
+    with pytest.raises(Conflict) as refused:
+        procedure.evaluate_dashboard(demo_ctx, as_user("analis"), in_review, "Catatan.")
+    assert (refused.value.key, refused.value.params["request"]) == ("procedure.wrong_status", in_review)
+    with pytest.raises(Conflict) as refused:
+        procedure.acknowledge_letter(demo_ctx, as_user("unit"), in_review, "Terima kasih.")
+    assert refused.value.key == "procedure.wrong_status"
+    assert procedure.evaluations_of(demo_ctx, in_review) == []
