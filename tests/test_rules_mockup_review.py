@@ -256,3 +256,45 @@ def test_a_review_decision_on_a_mock_up_never_sent_is_refused_for_its_step(demo_
     with pytest.raises(UserError) as refused:
         procedure.request_changes(demo_ctx, as_user("direktur"), request_id, head, "Ubah.")
     assert refused.value.key == "procedure.wrong_status"
+
+
+def test_a_spec_of_another_dashboard_is_refused_naming_the_requests_own(demo_ctx, as_user):
+    request_id, head = new_request_in_step_4(demo_ctx, as_user)
+    request = procedure.get_request(demo_ctx, request_id)
+    spec = demo_ctx.store.snapshot(head).specs[request.dashboard_id]
+    for other in (spec.model_copy(update={"id": "dasbor-lain"}),
+                  spec.model_copy(update={"request_id": request_id + 1})):
+        with pytest.raises(UserError) as refused:
+            procedure.save_mockup(demo_ctx, as_user("analis"), request_id, other, head, "Coba.")
+        assert refused.value.key == "procedure.spec_identity"
+        assert refused.value.params == {"dashboard": request.dashboard_id, "request": request_id}
+    assert demo_ctx.store.head(demo_ctx.store.mockup_branch(request_id)) == head
+
+
+def test_restoring_a_revision_not_of_this_mock_up_names_the_file_and_the_revision(demo_ctx, as_user):
+    request_id, head = new_request_in_step_4(demo_ctx, as_user)
+    request = procedure.get_request(demo_ctx, request_id)
+    stranger = demo_ctx.store.head(demo_ctx.store.mockup_branch(IN_REVIEW))
+    with pytest.raises(NotFound) as refused:
+        procedure.restore_mockup_version(demo_ctx, as_user("analis"), request_id, stranger, head)
+    assert refused.value.key == "store.file_not_found"
+    assert refused.value.params == {"path": f"specs/{request.dashboard_id}.yaml", "rev": stranger[:12]}
+
+
+def test_asking_for_changes_marks_its_checkpoints_in_order(demo_ctx, as_user):
+    import sys
+
+    marks: list[str] = []
+
+    def listen(event: str, args: tuple) -> None:
+        if event == "ocenter.checkpoint" and listening:
+            marks.append(args[0])
+
+    listening = True
+    sys.addaudithook(listen)  # audit hooks stay for the process: this one stops listening below
+    try:
+        head = demo_ctx.store.head(demo_ctx.store.mockup_branch(IN_REVIEW))
+        procedure.request_changes(demo_ctx, as_user("unit"), IN_REVIEW, head, "Tambah peta.")
+    finally:
+        listening = False
+    assert [m for m in marks if m.startswith("changes.")] == ["changes.recorded"]
