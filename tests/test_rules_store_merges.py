@@ -87,3 +87,15 @@ def test_a_clean_update_records_no_resolved_files(store: SpecStore, store_path: 
     merge = store.approve(7, updated, DIREKTUR, dashboard_id="dash-two")
     assert commit_fields(store_path, merge, "%(trailers:only,unfold)").splitlines() == [
         "Approved-by: direktur", "Request: 7", f"Reviewed-commit: {updated}", "Change-kind: approval"]
+
+
+def test_a_refusal_lists_pushed_file_names_with_only_our_own_characters():
+    from ocenter.store.merges import _LISTED_FILES, listing
+    from ocenter.store.models import FileChange
+
+    odd = [FileChange(path="specs/[klik](http://x) *b*.yaml", change="added"),
+           FileChange(path="lifecycle/dasbor-0001.yaml", change="modified")]
+    assert listing(odd) == "specs/?klik??http?//x???b?.yaml, lifecycle/dasbor-0001.yaml"
+    many = [FileChange(path=f"specs/d-{n}.yaml", change="added") for n in range(_LISTED_FILES + 3)]
+    assert listing(many).endswith(f"specs/d-{_LISTED_FILES - 1}.yaml (+3)")
+    assert listing([FileChange(path="specs/" + "a" * 200, change="added")]) == "specs/" + "a" * 114
