@@ -340,5 +340,7 @@ def test_pusdatin_sees_who_has_not_sent_and_every_tile_says_how_complete(app):
     wall = _login(type(app).from_file(app._script_path, default_timeout=app.default_timeout).run(),
                   "kepala")
     wall.switch_page("pages/tampilan.py").run()
-    notes = [c.value for c in wall.caption if c.value.startswith("Kelengkapan")]
+    # Each tile: the level of its data, then how complete and how recent it is.
+    notes = [c.value for c in wall.caption if " · Kelengkapan " in c.value]
     assert notes and all(f"{reported} dari 76 pengirim" in n for n in notes)
+    assert all(n.split(" · ")[0] in ("Terbatas", "Rahasia") for n in notes)

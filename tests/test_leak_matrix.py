@@ -745,9 +745,6 @@ PICKER_PAGES = ("tampilan", "mockup")
 def _each_option(at, recorder: Recorder, page: str) -> list[Run]:  # noqa: ANN001 - AppTest
     """The page as it opened, then once with each other option of its first picker."""
     runs = []
-    if page == "tampilan" and at.toggle:  # the wall screen rotates; stop it to choose
-        runs.append(recorder.take(at, page, option=None))
-        at.toggle[0].set_value(False).run()
     if not at.selectbox:
         return [*runs, recorder.take(at, page, listed=() if page == "tampilan" else None)]
     labels = tuple(str(label) for label in at.selectbox[0].options)
@@ -758,6 +755,36 @@ def _each_option(at, recorder: Recorder, page: str) -> list[Run]:  # noqa: ANN00
         if index != first:
             at.selectbox[0].select_index(index).run()
             runs.append(recorder.take(at, page, labels[index], listed))
+    return runs
+
+
+def _each_wall_dashboard(at, recorder: Recorder, installation: Installation,  # noqa: ANN001 - AppTest
+                         person: Person) -> list[Run]:
+    """The wall as it opened, then with each dashboard on display as the screen's only playlist
+    entry in turn (the wall shows one dashboard at a time, by its playlist and the clock): what
+    it shows is what the screen is offered; a dashboard it may not see leaves the wall empty."""
+    from sqlmodel import Session, col, delete
+
+    from ocenter.models import WallSlot
+
+    def playlist(dashboard_id: str | None) -> None:
+        with Session(installation.ctx.engine) as session:
+            session.exec(delete(WallSlot).where(col(WallSlot.screen) == person.username))
+            if dashboard_id is not None:
+                session.add(WallSlot(screen=person.username, position=1, dashboard_id=dashboard_id,
+                                     seconds=3600, set_by="analis"))
+            session.commit()
+
+    runs = [recorder.take(at, "tampilan", option=None)]
+    try:
+        for dashboard in DISPLAYED:
+            playlist(installation.dashboard_ids[dashboard.key])
+            at.run()
+            shown = tuple(m.value.removeprefix("### ").replace("\\", "") for m in at.markdown
+                          if m.value.startswith("### "))
+            runs.append(recorder.take(at, "tampilan", shown[0] if shown else None, shown))
+    finally:
+        playlist(None)
     return runs
 
 
@@ -783,7 +810,9 @@ def render(installation: Installation, person: Person) -> list[Run]:
                 except ValueError:  # the router offered no such page (a refused session)
                     continue
                 at.run()
-            if page.key in PICKER_PAGES:
+            if page.key == "tampilan" and person.role == "layar":
+                runs += _each_wall_dashboard(at, recorder, installation, person)
+            elif page.key in PICKER_PAGES:
                 runs += _each_option(at, recorder, page.key)
             else:
                 runs.append(recorder.take(at, page.key))
@@ -879,8 +908,8 @@ def test_a_session_opens_the_pages_and_deactivation_ends_it(world, person):
 @pytest.mark.parametrize("person", PEOPLE, ids=lambda p: p.username)
 def test_the_display_offers_exactly_the_dashboards_the_rules_allow(world, person):
     expected = sorted(d.title for d in DISPLAYED if oracle.may_open(person, d, world.today))
-    # Each run of the display with its choice of dashboards (the wall screen's rotation offers
-    # none until it is stopped); a refused session never reaches the display.
+    # Each run of the display with its choice of dashboards (on the wall, what it shows with
+    # each dashboard as its playlist); a refused session never reaches the display.
     offered = [run.listed for run in world.runs(person) if run.listed is not None]
     if _opens(person, "tampilan"):
         assert offered, f"the display never offered {person.username} a choice"

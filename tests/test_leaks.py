@@ -216,7 +216,9 @@ def _set_user(ctx: AppContext, username: str, **changes: object) -> None:
 
 
 def _dashboard_titles(at: AppTest) -> list[str]:
-    return [h.value for h in at.header]
+    """The titles of the dashboards on screen: a header on the display, the title line on the wall."""
+    return [h.value for h in at.header] + [m.value.removeprefix("### ") for m in at.markdown
+                                           if m.value.startswith("### ")]
 
 
 def test_the_wall_rotation_stops_showing_data_once_the_screen_is_deactivated(app, demo_ctx,
