@@ -182,3 +182,14 @@ def test_a_stored_number_column_shows_nan_as_missing_and_no_field_keeps_every_ro
     none = display_table(contract, unknown)
     assert (none.num_rows, none.num_columns) == (4, 0)
     assert display_table(contract, unknown.to_pandas()).num_rows == 4
+
+
+def test_a_months_window_keeps_no_undated_row_and_fails_closed_on_a_time_it_cannot_measure(timed):
+    rows = {"kode": ["1", "2", "3"], "waktu": ["2026-06-30T10:00:00", "", "2026-06-02T08:00:00"],
+            "tanggal": ["", "", ""]}
+    assert typed(timed, rows, months=1)["kode"].tolist() == ["1", "3"]  # the undated row is out
+    unreadable = {"kode": ["1", "2"], "waktu": ["kemarin", ""], "tanggal": ["", ""]}
+    assert typed(timed, unreadable, months=3)["kode"].tolist() == ["1", "2"]  # no time at all: no window
+    as_text = DataContract(**{**timed.model_dump(), "fields": [
+        ContractField(name="kode"), ContractField(name="waktu"), ContractField(name="tanggal")]})
+    assert typed(as_text, rows, months=3).empty  # a window that cannot be measured: fail closed

@@ -298,3 +298,19 @@ def test_asking_for_changes_marks_its_checkpoints_in_order(demo_ctx, as_user):
     finally:
         listening = False
     assert [m for m in marks if m.startswith("changes.")] == ["changes.recorded"]
+
+
+def test_an_approval_commit_carries_the_time_the_use_case_read(demo_ctx, as_user):
+    import dataclasses
+    from datetime import UTC, datetime
+
+    from ocenter.clock import FixedClock
+
+    decided = datetime(2026, 11, 27, 3, 15, tzinfo=UTC)
+    ctx = dataclasses.replace(demo_ctx, clock=FixedClock(decided))
+    head = ctx.store.head(ctx.store.mockup_branch(IN_REVIEW))
+    merge = procedure.approve_mockup(ctx, as_user("unit"), IN_REVIEW, head)
+    request = procedure.get_request(ctx, IN_REVIEW)
+    [info] = [c for c in ctx.store.history(f"specs/{request.dashboard_id}.yaml") if c.sha == merge]
+    assert info.trailers["Decided-at"] == decided.isoformat()
+    assert info.trailers["Request"] == str(IN_REVIEW)

@@ -90,3 +90,18 @@ def test_a_letter_for_a_request_not_on_display_and_a_receipt_before_it_are_refus
         procedure.acknowledge_letter(demo_ctx, as_user("unit"), in_review, "Terima kasih.")
     assert refused.value.key == "procedure.wrong_status"
     assert procedure.evaluations_of(demo_ctx, in_review) == []
+
+
+def test_a_verdict_sent_again_is_done_once_and_a_different_one_is_told_what_was_decided(demo_ctx, as_user):
+    verifier = as_user("verifikator")
+    sent = procedure.submit_data(demo_ctx, as_user("pppomn"), dataset_id="sampling-pengujian",
+                                 level=Level.TERBATAS, filename="b.csv", content=b"id_sampel\n1\n")
+    procedure.receive_submission(demo_ctx, verifier, sent.id)
+    procedure.check_submission(demo_ctx, verifier, sent.id)
+    returned = procedure.decide_submission(demo_ctx, verifier, sent.id, accept=False, note="Kolom kurang.")
+    again = procedure.decide_submission(demo_ctx, verifier, sent.id, accept=False, note="Kolom kurang.")
+    assert again.id == returned.id and again.status == SubmissionStatus.RETURNED
+    with pytest.raises(Conflict) as refused:  # another reason: not the same verdict sent again
+        procedure.decide_submission(demo_ctx, verifier, sent.id, accept=False, note="Format salah.")
+    assert (refused.value.key, refused.value.params["username"]) == ("decided.data_returned", "verifikator")
+    assert len([e for e in _events(demo_ctx, "data.returned") if e.submission_id == sent.id]) == 1
