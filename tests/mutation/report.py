@@ -112,8 +112,10 @@ def main(argv: list[str]) -> int:
     if sampled is not None:
         checked = totals["total"] - totals["equivalent"] - totals["unchecked"]
         low, high = wilson(totals["killed"], checked)
-        print(f"\nA random sample of {len(sampled)} of the mutants: adjusted score "
-              f"{100 * totals['killed'] / max(checked, 1):.1f}%, 95% interval "
+        unchecked = f", {totals['unchecked']} not checked yet" if totals["unchecked"] else ""
+        print(f"\nA random sample of {len(sampled)} of the mutants ({checked} checked, "
+              f"{totals['equivalent']} equivalent{unchecked}): adjusted score "
+              f"{100 * totals['killed'] / max(checked, 1):.1f}% of those checked, 95% interval "
               f"{100 * low:.1f}%-{100 * high:.1f}% (Wilson)")
     if totals["unchecked"]:
         print(f"\n{totals['unchecked']} mutants not checked yet (run interrupted?): run again.")
