@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy import ColumnElement, true
 from sqlmodel import Session, col, select
 
 from ocenter.accounts.authority import Authority, require_role
@@ -68,10 +69,17 @@ def list_requests(ctx: AppContext, actor: Authority) -> list[DashboardRequest]:
     ``accounts.visibility``: below its level, even one the actor works on is named only by
     number)."""
     with Session(ctx.engine) as session:
-        query = select(DashboardRequest).order_by(col(DashboardRequest.id).desc())
-        if actor.role not in PUSDATIN_ROLES and actor.scope != ScopeKind.BPOM:
-            query = query.where(DashboardRequest.requesting_unit == (actor.unit_code or ""))
+        query = select(DashboardRequest).where(worked_on_clause(actor))
+        query = query.order_by(col(DashboardRequest.id).desc())
         return shown_requests(actor, list(session.exec(query).all()))
+
+
+def worked_on_clause(actor: Authority) -> ColumnElement[bool]:
+    """SQL for the requests ``actor`` works on: Pusdatin and all-of-BPOM viewers all, a unit its own
+    (the work lists of ``worklists`` page the same ones)."""
+    if actor.role in PUSDATIN_ROLES or actor.scope == ScopeKind.BPOM:
+        return true()
+    return col(DashboardRequest.requesting_unit) == (actor.unit_code or "")
 
 
 def get_request(ctx: AppContext, request_id: int) -> DashboardRequest:

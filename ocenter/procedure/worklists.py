@@ -17,12 +17,13 @@ from sqlalchemy import ColumnElement, and_, false, func, or_, true
 from sqlmodel import Session, col, select
 
 from ocenter.accounts.authority import Authority
-from ocenter.accounts.levels import Level, ScopeKind
+from ocenter.accounts.levels import Level
 from ocenter.accounts.visibility import shown_requests, works_every_request
 from ocenter.context import AppContext
 from ocenter.models import DashboardRequest, Evaluation, RequestStatus, Submission, SubmissionStatus
-from ocenter.procedure.common import PUSDATIN_ROLES, STATUS_STEP
+from ocenter.procedure.common import STATUS_STEP
 from ocenter.procedure.data_intake import submissions_seen_by
+from ocenter.procedure.requests import worked_on_clause
 from ocenter.procedure.work_calendar import calendar_of
 from ocenter.procedure.workdays import local_time, step_clock
 
@@ -63,12 +64,17 @@ class Page(Generic[Item]):
     @property
     def pages(self) -> int:
         """How many pages the matching rows fill (at least one)."""
-        return max(1, -(-self.total // self.page_size))
+        return _pages(self.total, self.page_size)
 
 
 def _page_number(asked: int, total: int, page_size: int) -> int:
     """The page shown for ``asked``: a page past the end shows the last page."""
-    return min(asked, max(1, -(-total // page_size)))
+    return min(asked, _pages(total, page_size))
+
+
+def _pages(total: int, page_size: int) -> int:
+    """How many pages ``total`` rows fill (at least one)."""
+    return max(1, -(-total // page_size))
 
 
 def _readable_levels(viewer: Authority) -> list[Level]:
@@ -86,13 +92,6 @@ def shown_clause(viewer: Authority) -> ColumnElement[bool]:
     return or_(readable, col(DashboardRequest.requesting_unit) == viewer.unit_code)
 
 
-def _scope_clause(viewer: Authority) -> ColumnElement[bool]:
-    """The requests ``viewer`` works on: Pusdatin and all-of-BPOM viewers all, a unit its own."""
-    if viewer.role in PUSDATIN_ROLES or viewer.scope == ScopeKind.BPOM:
-        return true()
-    return col(DashboardRequest.requesting_unit) == (viewer.unit_code or "")
-
-
 def _search_clause(viewer: Authority, text: str) -> ColumnElement[bool]:
     text = text.strip()
     if not text:
@@ -106,7 +105,7 @@ def _search_clause(viewer: Authority, text: str) -> ColumnElement[bool]:
 
 
 def _where(viewer: Authority, query: RequestListQuery) -> list[ColumnElement[bool]]:
-    where = [shown_clause(viewer), _scope_clause(viewer), _search_clause(viewer, query.search)]
+    where = [shown_clause(viewer), worked_on_clause(viewer), _search_clause(viewer, query.search)]
     if query.statuses:
         where.append(col(DashboardRequest.status).in_(query.statuses))
     if query.own_unit_only:
@@ -133,7 +132,7 @@ def request_page(
 def open_step_counts(ctx: AppContext, viewer: Authority, today: date) -> dict[tuple[int, bool], int]:
     """How many of the open requests ``viewer`` may see stand at each step, on time or late, as
     ``{(step, late): count}``: one query, and one clock per step and starting day."""
-    where = [shown_clause(viewer), _scope_clause(viewer),
+    where = [shown_clause(viewer), worked_on_clause(viewer),
              col(DashboardRequest.status) != RequestStatus.RECEIVED]
     with Session(ctx.engine) as session:
         rows = session.exec(
