@@ -37,6 +37,8 @@ from ocenter.accounts.throttle import (
     client_delay_after,
     client_key,
     delay_after,
+    forgive,
+    user_key,
 )
 from ocenter.bootstrap import DEMO_PASSWORD
 from ocenter.clock import FixedClock
@@ -286,6 +288,8 @@ def test_a_cookie_is_taken_only_signed_with_the_key_and_before_it_expires(demo_c
     head, body, signature = cookie.split(".")
     assert session_id_of(f"{head}.{body}.{signature[::-1]}", key) is None
     assert session_id_of("", key) is None and session_id_of(None, key) is None
+    # Well signed but without an expiry, a cookie would open its session for ever: refused.
+    assert session_id_of(jwt.encode({"sid": "sesi"}, key, algorithm="HS256"), key) is None
     with pytest.raises(PermissionDenied) as unknown:
         session_authority(demo_ctx, "tidak-pernah-dibuka")
     assert unknown.value.key == "login.session_ended"
@@ -325,6 +329,43 @@ def test_a_session_unused_for_its_lifetime_ends(demo_ctx):
         session_authority(at(demo_ctx, 3 * lifetime), session_id)
     assert expired.value.key == "login.session_expired"
     assert [e.outcome for e in events(demo_ctx, "login.session_ended")] == ["idle"]
+
+
+def test_an_idle_session_ends_alone_and_the_same_users_other_session_lives_on(demo_ctx):
+    lifetime = session_lifetime(demo_ctx).total_seconds()
+    forgotten = authenticate(at(demo_ctx, 0), "layar", DEMO_PASSWORD, HERE)
+    in_use = authenticate(at(demo_ctx, 2 * lifetime), "layar", DEMO_PASSWORD, THERE)
+    with pytest.raises(PermissionDenied) as expired:
+        session_authority(at(demo_ctx, 2 * lifetime + 1), forgotten)
+    assert expired.value.key == "login.session_expired"
+    assert session_authority(at(demo_ctx, 2 * lifetime + 2), in_use).username == "layar"
+    with Session(demo_ctx.engine) as session:
+        ended = {s.id_sha256: s.end_reason for s in session.exec(select(LoginSession)).all()}
+    assert ended == {hashlib.sha256(forgotten.encode()).hexdigest(): "idle",
+                     hashlib.sha256(in_use.encode()).hexdigest(): ""}  # "": still open
+
+
+def test_a_user_made_inactive_outside_the_app_is_shut_out_at_the_next_check(demo_ctx):
+    session_id = authenticate(at(demo_ctx, 0), "kabalai", DEMO_PASSWORD, HERE)
+    with Session(demo_ctx.engine) as session:  # a database administrator's change, or a restore
+        session.get(User, "kabalai").active = False
+        session.commit()
+    with pytest.raises(PermissionDenied) as ended:
+        session_authority(at(demo_ctx, 10), session_id)
+    assert ended.value.key == "login.account_deactivated"
+    assert [(e.actor, e.outcome) for e in events(demo_ctx, "login.session_ended")] == [
+        ("kabalai", "deactivated")]
+    with pytest.raises(PermissionDenied) as still:  # ended for good, with its reason
+        session_authority(at(demo_ctx, 20), session_id)
+    assert still.value.key == "login.account_deactivated"
+
+
+def test_a_right_password_does_not_clear_a_lock_set_meanwhile(demo_ctx):
+    fail_until_locked(demo_ctx, "unit")
+    with Session(demo_ctx.engine) as session:
+        assert forgive(session, user_key("unit"), HERE) is False
+        session.commit()
+    assert throttle_row(demo_ctx, user_key("unit")).locked_at is not None
 
 
 def test_a_session_reads_the_users_authority_fresh_on_every_check(demo_ctx):

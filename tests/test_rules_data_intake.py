@@ -3,7 +3,8 @@ receive, check and decide, and that returned data never becomes a dataset versio
 
 from __future__ import annotations
 
-from datetime import date
+import dataclasses
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlmodel import Session, select
@@ -11,6 +12,7 @@ from sqlmodel import Session, select
 from ocenter import procedure
 from ocenter.accounts.levels import Level
 from ocenter.bootstrap import demo_sampling_frame, demo_upt_code
+from ocenter.clock import FixedClock
 from ocenter.errors import Conflict, NotFound, PermissionDenied, UserError
 from ocenter.models import DatasetVersion, SubmissionStatus
 
@@ -147,11 +149,15 @@ def test_accepted_data_becomes_the_newest_version(demo_ctx, as_user, region_fram
     sent = send(demo_ctx, as_user("upt"), region_rows)
     procedure.receive_submission(demo_ctx, verifier, sent.id)
     procedure.check_submission(demo_ctx, verifier, sent.id)
-    accepted = procedure.decide_submission(demo_ctx, verifier, sent.id, accept=True, note=" Sesuai. ")
+    decided_at = datetime(2026, 11, 20, 2, 30, tzinfo=UTC)
+    accepted = procedure.decide_submission(dataclasses.replace(demo_ctx, clock=FixedClock(decided_at)),
+                                           verifier, sent.id, accept=True, note=" Sesuai. ")
     assert (accepted.status, accepted.decision_note) == (SubmissionStatus.VERIFIED, "Sesuai.")
     with Session(demo_ctx.engine) as session:
         [version] = session.exec(select(DatasetVersion).where(DatasetVersion.submission_id == sent.id)).all()
     assert (version.dataset_id, version.rows) == (DATASET, 20)
+    # Its time is the decision's: the display's "data as of" and the freshness checks read it.
+    assert version.accepted_at.replace(tzinfo=UTC) == decided_at
     # The file's partitions (Bandung, each month it holds) now show its rows, and the integrated
     # build dashboards read is a new one holding them in place of the partitions' earlier rows.
     replaced = 0
