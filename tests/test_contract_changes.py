@@ -13,7 +13,7 @@ from ocenter.contracts.model import ContractField, contract_to_yaml
 from ocenter.demo_data import sampling_contract
 from ocenter.errors import Conflict, PermissionDenied, UserError
 from ocenter.i18n import t, t_markdown
-from ocenter.models import ContractChange, ContractChangeStatus, Event
+from ocenter.models import ContractChange, ContractChangeStatus, Event, User
 from tests.conftest import APPTEST_TIMEOUT, PROJECT_ROOT
 from tests.test_app import _button, _login
 from tests.test_store import commit_fields
@@ -247,3 +247,15 @@ def test_pusdatin_proposes_and_both_sides_approve_on_the_page(app, demo_ctx, as_
     assert _contract_on_main(ctx).field("parameter_tms").level == Level.TERBUKA
     assert REASON in _events(ctx, "contract.level_lowered")[0].detail
 
+
+
+def test_an_approver_with_no_account_here_is_named_by_username_in_git(demo_ctx):
+    from ocenter.procedure.common import author_named
+
+    # A change approved in another installation (its database restored from Git, say) names its
+    # approver by username; the merge commit still needs an author.
+    gone = author_named(demo_ctx, "mantan-pegawai")
+    assert (gone.username, gone.name) == ("mantan-pegawai", "mantan-pegawai")
+    with Session(demo_ctx.engine) as session:
+        name = session.get(User, "analis").name
+    assert author_named(demo_ctx, "analis").name == name != "analis"
