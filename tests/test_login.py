@@ -34,6 +34,7 @@ from ocenter.accounts.throttle import (
     CLIENT_LOCK_AFTER,
     MAX_DELAY_SECONDS,
     USER_LOCK_AFTER,
+    claim_check,
     client_delay_after,
     client_key,
     delay_after,
@@ -399,5 +400,37 @@ def test_lockout_unlock_and_sessions_on_postgresql(postgres_url, tmp_path: Path)
         with pytest.raises(NotFound) as not_locked:
             unlock_user(later, None, "pimpinan")
         assert not_locked.value.key == "users.not_locked"
+    finally:
+        ctx.engine.dispose()
+
+
+@pytest.mark.postgres
+def test_a_check_claimed_by_another_replica_meanwhile_counts_once_and_says_wait(postgres_url, tmp_path: Path):
+    from sqlalchemy import event, update
+
+    ctx = open_context(settings_for(tmp_path / "home", postgres_url))
+    key = user_key("pimpinan")
+    fired: list[str] = []
+
+    def other_replica(conn, cursor, statement, params, context, executemany) -> None:  # noqa: ANN001
+        # Between this check's read of the count and its claim, another replica claims one.
+        if statement.startswith("UPDATE loginthrottle SET failures") and not fired:
+            fired.append(statement)
+            with ctx.engine.connect() as other:
+                other.execute(update(LoginThrottle).where(LoginThrottle.key == key)
+                              .values(failures=LoginThrottle.failures + 1))
+                other.commit()
+
+    try:
+        assert refusal(at(ctx, 0), "pimpinan", WRONG).key == "login.failed"  # one failure so far
+        event.listen(ctx.engine, "before_cursor_execute", other_replica)
+        try:
+            with Session(ctx.engine) as session, pytest.raises(PermissionDenied) as wait:
+                claim_check(session, key, HERE, START + timedelta(seconds=5))
+        finally:
+            event.remove(ctx.engine, "before_cursor_execute", other_replica)
+        assert fired
+        assert (wait.value.key, wait.value.params) == ("login.wait", {"seconds": 1})
+        assert throttle_row(ctx, key).failures == 2  # the other replica's, not a third
     finally:
         ctx.engine.dispose()
