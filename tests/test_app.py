@@ -212,6 +212,7 @@ def test_a_save_that_lost_the_race_keeps_the_analysts_text(app, demo_ctx):
     request = procedure.file_request(ctx, direktur, title="Balapan", purpose="Uji.",
                                      datasets_wanted=["sampling-pengujian"], level=Level.RAHASIA,
                                      audience=[])
+    procedure.state_no_new_data(ctx, analyst, request.id, "Data ini sudah diterima sebelumnya.")
     head = procedure.start_mockup(ctx, analyst, request.id)
 
     at = _login(app, "analis")
@@ -237,3 +238,28 @@ def test_a_save_that_lost_the_race_keeps_the_analysts_text(app, demo_ctx):
     assert "Versi rekan" in at.text_area[0].value
     assert ctx.store.snapshot(ctx.store.head(f"mockup/req-{request.id}")).specs[
         request.dashboard_id].title == "Versi rekan"
+
+
+def test_beranda_shows_a_paused_clock_and_whom_it_waits_on(app):
+    at = _login(app, "analis")
+    assert not at.exception, at.exception
+    # The demo's mock-up is with its unit: step 4's clock waits, it is not "no time standard".
+    assert "Tahap 4 dijeda — menunggu unit meninjau mock-up" in _texts(at)
+
+
+def test_the_unit_asks_to_adjust_an_approved_mockup_from_the_review_page(app, demo_ctx, as_user):
+    from ocenter import procedure
+    from ocenter.models import RequestStatus
+
+    head = demo_ctx.store.head(demo_ctx.store.mockup_branch(2))
+    procedure.approve_mockup(demo_ctx, as_user("unit"), 2, head)
+    at = _login(app, "unit")
+    at.switch_page("pages/tinjau_mockup.py").run()
+    at.text_area(key="adjust-2").input("Tambahkan peta provinsi.")
+    _button(at, "Minta penyesuaian").click()
+    at.run()
+    assert not at.exception, at.exception
+    request = procedure.get_request(demo_ctx, 2)
+    assert (request.status, request.review_rounds) == (RequestStatus.CHANGES_REQUESTED, 1)
+    assert [c.text for c in procedure.review_comments(demo_ctx, 2)] == ["Tambahkan peta provinsi."]
+    assert procedure.request_clock(demo_ctx, request).step == 4
