@@ -327,3 +327,35 @@ def test_an_older_database_starts_and_its_requests_in_flight_get_their_clocks(de
             assert session.exec(select(Submission.resubmits_id)).first() is None
     finally:
         ctx.engine.dispose()
+
+
+def _a_second_open_clock_is_refused(ctx, as_user) -> None:  # noqa: ANN001
+    """A request has one open clock: the database refuses a second (two processes at once)."""
+    from sqlalchemy.exc import IntegrityError as DatabaseIntegrityError
+
+    request = file_request(on(ctx, date(2026, 10, 5)), as_user)
+    with Session(ctx.engine) as session:
+        session.add(StepInterval(request_id=request.id, step=3, started_at=ctx.clock.now(),
+                                 started_by="analis", start_event="data.received"))
+        with pytest.raises(DatabaseIntegrityError):
+            session.commit()
+    assert [i.step for i in procedure.intervals_of(ctx, request.id)] == [2]
+
+
+def test_a_request_has_one_open_clock(demo_ctx, as_user):
+    _a_second_open_clock_is_refused(demo_ctx, as_user)
+
+
+@pytest.mark.postgres
+def test_a_request_has_one_open_clock_on_postgresql(postgres_url, tmp_path):
+    from ocenter.accounts.login import authority_of
+
+    ctx = initialise(settings_for(tmp_path / "home", postgres_url), demo=True,
+                     progress=lambda _message: None, clock=FixedClock.wib(2026, 10, 5))
+    try:
+        # The demo's requests in flight got their clocks at the first start.
+        assert [i.step for i in procedure.intervals_of(ctx, 2)] == [4]
+        _a_second_open_clock_is_refused(ctx, lambda username: authority_of(
+            ctx.engine, username, production=False, today=ctx.clock.today()))
+    finally:
+        ctx.engine.dispose()
