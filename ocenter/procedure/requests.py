@@ -89,6 +89,7 @@ def state_no_new_data(ctx: AppContext, actor: Authority, request_id: int, reason
         request.no_new_data_reason, request.no_new_data_by = reason[:2000], actor.username
         request.no_new_data_at = now
         session.add(request)
+        session.flush()  # the data clock reads the request back from the database
         record(session, actor.username, "request.no_new_data", step=3, request_id=request_id,
                detail=reason[:500])
         follow_data(ctx, session, request_id, now, actor.username, "request.no_new_data")
