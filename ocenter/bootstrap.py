@@ -383,6 +383,8 @@ def initialise(
         seed_demo_grants(ctx)
         seed_demo_data(ctx, progress)
         seed_demo_requests(ctx)
+    # A database from before step clocks were kept: each request in flight gets its clock.
+    procedure.open_missing_clocks(ctx.engine)
     # A use case killed after it moved main left a decision the database lacks: take it in.
     procedure.reconcile_main(ctx)
     remove_stale_temporaries(ctx)

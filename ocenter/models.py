@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Column, Text
+from sqlalchemy import JSON, Column, Index, Text, text
 from sqlmodel import Field, SQLModel
 
 from ocenter.accounts.levels import Level, Role, ScopeKind
@@ -161,6 +161,13 @@ class DashboardRequest(SQLModel, table=True):
         default_factory=utcnow, description="When the current step's clock started (UTC)."
     )
     review_rounds: int = Field(default=0, description="How often the unit asked for changes.")
+    no_new_data_reason: str | None = Field(
+        default=None, sa_column=Column(Text),
+        description="Pusdatin's statement that the request needs no new data (the data it shows "
+                    "is accepted already), in the analyst's words; None while not stated. With it "
+                    "the mock-up may start without data sent for this request.")
+    no_new_data_by: str | None = Field(default=None, description="Pusdatin analyst who stated it.")
+    no_new_data_at: datetime | None = Field(default=None, description="When it was stated (UTC).")
 
 
 class SubmissionStatus(StrEnum):
@@ -199,6 +206,11 @@ class Submission(SQLModel, table=True):
         default=None, sa_column=Column(Text), description="The verification report (JSON)."
     )
     decision_note: str = Field(default="", sa_column=Column(Text), description="Verifier's reasons.")
+    # No foreign key: a column added to an older database gets none either (checked on submit).
+    resubmits_id: int | None = Field(
+        default=None, index=True,
+        description="The returned submission (its number) this one corrects; accepted, it "
+                    "closes that one.")
 
 
 class DatasetVersion(SQLModel, table=True):
@@ -301,6 +313,49 @@ class ReviewComment(SQLModel, table=True):
     commit: str = Field(description="Mock-up commit the comment is about.")
     text: str = Field(sa_column=Column(Text), description="The requested changes.")
     at: datetime = Field(default_factory=utcnow, description="When it was written.")
+
+
+class ClockWait(StrEnum):
+    """On whom a step's paused clock waits: the working days of the pause are not the step's."""
+
+    SENDER = "sender"  # data returned to its sender for fixing (step 3)
+    UNIT = "unit"  # the mock-up is with the requesting unit for review (step 4)
+
+
+class StepInterval(SQLModel, table=True):
+    """One stretch of one step's clock for a request: from the event that started or resumed it
+    to the one that paused or ended it. Rows are only added and closed, never removed, so each
+    step's working days can be measured afterwards. At most one interval of a request is open."""
+
+    __table_args__ = (
+        # One open clock per request: a second process opening one at the same moment fails.
+        Index("ix_stepinterval_one_open", "request_id", unique=True,
+              sqlite_where=text("ended_at IS NULL"), postgresql_where=text("ended_at IS NULL")),
+    )
+
+    id: int | None = Field(default=None, primary_key=True, description="Order of the intervals.")
+    request_id: int = Field(foreign_key="dashboardrequest.id", index=True,
+                            description="Request the clock belongs to.")
+    step: int = Field(description="SOP step whose clock this is (2, 3, 4, 6, 7, 8, 9 or 10).")
+    waiting_on: ClockWait | None = Field(
+        default=None, description="None while the step's clock runs; the party it waits on while "
+                                  "it is paused (those days are not counted).")
+    restarts: bool = Field(
+        default=True, description="True when the step's clock starts from zero here (a new step, "
+                                  "or step 6 after the unit adjusted the mock-up); False when it "
+                                  "resumes after a pause, carrying the days used before.")
+    carried_hk: int = Field(default=0, description="Working days the step's clock had used before "
+                                                   "this interval (0 when it restarts).")
+    started_at: datetime = Field(description="When the interval began (UTC).")
+    started_by: str = Field(description="Who made the event that began it: a username, or "
+                                        "'system' for a clock opened for an older database.")
+    start_event: str = Field(description="Action code of that event, e.g. 'data.verified'.")
+    ended_at: datetime | None = Field(default=None, description="When it ended (UTC); None while open.")
+    ended_by: str | None = Field(default=None, description="Who made the event that ended it.")
+    end_event: str | None = Field(default=None, description="Action code of that event.")
+    used_hk: int | None = Field(
+        default=None, description="Working days the interval lasted, counted when it ended (on "
+                                  "the calendar of that day); for a pause, the days paused.")
 
 
 class Evaluation(SQLModel, table=True):

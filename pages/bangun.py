@@ -8,10 +8,7 @@ from ocenter.models import RequestStatus
 ctx, viewer = ui.page("bangun")
 request = ui.choose_request(ctx, viewer, (RequestStatus.APPROVED,), nothing_key="build.nothing",
                             choose_key="build.choose")
-clock = procedure.request_clock(ctx, request)
-(st.error if clock.overdue else st.info)(
-    ui.tr("beranda.due", due=clock.due.isoformat(), used=clock.used_hk, standard=clock.standard_hk)
-)
+ui.show_clock(procedure.request_clock(ctx, request))
 main = ctx.store.snapshot("main")
 spec = main.specs.get(request.dashboard_id)
 if spec is None:

@@ -21,8 +21,9 @@ page = ui.request_list(ctx, viewer, "beranda", step_filter=True)
 if not page.total:
     filtered = st.session_state.get("beranda_search") or st.session_state.get("beranda_steps")
     st.info(ui.tr("worklist.none_match" if filtered else "beranda.no_requests"))
+clocks = procedure.request_clocks(ctx, page.items)
 for request in page.items:
-    clock = procedure.request_clock(ctx, request)
+    clock = clocks[request.id]
     step = procedure.STATUS_STEP[request.status]
     done = request.status.value == "received"
     with st.container(border=True):
@@ -32,16 +33,16 @@ for request in page.items:
                       f"{ui.literal(request.requesting_unit)}")
         left.progress(1.0 if done else (step - 1) / 10,
                       text=ui.tr(f"status.{request.status.value}"))
-        if clock.due is not None and not done:
-            text = ui.tr("beranda.due", due=clock.due.isoformat(), used=clock.used_hk,
-                         standard=clock.standard_hk)
-            (right.error if clock.overdue else right.success)(text)
-        else:
+        if done:
             right.caption(ui.tr("beranda.no_standard"))
+        else:
+            ui.show_clock(clock, right)
 
 if viewer.role.value in ("unit", "upt", "mitra"):
     st.subheader(ui.tr("beranda.my_submissions"))
-    returned = worklists.submission_page(ctx, viewer, SubmissionStatus.RETURNED, page_size=1).total
+    # A returned submission whose fix was accepted is closed: only those still to fix count.
+    returned = worklists.submission_page(ctx, viewer, SubmissionStatus.RETURNED, page_size=1,
+                                         needs_fixing=True).total
     if returned:
         st.warning(ui.tr("beranda.returned_count", count=returned))
     st.page_link("pages/kirim_data.py", label=ui.tr("page.kirim_data"), icon=":material/upload:")

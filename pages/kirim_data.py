@@ -27,6 +27,13 @@ else:
         request_id = st.selectbox(ui.tr("submit.request"), options=[None, *requests],
                                   format_func=lambda r: ui.tr("submit.no_request") if r is None
                                   else ui.label_of(viewer, requests[r]))
+        # A fix names the returned submission it corrects; accepted, it closes that one.
+        to_fix = {s.id: s for s in worklists.submission_page(
+            ctx, viewer, SubmissionStatus.RETURNED, needs_fixing=True,
+            page_size=worklists.MAX_PAGE_SIZE).items}
+        resubmits = st.selectbox(ui.tr("submit.fixes"), options=[None, *to_fix],
+                                 format_func=lambda s: ui.tr_plain("submit.fixes_none") if s is None
+                                 else f"#{s} · {to_fix[s].dataset_id} · {to_fix[s].original_name}")
         upload = st.file_uploader(ui.tr("submit.file"),
                                   type=[suffix[1:] for suffix in procedure.UPLOAD_SUFFIXES])
         nothing = st.checkbox(ui.tr("submit.nothing"), help=ui.tr("submit.nothing_help"))
@@ -39,19 +46,27 @@ else:
                     sent = procedure.submit_data(ctx, viewer, dataset_id=dataset_id, level=level,
                                                  filename=upload.name, content=upload.getvalue(),
                                                  request_id=request_id,
-                                                 nothing_to_report=month.strip() if nothing else None)
+                                                 nothing_to_report=month.strip() if nothing else None,
+                                                 resubmits=resubmits)
                     st.success(ui.tr("submit.sent", submission=sent.id, rows=sent.rows))
 
 st.subheader(ui.tr("submit.mine"))
 mine = ui.paged(lambda number: worklists.submission_page(ctx, viewer, page=number), "mine_page",
                 "worklist.submissions_summary")
+fixes = procedure.fixes_of(ctx, [s.id for s in mine.items
+                                 if s.status == SubmissionStatus.RETURNED])
 for submission in mine.items:
     status = ui.tr(f"submission.{submission.status.value}")
+    fix = fixes.get(submission.id)
+    fixed = fix is not None and fix.status == SubmissionStatus.VERIFIED
     with st.expander(ui.literal(f"#{submission.id} · {submission.original_name} · {status}"),
-                     expanded=submission.status == SubmissionStatus.RETURNED):
+                     expanded=submission.status == SubmissionStatus.RETURNED and not fixed):
         st.caption(ui.tr("submit.meta", dataset=submission.dataset_id, rows=submission.rows,
                          at=ui.when(submission.submitted_at)))
-        if submission.status == SubmissionStatus.RETURNED:
+        if fix is not None:
+            st.info(ui.tr("submit.fixed_by", submission=fix.id,
+                          status=ui.tr_plain(f"submission.{fix.status.value}")))
+        if submission.status == SubmissionStatus.RETURNED and not fixed:
             st.error(ui.tr("submit.returned_reason", note=submission.decision_note))
             report = procedure.report_for(ctx, viewer, submission)
             if report is not None:

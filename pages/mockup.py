@@ -16,12 +16,24 @@ if not ui.may_read(viewer, request):
     # The mock-up carries the request's title and purpose: made by an analyst cleared for it.
     st.warning(ui.tr("mockup.withheld", level=ui.tr(f"level.{request.level.value}")))
     st.stop()
-clock = procedure.request_clock(ctx, request)
-st.caption(ui.tr("beranda.due", due=clock.due.isoformat() if clock.due else "-",
-                 used=clock.used_hk, standard=clock.standard_hk or "-"))
+ui.show_clock(procedure.request_clock(ctx, request))
 
 if request.status == RequestStatus.REQUESTED:
     st.text(request.purpose)  # what the unit typed: plain text, never Markdown
+    if request.no_new_data_reason:
+        st.info(ui.tr("mockup.no_new_data_stated", user=request.no_new_data_by,
+                      reason=request.no_new_data_reason))
+    else:
+        # The mock-up waits for the request's data, unless Pusdatin states none is needed.
+        with st.expander(ui.tr("mockup.no_new_data")):
+            st.caption(ui.tr("mockup.no_new_data_help"))
+            reason = st.text_area(ui.tr("mockup.no_new_data_reason"), max_chars=2000,
+                                  key=f"no-new-data-{request.id}")
+            if st.button(ui.tr("mockup.no_new_data_button"), key=f"no-new-data-go-{request.id}"):
+                with ui.guarded():
+                    procedure.state_no_new_data(ctx, viewer, request.id, reason)
+                    ui.flash(ui.tr("mockup.no_new_data_done", request=request.id))
+                    st.rerun()
     if st.button(ui.tr("mockup.start"), type="primary"):
         with ui.guarded():
             procedure.start_mockup(ctx, viewer, request.id)

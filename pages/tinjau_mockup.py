@@ -7,6 +7,31 @@ from ocenter.errors import UserError
 from ocenter.models import RequestStatus
 
 ctx, viewer = ui.page("tinjau-mockup")
+
+
+def ask_adjustment() -> None:
+    """Step 6: while Pusdatin builds one of the unit's approved dashboards, ask to adjust its
+    mock-up (it returns to the mock-up; the build's 15 HK start again after the new approval)."""
+    from ocenter.procedure.worklists import MAX_PAGE_SIZE, RequestListQuery, request_page
+
+    building = request_page(ctx, viewer, RequestListQuery(
+        statuses=(RequestStatus.APPROVED,), own_unit_only=True, page_size=MAX_PAGE_SIZE)).items
+    if not building:
+        return
+    with st.expander(ui.tr("adjust.title")):
+        st.caption(ui.tr("adjust.help"))
+        by_id = {r.id: r for r in building}
+        chosen = st.selectbox(ui.tr("adjust.choose"), options=list(by_id),
+                              format_func=lambda i: ui.label_of(viewer, by_id[i]), key="adjust-request")
+        comment = st.text_area(ui.tr("adjust.comment"), max_chars=2000, key=f"adjust-{chosen}")
+        if st.button(ui.tr("adjust.button"), key=f"adjust-go-{chosen}"):
+            with ui.guarded():
+                procedure.ask_mockup_adjustment(ctx, viewer, chosen, comment)
+                ui.flash(ui.tr("adjust.done", request=chosen))
+                st.rerun()
+
+
+ask_adjustment()
 request = ui.choose_request(ctx, viewer, (RequestStatus.IN_REVIEW,), nothing_key="review.nothing",
                             choose_key="review.choose", own_unit_only=True)
 branch = ctx.store.mockup_branch(request.id)

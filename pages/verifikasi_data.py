@@ -19,6 +19,8 @@ chosen = st.selectbox(ui.tr("verif.choose"), options=list(received),  # options 
                       format_func=lambda i: f"#{i} · {received[i].dataset_id} · "
                       f"{received[i].unit_code} · {received[i].original_name}")
 submission = received[chosen]
+if submission.resubmits_id is not None:
+    st.info(ui.tr("verif.fixes", submission=submission.resubmits_id))
 clock = procedure.submission_clock(ctx, submission)
 if clock is not None:
     (st.error if clock.overdue else st.caption)(

@@ -212,6 +212,7 @@ def test_a_save_that_lost_the_race_keeps_the_analysts_text(app, demo_ctx):
     request = procedure.file_request(ctx, direktur, title="Balapan", purpose="Uji.",
                                      datasets_wanted=["sampling-pengujian"], level=Level.RAHASIA,
                                      audience=[])
+    procedure.state_no_new_data(ctx, analyst, request.id, "Data ini sudah diterima sebelumnya.")
     head = procedure.start_mockup(ctx, analyst, request.id)
 
     at = _login(app, "analis")
@@ -237,3 +238,65 @@ def test_a_save_that_lost_the_race_keeps_the_analysts_text(app, demo_ctx):
     assert "Versi rekan" in at.text_area[0].value
     assert ctx.store.snapshot(ctx.store.head(f"mockup/req-{request.id}")).specs[
         request.dashboard_id].title == "Versi rekan"
+
+
+def test_beranda_shows_a_paused_clock_and_whom_it_waits_on(app):
+    at = _login(app, "analis")
+    assert not at.exception, at.exception
+    # The demo's mock-up is with its unit: step 4's clock waits, it is not "no time standard".
+    assert "Tahap 4 dijeda — menunggu unit meninjau mock-up" in _texts(at)
+
+
+def test_the_unit_asks_to_adjust_an_approved_mockup_from_the_review_page(app, demo_ctx, as_user):
+    from ocenter import procedure
+    from ocenter.models import RequestStatus
+
+    head = demo_ctx.store.head(demo_ctx.store.mockup_branch(2))
+    procedure.approve_mockup(demo_ctx, as_user("unit"), 2, head)
+    at = _login(app, "unit")
+    at.switch_page("pages/tinjau_mockup.py").run()
+    at.text_area(key="adjust-2").input("Tambahkan peta provinsi.")
+    _button(at, "Minta penyesuaian").click()
+    at.run()
+    assert not at.exception, at.exception
+    request = procedure.get_request(demo_ctx, 2)
+    assert (request.status, request.review_rounds) == (RequestStatus.CHANGES_REQUESTED, 1)
+    assert [c.text for c in procedure.review_comments(demo_ctx, 2)] == ["Tambahkan peta provinsi."]
+    assert procedure.request_clock(demo_ctx, request).step == 4
+
+
+def test_a_fix_sent_from_the_page_names_the_returned_submission_and_closes_it(app, demo_ctx, as_user):
+    from ocenter import procedure
+    from ocenter.accounts.levels import Level
+    from ocenter.bootstrap import demo_sampling_frame
+
+    upt, verifier = as_user("upt"), as_user("verifikator")
+    rows = demo_sampling_frame(demo_ctx.clock.today(), months=12)
+    rows = rows[rows["kode_upt"] == upt.unit_code].tail(20).reset_index(drop=True)
+    good = rows.to_csv(index=False).encode("utf-8")
+    rows.loc[3, "jumlah_sampel"] = "empat"
+    sent = procedure.submit_data(demo_ctx, upt, dataset_id="sampling-pengujian",
+                                 level=Level.TERBATAS, filename="salah.csv",
+                                 content=rows.to_csv(index=False).encode("utf-8"))
+    procedure.receive_submission(demo_ctx, verifier, sent.id)
+    procedure.check_submission(demo_ctx, verifier, sent.id)
+    procedure.decide_submission(demo_ctx, verifier, sent.id, accept=False, note="Baris 5.")
+
+    at = _login(app, "upt")
+    returned = t_markdown("beranda.returned_count", "id", count=1)
+    assert returned in [w.value for w in at.warning]
+    at.switch_page("pages/kirim_data.py").run()
+    fixes = next(s for s in at.selectbox if s.label == "Memperbaiki kiriman yang dikembalikan")
+    assert fixes.options[1].startswith(f"#{sent.id} · sampling-pengujian · salah.csv")
+    fixes.set_value(sent.id)
+    at.file_uploader[0].set_value(("benar.csv", good, "text/csv"))
+    _button(at, "Kirim data").click()
+    at.run()
+    assert not at.exception, at.exception
+    (fix,) = [s for s in _submissions(demo_ctx) if s.original_name == "benar.csv"]
+    assert fix.resubmits_id == sent.id
+    procedure.receive_submission(demo_ctx, verifier, fix.id)
+    procedure.check_submission(demo_ctx, verifier, fix.id)
+    procedure.decide_submission(demo_ctx, verifier, fix.id, accept=True, note="Sesuai.")
+    at.switch_page("pages/beranda.py").run()
+    assert returned not in [w.value for w in at.warning]  # the fix accepted closes it

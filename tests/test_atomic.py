@@ -267,6 +267,7 @@ def _in_review(ctx: AppContext, count: int) -> list[tuple[int, str]]:
             ctx, direktur, title=f"Dasbor uji {n}", purpose="Uji keputusan yang utuh.",
             datasets_wanted=[DATASET], level=Level.RAHASIA, audience=["eselon2"],
         )
+        procedure.state_no_new_data(ctx, analyst, request.id, "Data ini sudah diterima sebelumnya.")
         head = procedure.start_mockup(ctx, analyst, request.id)
         procedure.send_mockup(ctx, analyst, request.id)
         made.append((request.id, head))

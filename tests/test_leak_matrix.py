@@ -524,6 +524,7 @@ def put_on_display(ctx, plan: Plan, dashboard: Dashboard, request: Request) -> s
 
     analyst = authority(ctx, ANALYST)
     filed = file_request(ctx, plan.requester, request, [dashboard.dataset.key], plan.audience)
+    procedure.state_no_new_data(ctx, analyst, filed.id, "Data ini sudah diterima sebelumnya.")
     head = procedure.start_mockup(ctx, analyst, filed.id)
     head = procedure.save_mockup(ctx, analyst, filed.id, spec_for(dashboard, filed.dashboard_id, filed.id),
                                  head, "Mock-up uji kebocoran")
@@ -582,6 +583,7 @@ def start_pushed_mockup(ctx) -> None:  # noqa: ANN001
                          MOCKUP.audience)
     spec = spec_for(MOCKUP, filed.dashboard_id, filed.id)
     push_to_mockup(ctx, filed.id, {f"specs/{filed.dashboard_id}.yaml": spec_to_yaml(spec)})
+    procedure.state_no_new_data(ctx, authority(ctx, ANALYST), filed.id, "Data ini sudah diterima sebelumnya.")
     procedure.start_mockup(ctx, authority(ctx, ANALYST), filed.id)
 
 
@@ -595,6 +597,7 @@ def send_for_review_then_push(ctx) -> None:  # noqa: ANN001
     analyst = authority(ctx, ANALYST)
     filed = file_request(ctx, REVIEW_REQUESTER, REVIEW_REQUEST, [REVIEW.dataset.key],
                          REVIEW.audience)
+    procedure.state_no_new_data(ctx, analyst, filed.id, "Data ini sudah diterima sebelumnya.")
     head = procedure.start_mockup(ctx, analyst, filed.id)
     as_sent = replace(REVIEW, shown=_fields_up_to(REVIEW.level))
     procedure.save_mockup(ctx, analyst, filed.id, spec_for(as_sent, filed.dashboard_id, filed.id),

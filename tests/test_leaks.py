@@ -268,6 +268,7 @@ def test_a_request_title_is_invisible_below_its_level_on_every_page(app, demo_ct
     request = procedure.file_request(ctx, who(ctx, "direktur"), title=SECRET_REQUEST,
                                      purpose=SECRET_PURPOSE, datasets_wanted=["sampling-pengujian"],
                                      level=Level.RAHASIA, audience=["kepala"])
+    procedure.state_no_new_data(ctx, who(ctx, "analis"), request.id, "Data ini sudah diterima sebelumnya.")
     procedure.start_mockup(ctx, who(ctx, "analis"), request.id)  # the draft carries the title
     procedure.send_mockup(ctx, who(ctx, "analis"), request.id)
 
@@ -395,6 +396,7 @@ def test_the_units_terbatas_staff_are_told_who_can_review_a_rahasia_mockup(app, 
     request = procedure.file_request(ctx, unit, title="Parameter TMS kosmetik", purpose="Rapat.",
                                      datasets_wanted=["sampling-pengujian"], level=Level.TERBATAS,
                                      audience=[])
+    procedure.state_no_new_data(ctx, analyst, request.id, "Data ini sudah diterima sebelumnya.")
     head = procedure.start_mockup(ctx, analyst, request.id)
     draft = ctx.store.snapshot(head).specs[request.dashboard_id]
     secret_panel = Panel(id="per-parameter", title="PANEL-PARAMETER-RAHASIA", kind="bar",

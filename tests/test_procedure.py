@@ -265,6 +265,7 @@ def test_a_mockup_pushed_with_plain_git_is_adopted_and_its_errors_block_approval
     subprocess.run([*git, "commit", "-qm", "Mock-up dari pengembang"], check=True)
     subprocess.run([*git, "push", "-q", "origin", branch], check=True)
 
+    procedure.state_no_new_data(demo_ctx, analyst, request.id, "Data ini sudah diterima sebelumnya.")
     head = procedure.start_mockup(demo_ctx, analyst, request.id)
     assert head == demo_ctx.store.head(branch)
     problems = procedure.mockup_problems(demo_ctx, request.id)

@@ -63,6 +63,7 @@ ALLOWED: dict[str, frozenset[Role]] = {
     # The sender corrects them; Pusdatin, which holds every submission, may look too. A head of
     # UPT shares the sender's unit but is not a sender: the rows do not go back to them.
     "failing_rows_file": SENDERS | {R.ANALIS, R.VERIFIKATOR},
+    "state_no_new_data": ANALYST,
     "start_mockup": ANALYST,
     "save_mockup": ANALYST,
     "send_mockup": ANALYST,
@@ -71,6 +72,7 @@ ALLOWED: dict[str, frozenset[Role]] = {
     "take_over_pushed_commits": ANALYST,
     "approve_mockup": REQUESTING_UNIT,
     "request_changes": REQUESTING_UNIT,
+    "ask_mockup_adjustment": REQUESTING_UNIT,
     "build_dashboard": ANALYST,
     "classify_defaults": ANALYST,
     "put_on_display": ANALYST,
@@ -126,6 +128,8 @@ WRONG_UNIT: list[tuple[str, str, str]] = [
     ("approve_mockup", "pppomn", "procedure.not_your_unit"),
     ("request_changes", "direktur", "procedure.not_your_unit"),
     ("request_changes", "pppomn", "procedure.not_your_unit"),
+    ("ask_mockup_adjustment", "unit", "procedure.not_your_unit"),
+    ("ask_mockup_adjustment", "pppomn", "procedure.not_your_unit"),
     ("acknowledge_letter", "unit", "procedure.not_your_unit"),
     ("acknowledge_letter", "pppomn", "procedure.not_your_unit"),
     ("failing_rows_file", "unit", "auth.forbidden"),
@@ -149,6 +153,7 @@ DOER: dict[str, str] = {
     "decide_submission:accept": "verifikator",
     "decide_submission:return": "verifikator",
     "failing_rows_file": "upt",
+    "state_no_new_data": "analis",
     "start_mockup": "analis",
     "save_mockup": "analis",
     "send_mockup": "analis",
@@ -157,6 +162,7 @@ DOER: dict[str, str] = {
     "take_over_pushed_commits": "analis",
     "approve_mockup": "unit",
     "request_changes": "unit",
+    "ask_mockup_adjustment": "direktur",
     "build_dashboard": "analis",
     "classify_defaults": "analis",
     "put_on_display": "analis",
@@ -213,7 +219,8 @@ class World:
     passed: int  # received and checked: conforms
     failed: int  # received and checked: one bad cell
     returned: int  # returned to the Bandung UPT with its failing rows
-    requested: int  # request with verified data, no mock-up yet
+    requested: int  # request whose data needs nothing new (stated), no mock-up yet
+    awaiting_data: int  # request whose data has not come yet
     drafting: int  # mock-up begun and saved once
     first_draft: str  # the mock-up's first commit
     draft_head: str  # the mock-up's newest commit (main has moved since)
@@ -279,7 +286,10 @@ def _build_world(ctx: AppContext) -> World:
         return commit
 
     requested = file("Menunggu mock-up")
+    awaiting_data = file("Menunggu data")
+    procedure.state_no_new_data(ctx, analyst, requested, "Data ini sudah diterima sebelumnya.")
     drafting = file("Mock-up dalam pengerjaan")
+    procedure.state_no_new_data(ctx, analyst, drafting, "Data ini sudah diterima sebelumnya.")
     first_draft = procedure.start_mockup(ctx, analyst, drafting)
     spec = ctx.store.snapshot(first_draft).specs[procedure.get_request(ctx, drafting).dashboard_id]
     draft_head = procedure.save_mockup(ctx, analyst, drafting,
@@ -290,6 +300,7 @@ def _build_world(ctx: AppContext) -> World:
         file(f"Dasbor {n}") for n in ("disetujui", "dibangun", "diklasifikasi", "dievaluasi")
     )
     for request_id in (approved, built, classified, evaluated):
+        procedure.state_no_new_data(ctx, analyst, request_id, "Data ini sudah diterima sebelumnya.")
         procedure.start_mockup(ctx, analyst, request_id)
         procedure.send_mockup(ctx, analyst, request_id)
         procedure.approve_mockup(ctx, direktur, request_id, head(request_id))
@@ -302,6 +313,7 @@ def _build_world(ctx: AppContext) -> World:
     procedure.evaluate_dashboard(ctx, analyst, evaluated, "Dasbor dipakai rapat pimpinan.")
     pushed = file("Mock-up dari Git")
     _push_without_identity(ctx, pushed)
+    procedure.state_no_new_data(ctx, analyst, pushed, "Data ini sudah diterima sebelumnya.")
     procedure.start_mockup(ctx, analyst, pushed)
 
     contract = procedure.contract_of(ctx, DATASET)
@@ -319,7 +331,8 @@ def _build_world(ctx: AppContext) -> World:
     return World(
         sent=send(good, receive=False, check=False), received=send(good, check=False),
         passed=send(good), failed=send(bad), returned=returned,
-        requested=requested, drafting=drafting, first_draft=first_draft, draft_head=draft_head,
+        requested=requested, awaiting_data=awaiting_data, drafting=drafting,
+        first_draft=first_draft, draft_head=draft_head,
         pushed=pushed, pushed_head=head(pushed),
         in_review=2, in_review_head=head(2), approved=approved, built=built,
         classified=classified, displayed=1, evaluated=evaluated, upload=_csv(good),
@@ -391,6 +404,8 @@ CALLS: dict[str, Call] = {
         ctx, actor, w.failed, accept=False, note="Kolom jumlah_sampel baris 6 bukan angka."),
     "failing_rows_file": lambda ctx, w, actor: procedure.failing_rows_file(
         ctx, actor, w.returned, "csv"),
+    "state_no_new_data": lambda ctx, w, actor: procedure.state_no_new_data(
+        ctx, actor, w.awaiting_data, "Data yang ditampilkan sudah diterima sebelumnya."),
     "start_mockup": lambda ctx, w, actor: procedure.start_mockup(ctx, actor, w.requested),
     "save_mockup": _save_draft,
     "send_mockup": lambda ctx, w, actor: procedure.send_mockup(ctx, actor, w.drafting),
@@ -404,6 +419,8 @@ CALLS: dict[str, Call] = {
         ctx, actor, w.in_review, w.in_review_head),
     "request_changes": lambda ctx, w, actor: procedure.request_changes(
         ctx, actor, w.in_review, w.in_review_head, "Tambahkan peta per provinsi."),
+    "ask_mockup_adjustment": lambda ctx, w, actor: procedure.ask_mockup_adjustment(
+        ctx, actor, w.approved, "Tambahkan peta per provinsi."),
     "build_dashboard": lambda ctx, w, actor: procedure.build_dashboard(ctx, actor, w.approved),
     "classify_defaults": lambda ctx, w, actor: procedure.classify_defaults(
         ctx, actor, w.built, [DefaultView(tier=Tier.KEPALA_UPT, months=6)]),

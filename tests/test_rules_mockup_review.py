@@ -25,10 +25,11 @@ def new_request_in_step_4(ctx, as_user) -> tuple[int, str]:  # noqa: ANN001
     request = procedure.file_request(
         ctx, as_user("direktur"), title="Ringkasan Sampling", purpose="Rapat bulanan.",
         datasets_wanted=["sampling-pengujian"], level=Level.TERBATAS, audience=["kepala"])
+    procedure.state_no_new_data(ctx, as_user("analis"), request.id, "Data ini sudah diterima sebelumnya.")
     return request.id, procedure.start_mockup(ctx, as_user("analis"), request.id)
 
 
-def test_asking_for_changes_keeps_the_comment_and_counts_step_4_again(demo_ctx, as_user):
+def test_asking_for_changes_keeps_the_comment_and_resumes_step_4(demo_ctx, as_user):
     unit = as_user("unit")
     head = demo_ctx.store.head(demo_ctx.store.mockup_branch(IN_REVIEW))
     before = started_at(demo_ctx, IN_REVIEW)
@@ -38,7 +39,8 @@ def test_asking_for_changes_keeps_the_comment_and_counts_step_4_again(demo_ctx, 
     request = procedure.get_request(demo_ctx, IN_REVIEW)
     assert request.status == RequestStatus.CHANGES_REQUESTED and request.review_rounds == 2
     assert started_at(demo_ctx, IN_REVIEW) > before
-    assert procedure.request_clock(demo_ctx, request).step == 4
+    clock = procedure.request_clock(demo_ctx, request)
+    assert (clock.step, clock.waiting_on) == (4, None)  # no longer waiting on the unit
     comments = procedure.review_comments(demo_ctx, IN_REVIEW)
     assert [(c.author, c.commit, c.text) for c in comments] == [
         ("unit", head, "Tambah peta provinsi."), ("unit", head, "Judul lebih pendek.")]
@@ -196,6 +198,8 @@ def test_a_mockup_starts_only_on_verified_data(demo_ctx, as_user):
     request = procedure.file_request(
         demo_ctx, as_user("direktur"), title="Dua data", purpose="Uji.", level=Level.TERBATAS,
         datasets_wanted=["sampling-pengujian", "sampling-lain"], audience=["kepala"])
+    # Stating that no new data is needed does not stand in for data never accepted at all.
+    procedure.state_no_new_data(demo_ctx, as_user("analis"), request.id, "Data sudah ada.")
     with pytest.raises(UserError) as refused:
         procedure.start_mockup(demo_ctx, as_user("analis"), request.id)
     assert (refused.value.key, refused.value.params) == ("procedure.data_not_verified",

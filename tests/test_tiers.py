@@ -301,6 +301,7 @@ def test_the_request_forms_audience_starts_the_mockup_and_step_7(demo_ctx, as_us
         demo_ctx, direktur, title="Temuan per Wilayah", purpose="Untuk rapat pimpinan.",
         datasets_wanted=[DATASET_ID], level=Level.RAHASIA, audience=named)
     assert request.audience == ["kepala_bpom", "eselon_1", "kepala_upt"]
+    procedure.state_no_new_data(demo_ctx, analyst, request.id, "Data ini sudah diterima sebelumnya.")
     head = procedure.start_mockup(demo_ctx, analyst, request.id)
     draft = demo_ctx.store.snapshot(head).specs[request.dashboard_id]
     assert draft.audience == named

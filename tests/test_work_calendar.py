@@ -41,6 +41,7 @@ from ocenter.models import (
     DashboardRequest,
     Event,
     RequestStatus,
+    StepInterval,
     Submission,
     SubmissionStatus,
     WorkCalendarEntry,
@@ -349,6 +350,10 @@ def _approved_on_31_may_2027(ctx: AppContext) -> DashboardRequest:
     with Session(ctx.engine) as session:
         session.exec(update(DashboardRequest).where(col(DashboardRequest.id) == 1).values(
             status=RequestStatus.APPROVED, step_started_at=_at_nine(date(2027, 5, 31))))
+        # Its clock (``step_clocks``) stands on step 6 from then, as an approval leaves it.
+        session.exec(update(StepInterval).where(col(StepInterval.request_id) == 1,
+                                                col(StepInterval.ended_at).is_(None)).values(
+            step=6, waiting_on=None, carried_hk=0, started_at=_at_nine(date(2027, 5, 31))))
         session.commit()
     return procedure.get_request(ctx, 1)
 

@@ -4,13 +4,14 @@ Every use case takes the acting user's ``Authority`` (re-read from the database 
 refuses what that role may not do, changes the database and/or the spec store, and appends one
 event to the log. Errors a user can cause are ``UserError``s carrying catalogue keys.
 
-One module per stage of the procedure: ``requests`` (the request form), ``data_intake`` (steps
-1-3) with ``data_integration`` (each sender's part of a dataset), ``mockup_review`` (4-5),
-``dashboard_build`` (6-8), ``evaluation`` (9-10), and ``contract_changes`` (a data contract
-changed only with its owner unit's and Pusdatin's approval); ``common`` what they share,
-``workdays`` the time standards in HK, ``work_calendar`` the calendar they are counted on (the
-holidays package, and the cuti bersama and corrections the administrator enters), ``overview``
-the picture on Beranda, ``worklists`` the long lists of every page (filtered and paged by the
+One module per stage of the procedure: ``requests`` (the request form), ``data_intake`` (steps 1-3)
+with ``data_integration`` (each sender's part of a dataset), ``mockup_review`` (4-5),
+``dashboard_build`` (6-8), ``evaluation`` (9-10), and ``contract_changes`` (a data contract changed
+only with its owner unit's and Pusdatin's approval); ``common`` what they share, ``workdays`` the
+time standards in HK, ``step_clocks`` each step's clock kept as intervals (started, paused and
+restarted by the events the SOP implies), ``work_calendar`` the calendar they are counted on (the
+holidays package, and the cuti bersama and corrections the administrator enters), ``overview`` the
+picture on Beranda, ``worklists`` the long lists of every page (filtered and paged by the
 database), ``wall`` what each wall screen of the Operational Center shows after step 8 (its
 playlist, kept by Pusdatin); ``decisions`` (one decision wins) and ``main_record`` (approvals and
 steps 6-8 are decided on main, and the database repaired from main's trailers) make every step
@@ -31,6 +32,7 @@ from ocenter.procedure.common import (
     author_of,
     contract_of,
     request_clock,
+    request_clocks,
 )
 from ocenter.procedure.contract_changes import (
     ContractChangeReview,
@@ -55,6 +57,7 @@ from ocenter.procedure.data_intake import (
     check_submission,
     decide_submission,
     failing_rows_file,
+    fixes_of,
     latest_versions,
     list_submissions,
     receive_submission,
@@ -84,6 +87,7 @@ from ocenter.procedure.main_record import reconcile_main
 from ocenter.procedure.mockup_review import (
     ReviewAccess,
     approve_mockup,
+    ask_mockup_adjustment,
     dashboard_history,
     mockup_merge_preview,
     mockup_problems,
@@ -109,7 +113,9 @@ from ocenter.procedure.requests import (
     file_request,
     get_request,
     list_requests,
+    state_no_new_data,
 )
+from ocenter.procedure.step_clocks import intervals_of, open_missing_clocks
 from ocenter.procedure.work_calendar import (
     CalendarDay,
     add_calendar_entry,
@@ -121,6 +127,12 @@ from ocenter.procedure.work_calendar import (
 )
 
 __all__ = [
+    "ask_mockup_adjustment",
+    "fixes_of",
+    "intervals_of",
+    "open_missing_clocks",
+    "request_clocks",
+    "state_no_new_data",
     "CalendarDay",
     "add_calendar_entry",
     "calendar_of",

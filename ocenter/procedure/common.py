@@ -20,6 +20,7 @@ from ocenter.models import (
     RequestStatus,
     User,
 )
+from ocenter.procedure.step_clocks import follow_status, open_clocks
 from ocenter.procedure.work_calendar import calendar_of
 from ocenter.procedure.workdays import StepClock, step_clock
 from ocenter.store.models import Author
@@ -105,11 +106,13 @@ def _own_unit(actor: Authority, request: DashboardRequest) -> None:
 
 
 def _advance(
-    session: Session, request: DashboardRequest, status: RequestStatus, at: datetime
+    ctx: AppContext, session: Session, request: DashboardRequest, status: RequestStatus,
+    at: datetime, by: str, event: str,
 ) -> None:
-    """Move ``request`` to ``status``, its step's clock starting ``at``: a conditional UPDATE
-    from the status it was read with, so a change made meanwhile is never overwritten (the use
-    cases hold the request's row, see ``decisions.lock_request``; a miss here is a bug)."""
+    """Move ``request`` to ``status`` at ``at`` by the event ``event`` of ``by``: a conditional
+    UPDATE from the status it was read with, so a change made meanwhile is never overwritten (the
+    use cases hold the request's row, see ``decisions.lock_request``; a miss here is a bug). The
+    request's clock follows (``step_clocks``), its earlier intervals kept."""
     moved = session.exec(
         update(DashboardRequest)
         .where(DashboardRequest.id == request.id, DashboardRequest.status == request.status)
@@ -118,6 +121,7 @@ def _advance(
     if moved.rowcount != 1:
         raise RuntimeError(f"request {request.id} changed under its lock")
     session.refresh(request)
+    follow_status(ctx, session, request, status, at, by, event)
 
 
 def checkpoint(name: str) -> None:
@@ -128,9 +132,21 @@ def checkpoint(name: str) -> None:
 
 
 def request_clock(ctx: AppContext, request: DashboardRequest) -> StepClock:
-    """How the request's current step stands today against the SOP's time standard."""
-    return step_clock(STATUS_STEP[request.status], request.step_started_at, ctx.clock.today(),
-                      calendar_of(ctx))
+    """How the request's clock stands today against the SOP's time standard (``request_clocks``)."""
+    return request_clocks(ctx, [request])[request.id]
+
+
+def request_clocks(ctx: AppContext, requests: list[DashboardRequest]) -> dict[int, StepClock]:
+    """The clock each request stands on today, in one query: its open interval
+    (``step_clocks``); a request without one (done, or written outside the use cases) by its
+    status from its current step's start."""
+    clocks = open_clocks(ctx, [r.id for r in requests])
+    calendar, today = calendar_of(ctx), ctx.clock.today()
+    for request in requests:
+        if request.id not in clocks:
+            clocks[request.id] = step_clock(STATUS_STEP[request.status], request.step_started_at,
+                                            today, calendar)
+    return clocks
 
 
 def log_integrity_failure(

@@ -9,6 +9,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from sqlalchemy import ColumnElement, and_, exists
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select, update
 
 from ocenter.accounts.authority import Authority, require_role
@@ -38,13 +40,14 @@ from ocenter.procedure.common import (
     PUSDATIN_ROLES,
     SENDER_ROLES,
     UPLOAD_SUFFIXES,
-    _request,
+    _hold_request,
     checkpoint,
     contract_of,
     integrity_logged,
 )
 from ocenter.procedure.data_integration import check_declaration, integrate_accepted, sender_codes
 from ocenter.procedure.decisions import decided_conflict, submission_decision
+from ocenter.procedure.step_clocks import follow_data
 from ocenter.procedure.work_calendar import calendar_of
 from ocenter.procedure.workdays import StepClock, step_clock
 from ocenter.verification.datasets import DatasetVersionFile, sha256_of_file, store_dataset_version
@@ -63,6 +66,7 @@ def submit_data(
     content: bytes,
     request_id: int | None = None,
     nothing_to_report: str | None = None,
+    resubmits: int | None = None,
 ) -> Submission:
     """Step 1: a unit, UPT or agency sends a data file classified by confidentiality level.
 
@@ -70,9 +74,19 @@ def submit_data(
     whether it conforms to the contract is decided in step 3. A file without data rows is
     refused, unless ``nothing_to_report`` names the month (YYYY-MM) for which the sender states it
     has nothing: accepted, it then empties exactly the sender's own part for that month.
+
+    A level below the contract's is refused (the data is at least as confidential as its
+    contract says), and so is a fix (``resubmits``) of anything but the sender's own returned
+    submission of the same dataset; a fix serves the request the returned one served. Refused,
+    nothing is stored.
     """
     require_role(actor, *SENDER_ROLES)
     contract = contract_of(ctx, dataset_id)
+    if not level.allows(contract.level):
+        raise UserError("procedure.level_below_contract", declared=level.value,
+                        contract=contract.level.value, dataset=dataset_id)
+    if resubmits is not None:
+        request_id = _fixed_submission(ctx, actor, resubmits, dataset_id, request_id)
     if nothing_to_report is not None:
         check_declaration(contract, nothing_to_report)
     suffix = UPLOAD_SUFFIXES.get(Path(filename).suffix.lower())
@@ -96,7 +110,7 @@ def submit_data(
     checkpoint("submit.file_kept")
     with Session(ctx.engine) as session:
         if request_id is not None:
-            _request(session, request_id)
+            _hold_request(session, request_id)
         submission = Submission(
             dataset_id=dataset_id,
             request_id=request_id,
@@ -109,6 +123,7 @@ def submit_data(
             size_bytes=len(content),
             rows=table.num_rows,
             submitted_at=ctx.clock.now(),
+            resubmits_id=resubmits,
         )
         session.add(submission)
         session.flush()
@@ -117,13 +132,61 @@ def submit_data(
         detail = f"{dataset_id}, {table.num_rows} rows, {level}"
         if nothing_to_report is not None:
             detail += f", nothing to report for {nothing_to_report}"
+        if resubmits is not None:
+            detail += f", fixes submission {resubmits}"
         record(
             session, actor.username, "data.submitted", step=1, request_id=request_id,
             submission_id=submission.id, detail=detail,
         )
+        follow_data(ctx, session, request_id, submission.submitted_at, actor.username,
+                    "data.submitted")
         session.commit()
         session.refresh(submission)
         return submission
+
+
+def _fixed_submission(
+    ctx: AppContext, actor: Authority, returned_id: int, dataset_id: str, request_id: int | None
+) -> int | None:
+    """The request a fix of submission ``returned_id`` serves, once the fix is allowed: only
+    the sender's own unit's returned submission of the same dataset, not fixed already."""
+    with Session(ctx.engine) as session:
+        returned = session.get(Submission, returned_id)
+        if returned is None or returned.unit_code != (actor.unit_code or ""):
+            raise NotFound("procedure.submission_missing", submission=returned_id)
+        if returned.status != SubmissionStatus.RETURNED:
+            raise Conflict("procedure.fix_not_returned", submission=returned_id)
+        if returned.dataset_id != dataset_id:
+            raise UserError("procedure.fix_other_dataset", submission=returned_id,
+                            dataset=returned.dataset_id)
+        if request_id is not None and request_id != returned.request_id:
+            raise UserError("procedure.fix_other_request", submission=returned_id)
+        if session.exec(select(Submission.id).where(
+                Submission.resubmits_id == returned_id,
+                Submission.status == SubmissionStatus.VERIFIED)).first() is not None:
+            raise Conflict("procedure.fix_done", submission=returned_id)
+        return returned.request_id
+
+
+def needs_fixing_clause() -> ColumnElement[bool]:
+    """SQL for the submissions returned to their sender whose fix is not accepted yet: an
+    accepted fix closes the one it fixes."""
+    fix = aliased(Submission)
+    return and_(col(Submission.status) == SubmissionStatus.RETURNED,
+                ~exists().where(fix.resubmits_id == Submission.id,
+                                fix.status == SubmissionStatus.VERIFIED))
+
+
+def fixes_of(ctx: AppContext, submission_ids: list[int]) -> dict[int, Submission]:
+    """The newest fix sent for each of ``submission_ids`` that has one, by the id it fixes."""
+    if not submission_ids:
+        return {}
+    with Session(ctx.engine) as session:
+        fixes = session.exec(
+            select(Submission).where(col(Submission.resubmits_id).in_(submission_ids))
+            .order_by(col(Submission.id))
+        ).all()
+    return {fix.resubmits_id: fix for fix in fixes}
 
 
 def _write_once(path: Path, content: bytes) -> None:
@@ -168,12 +231,16 @@ def list_submissions(
         return list(session.exec(query.order_by(col(Submission.id).desc())).all())
 
 
-def submissions_seen_by(actor: Authority, status: SubmissionStatus | None = None) -> list:
+def submissions_seen_by(
+    actor: Authority, status: SubmissionStatus | None = None, *, needs_fixing: bool = False
+) -> list:
     """The SQL conditions of the submissions ``actor`` may see (Pusdatin all, a sender its own
-    unit's), with ``status`` if given."""
+    unit's), with ``status`` if given, and only those still to fix if ``needs_fixing``."""
     where = [] if actor.role in PUSDATIN_ROLES else [col(Submission.unit_code) == (actor.unit_code or "")]
     if status is not None:
         where.append(col(Submission.status) == status)
+    if needs_fixing:
+        where.append(needs_fixing_clause())
     return where
 
 
@@ -193,6 +260,10 @@ def receive_submission(ctx: AppContext, actor: Authority, submission_id: int) ->
             return _decided_already(session, submission, actor, "decided.data_received")
         record(session, actor.username, "data.received", step=2, request_id=submission.request_id,
                submission_id=submission_id)
+        if submission.request_id is not None:
+            _hold_request(session, submission.request_id)
+            follow_data(ctx, session, submission.request_id, submission.received_at,
+                        actor.username, "data.received")
         session.commit()
         session.refresh(submission)
         return submission
@@ -383,6 +454,10 @@ def decide_submission(
         record(session, actor.username, "data.verified" if accept else "data.returned", step=3,
                request_id=submission.request_id, submission_id=submission_id,
                outcome="accepted" if accept else "returned", detail=note[:500])
+        if submission.request_id is not None:
+            _hold_request(session, submission.request_id)
+            follow_data(ctx, session, submission.request_id, decided_at, actor.username,
+                        "data.verified" if accept else "data.returned")
         checkpoint("decide.recorded")
         session.commit()
         session.refresh(submission)

@@ -69,7 +69,8 @@ def evaluate_dashboard(ctx: AppContext, actor: Authority, request_id: int, notes
             letter_text=letter, evaluated_by=actor.username, evaluated_at=now,
         )
         session.add(evaluation)
-        _advance(session, request, RequestStatus.EVALUATED, now)
+        _advance(ctx, session, request, RequestStatus.EVALUATED, now, actor.username,
+                 "dashboard.evaluated")
         record(session, actor.username, "dashboard.evaluated", step=9, request_id=request_id,
                detail=number)
         session.commit()
@@ -111,7 +112,8 @@ def acknowledge_letter(
         evaluation.acknowledged_by = actor.username
         evaluation.acknowledged_at = now
         evaluation.acknowledgement_note = note.strip()[:1000]
-        _advance(session, request, RequestStatus.RECEIVED, now)
+        _advance(ctx, session, request, RequestStatus.RECEIVED, now, actor.username,
+                 "letter.received")
         record(session, actor.username, "letter.received", step=10, request_id=request_id)
         session.commit()
         session.refresh(evaluation)

@@ -145,7 +145,8 @@ def take_in(ctx: AppContext, session: Session, request: DashboardRequest, decisi
     if request.status in allowed:
         moves = request.status != then
         if moves:
-            _advance(session, request, then, decision.decided_at)
+            _advance(ctx, session, request, then, decision.decided_at, decision.decided_by,
+                     action)
         if moves or decision.stamped:
             detail = decision.commit
             if decision.step == 5:

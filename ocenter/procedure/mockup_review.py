@@ -14,7 +14,14 @@ from ocenter.context import AppContext
 from ocenter.contracts.model import ContractField, DataContract
 from ocenter.display.filtering import data_level
 from ocenter.display.spec import Aggregation, DashboardSpec, Panel, PanelKind
-from ocenter.errors import NotFound, PermissionDenied, UserError, said_of, validation_details
+from ocenter.errors import (
+    Conflict,
+    NotFound,
+    PermissionDenied,
+    UserError,
+    said_of,
+    validation_details,
+)
 from ocenter.events import record
 from ocenter.i18n import Said
 from ocenter.models import (
@@ -35,6 +42,7 @@ from ocenter.procedure.common import (
 from ocenter.procedure.data_intake import latest_versions
 from ocenter.procedure.decisions import decided_conflict, lock_request, request_decision
 from ocenter.procedure.main_record import Decision, stamp, take_in
+from ocenter.procedure.step_clocks import data_missing, data_ready
 from ocenter.store.merges import listing
 from ocenter.store.models import CommitInfo, FileChange, MergePreview
 from ocenter.store.names import spec_path
@@ -89,12 +97,17 @@ def _best_category(contract: DataContract) -> ContractField | None:
 
 
 def start_mockup(ctx: AppContext, actor: Authority, request_id: int) -> str:
-    """Step 4 begins: Pusdatin opens the mock-up branch with a starter spec. Needs verified data."""
+    """Step 4 begins: Pusdatin opens the mock-up branch with a starter spec. Needs the request's
+    data accepted (every dataset it shows, sent for it and accepted), or Pusdatin's statement
+    that no new data is needed (``requests.state_no_new_data``); its clock started then."""
     require_role(actor, Role.ANALIS)
     author = author_of(ctx, actor)
     with Session(ctx.engine) as session:
         request = lock_request(ctx, session, request_id)
         _expect_status(request, RequestStatus.REQUESTED)
+        if not data_ready(session, request):
+            raise UserError("procedure.data_not_accepted", request=request_id,
+                            datasets=", ".join(data_missing(session, request)))
         versions = latest_versions(ctx)
         missing = [d for d in request.datasets if d not in versions]
         if missing:
@@ -109,7 +122,8 @@ def start_mockup(ctx: AppContext, actor: Authority, request_id: int) -> str:
             action = "mockup.started"
         # Killed from here on, the branch stays and a retry adopts it.
         checkpoint("mockup.branch_made")
-        _advance(session, request, RequestStatus.MOCKUP, ctx.clock.now())
+        _advance(ctx, session, request, RequestStatus.MOCKUP, ctx.clock.now(), actor.username,
+                 action)
         record(session, actor.username, action, step=4, request_id=request_id, detail=head)
         session.commit()
         return head
@@ -153,7 +167,8 @@ def send_mockup(ctx: AppContext, actor: Authority, request_id: int) -> None:
         if unattributed:
             raise UserError("procedure.mockup_unattributed",
                             commits=", ".join(c[:8] for c in unattributed[:10]))
-        _advance(session, request, RequestStatus.IN_REVIEW, ctx.clock.now())
+        _advance(ctx, session, request, RequestStatus.IN_REVIEW, ctx.clock.now(),
+                 actor.username, "mockup.sent")
         record(session, actor.username, "mockup.sent", step=4, request_id=request_id,
                detail=ctx.store.head(ctx.store.mockup_branch(request_id)) or "")
         session.commit()
@@ -372,7 +387,8 @@ def _earlier_review(session: Session, request, actor: Authority, same: Callable)
 def request_changes(
     ctx: AppContext, actor: Authority, request_id: int, reviewed_commit: str, comment: str
 ) -> None:
-    """Step 5: the unit asks for changes; per the SOP the time is counted again from step 4."""
+    """Step 5: the unit asks for changes; the mock-up goes back to step 4, whose clock, paused
+    while the unit reviewed, resumes with the days it had used (``step_clocks``)."""
     require_role(actor, *REQUESTER_ROLES)
     if not comment.strip():
         raise UserError("procedure.changes_need_comment")
@@ -389,11 +405,48 @@ def request_changes(
         session.add(ReviewComment(request_id=request_id, author=actor.username,
                                   commit=reviewed_commit, text=comment.strip(), at=now))
         request.review_rounds += 1
-        _advance(session, request, RequestStatus.CHANGES_REQUESTED, now)
+        _advance(ctx, session, request, RequestStatus.CHANGES_REQUESTED, now, actor.username,
+                 "mockup.changes_requested")
         record(session, actor.username, "mockup.changes_requested", step=5,
                request_id=request_id, outcome="changes", detail=comment.strip()[:500])
         checkpoint("changes.recorded")
         session.commit()
+
+
+def ask_mockup_adjustment(ctx: AppContext, actor: Authority, request_id: int, comment: str) -> None:
+    """Step 6: while Pusdatin builds the approved dashboard, the requesting unit asks to adjust
+    its mock-up. The request returns to the mock-up (step 4, its clock from zero) and goes
+    through review again; the new approval starts step 6's 15 HK from the start, as the SOP
+    says. The comment is kept with the mock-up's newest revision."""
+    require_role(actor, *REQUESTER_ROLES)
+    comment = comment.strip()
+    if not comment:
+        raise UserError("procedure.changes_need_comment")
+    with Session(ctx.engine) as session:
+        request = lock_request(ctx, session, request_id)
+        _own_unit(actor, request)
+        if request.status != RequestStatus.APPROVED:
+            if request.status == RequestStatus.CHANGES_REQUESTED and _same_adjustment(
+                    session, request_id, actor, comment):
+                return  # the same request sent again: already done
+            raise Conflict("procedure.adjust_not_building", request=request_id,
+                           status=request.status.value)
+        head = ctx.store.head(ctx.store.mockup_branch(request_id)) or ""
+        now = ctx.clock.now()
+        session.add(ReviewComment(request_id=request_id, author=actor.username, commit=head,
+                                  text=comment, at=now))
+        request.review_rounds += 1
+        _advance(ctx, session, request, RequestStatus.CHANGES_REQUESTED, now, actor.username,
+                 "mockup.adjustment_requested")
+        record(session, actor.username, "mockup.adjustment_requested", step=6,
+               request_id=request_id, outcome="changes", detail=comment[:500])
+        session.commit()
+
+
+def _same_adjustment(session: Session, request_id: int, actor: Authority, comment: str) -> bool:
+    newest = session.exec(select(ReviewComment).where(ReviewComment.request_id == request_id)
+                          .order_by(col(ReviewComment.id).desc())).first()
+    return newest is not None and newest.author == actor.username and newest.text == comment
 
 
 def review_comments(ctx: AppContext, request_id: int) -> list[ReviewComment]:

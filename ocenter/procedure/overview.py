@@ -16,7 +16,9 @@ def step_counts(
     requests: list[DashboardRequest], today: date, lang: str, calendar: WorkCalendar | None = None
 ) -> list[dict]:
     """One row per (step, on time / late) with the number of open requests there, counted on
-    ``calendar`` (``workdays`` says which one None is)."""
+    ``calendar`` (``workdays`` says which one None is) from each request's status and current
+    step's start: the count for requests without a kept clock. Beranda reads the kept clocks
+    (``worklists.open_step_counts``, which falls back to this reckoning)."""
     counts: dict[tuple[int, bool], int] = {}
     for request in requests:
         if request.status == RequestStatus.RECEIVED:

@@ -6,15 +6,20 @@ from sqlalchemy import ColumnElement, true
 from sqlmodel import Session, col, select
 
 from ocenter.accounts.authority import Authority, require_role
-from ocenter.accounts.levels import Level, ScopeKind, Tier, audience_tiers
+from ocenter.accounts.levels import Level, Role, ScopeKind, Tier, audience_tiers
 from ocenter.accounts.visibility import shown_requests
 from ocenter.context import AppContext
-from ocenter.errors import NotFound, UserError
+from ocenter.errors import Conflict, NotFound, UserError
 from ocenter.events import record
-from ocenter.models import (
-    DashboardRequest,
+from ocenter.models import DashboardRequest, RequestStatus
+from ocenter.procedure.common import (
+    PUSDATIN_ROLES,
+    REQUESTER_ROLES,
+    _expect_status,
+    _hold_request,
+    _request,
 )
-from ocenter.procedure.common import PUSDATIN_ROLES, REQUESTER_ROLES, _request
+from ocenter.procedure.step_clocks import follow_data, move_clock
 
 
 def file_request(
@@ -58,9 +63,37 @@ def file_request(
         # The dashboard id comes from our own number, never from the title the user typed.
         request.dashboard_id = f"dasbor-{request.id:04d}"
         record(session, actor.username, "request.filed", step=1, request_id=request.id)
+        # Pusdatin's step 2 runs from the form: the data it names comes with it.
+        move_clock(ctx, session, request.id, (2, None), filed_at, actor.username, "request.filed")
         session.commit()
         session.refresh(request)
         return request
+
+
+def state_no_new_data(ctx: AppContext, actor: Authority, request_id: int, reason: str) -> None:
+    """Pusdatin states that the request needs no new data (what it shows was accepted already),
+    with its reason: the mock-up may then start, and step 4's clock starts now."""
+    require_role(actor, Role.ANALIS)
+    reason = reason.strip()
+    if not reason:
+        raise UserError("procedure.no_new_data_needs_reason")
+    with Session(ctx.engine) as session:
+        request = _hold_request(session, request_id)
+        _expect_status(request, RequestStatus.REQUESTED)
+        if request.no_new_data_reason:
+            if request.no_new_data_by == actor.username and request.no_new_data_reason == reason[:2000]:
+                return  # the same statement sent again: already done
+            raise Conflict("procedure.no_new_data_stated", request=request_id,
+                           user=request.no_new_data_by or "")
+        now = ctx.clock.now()
+        request.no_new_data_reason, request.no_new_data_by = reason[:2000], actor.username
+        request.no_new_data_at = now
+        session.add(request)
+        session.flush()  # the data clock reads the request back from the database
+        record(session, actor.username, "request.no_new_data", step=3, request_id=request_id,
+               detail=reason[:500])
+        follow_data(ctx, session, request_id, now, actor.username, "request.no_new_data")
+        session.commit()
 
 
 def list_requests(ctx: AppContext, actor: Authority) -> list[DashboardRequest]:

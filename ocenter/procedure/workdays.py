@@ -28,7 +28,7 @@ from pydantic import BaseModel, Field
 
 from ocenter.clock import WIB
 from ocenter.i18n import DEFAULT_LANGUAGE
-from ocenter.models import CalendarEntryKind
+from ocenter.models import CalendarEntryKind, ClockWait
 
 #: Time standard of each step of SOP POM-09.01/CFM.02/SOP.06, in working days (None: no standard).
 STEP_STANDARD_HK: dict[int, int | None] = {
@@ -167,6 +167,9 @@ class StepClock(BaseModel):
     due: date | None = Field(description="Last working day allowed, None if no standard.")
     used_hk: int = Field(description="Working days used so far.")
     overdue: bool = Field(description="True when past the due day.")
+    waiting_on: ClockWait | None = Field(
+        default=None, description="Whom the paused clock waits on (then no due day); None while "
+                                  "it runs.")
 
 
 def local_time(moment: datetime) -> datetime:

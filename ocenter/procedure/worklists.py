@@ -3,7 +3,8 @@ searched, counted and paged by the database in one query per page, never request
 
 What a viewer may see of a request is decided by ``accounts.visibility``; the clauses here say the
 same in SQL, and every page of results is passed through the rule itself once more.
-May import: accounts, models, procedure.common, procedure.workdays, procedure.work_calendar, sqlmodel.
+May import: accounts, models, procedure.common, procedure.step_clocks, procedure.workdays,
+procedure.work_calendar, sqlmodel.
 """
 
 from __future__ import annotations
@@ -20,10 +21,18 @@ from ocenter.accounts.authority import Authority
 from ocenter.accounts.levels import Level
 from ocenter.accounts.visibility import shown_requests, works_every_request
 from ocenter.context import AppContext
-from ocenter.models import DashboardRequest, Evaluation, RequestStatus, Submission, SubmissionStatus
+from ocenter.models import (
+    DashboardRequest,
+    Evaluation,
+    RequestStatus,
+    StepInterval,
+    Submission,
+    SubmissionStatus,
+)
 from ocenter.procedure.common import STATUS_STEP
 from ocenter.procedure.data_intake import submissions_seen_by
 from ocenter.procedure.requests import worked_on_clause
+from ocenter.procedure.step_clocks import interval_clock
 from ocenter.procedure.work_calendar import calendar_of
 from ocenter.procedure.workdays import local_time, step_clock
 
@@ -131,23 +140,36 @@ def request_page(
 
 def open_step_counts(ctx: AppContext, viewer: Authority, today: date) -> dict[tuple[int, bool], int]:
     """How many of the open requests ``viewer`` may see stand at each step, on time or late, as
-    ``{(step, late): count}``: one query, and one clock per step and starting day."""
+    ``{(step, late): count}``: one query, and one clock per distinct clock. Late is read from the
+    request's open clock (``step_clocks``; a paused one is not late), or for a request without
+    one from its status and its current step's start."""
     where = [shown_clause(viewer), worked_on_clause(viewer),
              col(DashboardRequest.status) != RequestStatus.RECEIVED]
+    opened = and_(col(StepInterval.request_id) == col(DashboardRequest.id),
+                  col(StepInterval.ended_at).is_(None))
+    columns = (DashboardRequest.status, DashboardRequest.step_started_at, StepInterval.step,
+               StepInterval.waiting_on, StepInterval.started_at, StepInterval.carried_hk)
     with Session(ctx.engine) as session:
         rows = session.exec(
-            select(DashboardRequest.status, DashboardRequest.step_started_at, func.count())
-            .where(*where).group_by(DashboardRequest.status, DashboardRequest.step_started_at)
+            select(*columns, func.count()).outerjoin(StepInterval, opened)
+            .where(*where).group_by(*columns)
         ).all()
     calendar = calendar_of(ctx)
-    late_by_start: dict[tuple[int, date], bool] = {}
+    late_by_clock: dict[tuple, bool] = {}
     counts: dict[tuple[int, bool], int] = {}
-    for status, started_at, number in rows:
+    for status, step_started_at, clock_step, waiting_on, started_at, carried, number in rows:
         step = STATUS_STEP[RequestStatus(status)]
-        key = (step, local_time(started_at).date())
-        if key not in late_by_start:
-            late_by_start[key] = step_clock(step, started_at, today, calendar).overdue
-        late = late_by_start[key]
+        if clock_step is None:
+            key: tuple = (step, local_time(step_started_at).date())
+            if key not in late_by_clock:
+                late_by_clock[key] = step_clock(step, step_started_at, today, calendar).overdue
+        else:
+            key = (clock_step, waiting_on, local_time(started_at).date(), carried)
+            if key not in late_by_clock:
+                late_by_clock[key] = interval_clock(StepInterval(
+                    request_id=0, step=clock_step, waiting_on=waiting_on, started_at=started_at,
+                    carried_hk=carried, started_by="", start_event=""), today, calendar).overdue
+        late = late_by_clock[key]
         counts[(step, late)] = counts.get((step, late), 0) + number
     return counts
 
@@ -190,12 +212,12 @@ def newest_letters(ctx: AppContext, request_ids: list[int]) -> dict[int, Evaluat
 
 def submission_page(
     ctx: AppContext, viewer: Authority, status: SubmissionStatus | None = None, *, page: int = 1,
-    page_size: int = PAGE_SIZE,
+    page_size: int = PAGE_SIZE, needs_fixing: bool = False,
 ) -> Page[Submission]:
     """A page of the submissions ``viewer`` may see (Pusdatin all, a sender its own unit's),
     newest first, with ``status`` if given: ``data_intake.list_submissions`` paged in the
-    database."""
-    where = submissions_seen_by(viewer, status)
+    database. ``needs_fixing``: only those returned whose fix is not accepted yet."""
+    where = submissions_seen_by(viewer, status, needs_fixing=needs_fixing)
     with Session(ctx.engine) as session:
         total = session.exec(select(func.count()).select_from(Submission).where(*where)).one()
         page = _page_number(page, total, page_size)

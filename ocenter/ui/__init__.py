@@ -31,6 +31,7 @@ from ocenter.ui.lists import (
     may_read,
     paged,
     request_list,
+    show_clock,
     summary_rows,
     this_month,
 )
@@ -57,6 +58,7 @@ from ocenter.ui.text import (
 )
 
 __all__ = [
+    "show_clock",
     "_dataset_table", "choose_request", "context", "current_viewer", "dashboard_tables",
     "data_note", "demo_banner", "error_text", "flash", "guarded", "in_wall_mode", "label_of",
     "lang", "language_switch", "literal", "login_gate", "logout_button", "may_read", "navigation",

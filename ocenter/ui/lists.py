@@ -103,3 +103,17 @@ def summary_rows(report) -> list[dict]:  # noqa: ANN001 - VerificationReport
 def this_month(ctx: AppContext) -> str:
     """The current month in Jakarta, YYYY-MM."""
     return ctx.clock.today().isoformat()[:7]
+
+
+def show_clock(clock, target=st) -> None:  # noqa: ANN001 - workdays.StepClock, a container
+    """One line for where a request's clock stands: its due day and the working days used (red
+    when late), paused and on whom it waits, or that the step has no time standard."""
+    if clock.waiting_on is not None:
+        target.warning(tr(f"clock.waiting_{clock.waiting_on.value}", step=clock.step,
+                          used=clock.used_hk, standard=clock.standard_hk or "-"))
+    elif clock.due is not None:
+        text = tr("clock.due", step=clock.step, due=clock.due.isoformat(), used=clock.used_hk,
+                  standard=clock.standard_hk)
+        (target.error if clock.overdue else target.success)(text)
+    else:
+        target.caption(tr("beranda.no_standard"))
