@@ -63,6 +63,7 @@ def in_review(ctx, as_user, level: Level = Level.TERBATAS) -> tuple[int, str, st
     request = procedure.file_request(
         ctx, as_user("unit"), title="Parameter TMS", purpose="Rapat.", level=level,
         datasets_wanted=["sampling-pengujian"], audience=[])
+    procedure.state_no_new_data(ctx, as_user("analis"), request.id, "Data sampling sudah diterima.")
     head = procedure.start_mockup(ctx, as_user("analis"), request.id)
     procedure.send_mockup(ctx, as_user("analis"), request.id)
     return request.id, f"specs/{request.dashboard_id}.yaml", head
@@ -142,6 +143,7 @@ def test_a_mock_up_a_developer_pushed_first_is_adopted_as_it_is(demo_ctx, as_use
     own = own.replace(f"request_id: {IN_REVIEW}", f"request_id: {request.id}")
     pushed = developer_commit(store, store.mockup_branch(request.id),
                               {f"specs/{request.dashboard_id}.yaml": own}, [store.head("main")])
+    procedure.state_no_new_data(demo_ctx, as_user("analis"), request.id, "Data sampling sudah diterima.")
     assert procedure.start_mockup(demo_ctx, as_user("analis"), request.id) == pushed
     assert store.head(store.mockup_branch(request.id)) == pushed
     [logged] = [e for e in procedure.events(demo_ctx, request.id) if e.step == 4]
@@ -154,6 +156,7 @@ def test_a_pushed_revision_of_another_request_is_not_restored(demo_ctx, as_user)
     request = procedure.file_request(
         demo_ctx, as_user("unit"), title="Pulihkan", purpose="Rapat.", level=Level.TERBATAS,
         datasets_wanted=["sampling-pengujian"], audience=[])
+    procedure.state_no_new_data(demo_ctx, as_user("analis"), request.id, "Data sampling sudah diterima.")
     head = procedure.start_mockup(demo_ctx, as_user("analis"), request.id)
     path = f"specs/{request.dashboard_id}.yaml"
     text = store.read_file(head, path)
