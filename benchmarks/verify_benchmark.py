@@ -1,11 +1,18 @@
 """Benchmark: verifying a CSV against its contract, next to the floor of only reading it with pyarrow.
 
-Usage: ``python benchmarks/verify_benchmark.py [ROWS] [--repeat N] [--stream] [--keep] [--no-peers]``
+Usage: ``python benchmarks/verify_benchmark.py [ROWS] [--repeat N] [--few-checks] [--stream]
+[--keep] [--no-peers] [--code PATH]``
 
 Generates, in a temporary directory (never the repository), a CSV of ROWS rows (default
-1,000,000) x 9 columns under a contract of 20 checks, with 0.1% of cells wrong, then runs each
-contender as a whole separate process (start-up and imports included, as a user pays them) and
-measures wall time and peak resident memory (``os.wait4`` of that child):
+1,000,000) x 9 columns under a contract of 20 checks (``--few-checks``: the same columns under
+4 type checks, where the fixed start-up cost weighs most), with 0.1% of cells wrong, then runs
+each contender as a whole separate process (start-up and imports included, as a user pays them)
+and measures wall time and peak resident memory (``os.wait4`` of that child). Every contender
+gets the same environment, given explicitly: the caller's with ``OPENBLAS_NUM_THREADS=1``
+(numpy, loaded with pyarrow, would otherwise start a BLAS thread that spins on the second
+processor; ``verify`` sets it for itself, so a floor without it would be slowed and the ratio
+flattered). ``--code PATH`` runs another checkout's ``ocenter`` (e.g. the code before a change,
+from ``git worktree add``) with the same files and conditions:
 
 * ``read_csv (inferred)``: a process that only reads the file with ``pyarrow.csv.read_csv``;
 * ``read_csv (all text)``: the same, every column read as text as the verifier does;
@@ -61,6 +68,25 @@ fields:
   - {name: jumlah, type: integer, required: true, minimum: 1}
   - {name: terverifikasi, type: boolean}
 """
+#: The same columns under only their types: 4 checks (the text columns have none).
+FEW_CHECKS_CONTRACT = """\
+id: sampling-benchmark
+title: Sampling dan pengujian (benchmark, sedikit pemeriksaan)
+owner_unit: PPPOMN
+level: terbatas
+fields:
+  - {name: no_sampel}
+  - {name: kode_upt}
+  - {name: tanggal, type: date}
+  - {name: kategori}
+  - {name: nama_produk}
+  - {name: hasil}
+  - {name: kadar, type: number}
+  - {name: jumlah, type: integer}
+  - {name: terverifikasi, type: boolean}
+"""
+#: Columns whose planted wrong value the few-checks contract catches (a type it does not have).
+FEW_CHECKED = {"tanggal", "kadar", "terverifikasi"}
 #: Other validators run beside OCenter when installed (each script translates the contract).
 PEERS = ("pandera", "frictionless")
 CHECKS = 20  # counted from CONTRACT: 7 required, 4 types, 9 value checks
@@ -96,12 +122,13 @@ def _codes(name: str) -> list[str]:
     return sorted(reference_codes(name))
 
 
-def generate(folder: Path, rows: int, seed: int = 7) -> tuple[Path, Path, int]:
-    """Contract and data files in ``folder``; returns their paths and the number of bad cells."""
+def generate(folder: Path, rows: int, seed: int = 7, few_checks: bool = False) -> tuple[Path, Path, int]:
+    """Contract and data files in ``folder``; returns their paths and the number of bad cells
+    (those the contract catches: with ``few_checks``, in FEW_CHECKED columns only)."""
     rng = random.Random(seed)
     upt, kategori = _codes("upt"), _codes("kategori_produk")
     contract = folder / "contract.yaml"
-    contract.write_text(CONTRACT, encoding="utf-8")
+    contract.write_text(FEW_CHECKS_CONTRACT if few_checks else CONTRACT, encoding="utf-8")
     data = folder / "data.csv"
     bad = 0
     with data.open("w", encoding="utf-8", newline="") as out:
@@ -122,7 +149,7 @@ def generate(folder: Path, rows: int, seed: int = 7) -> tuple[Path, Path, int]:
             if rng.random() < BAD_SHARE * len(COLUMNS):
                 column = rng.randrange(len(COLUMNS))
                 cells[column] = WRONG[column].format(i=i)
-                bad += 1
+                bad += not few_checks or COLUMNS[column] in FEW_CHECKED
             lines.append(",".join(cells))
             if len(lines) == 100_000:
                 out.write("\n".join(lines) + "\n")
@@ -132,10 +159,16 @@ def generate(folder: Path, rows: int, seed: int = 7) -> tuple[Path, Path, int]:
     return contract, data, bad
 
 
+#: The environment of every contender, given explicitly (see the module's docstring).
+ENV = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+#: The checkout whose ``ocenter`` the contenders run (``--code``).
+CODE = REPO
+
+
 def run_once(argv: list[str]) -> tuple[float, float, int]:
-    """Wall seconds, peak RSS in MB and exit code of one run of ``argv``."""
+    """Wall seconds, peak RSS in MB and exit code of one run of ``argv``, in CODE with ENV."""
     start = time.perf_counter()
-    child = subprocess.Popen(argv, cwd=REPO, stdout=subprocess.DEVNULL)
+    child = subprocess.Popen(argv, cwd=CODE, env=ENV, stdout=subprocess.DEVNULL)
     _, status, usage = os.wait4(child.pid, 0)
     return time.perf_counter() - start, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
 
@@ -245,17 +278,25 @@ def main() -> int:
     parser.add_argument("--stream", action="store_true", help="only the streaming contender")
     parser.add_argument("--keep", action="store_true", help="keep the generated files")
     parser.add_argument("--no-peers", action="store_true", help="leave out pandera and frictionless")
+    parser.add_argument("--few-checks", action="store_true", help="the 4-check contract")
+    parser.add_argument("--code", type=Path, default=REPO, help="checkout whose ocenter to run")
     args = parser.parse_args()
+    global CODE
+    CODE = args.code.resolve()
     folder = Path(tempfile.mkdtemp(prefix="ocenter-bench-"))
     try:
         start = time.perf_counter()
-        contract, data, bad = generate(folder, args.rows)
+        contract, data, bad = generate(folder, args.rows, few_checks=args.few_checks)
         size_mb = data.stat().st_size / 1024 / 1024
+        checks = 4 if args.few_checks else CHECKS
         print(
-            f"generated {args.rows:,} rows x {len(COLUMNS)} columns, {CHECKS} checks, "
+            f"generated {args.rows:,} rows x {len(COLUMNS)} columns, {checks} checks, "
             f"{bad:,} bad cells, {size_mb:,.1f} MB in {time.perf_counter() - start:.1f} s"
         )
-        print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, {folder}")
+        print(
+            f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, {folder}, code {CODE}, "
+            f"OPENBLAS_NUM_THREADS={ENV['OPENBLAS_NUM_THREADS']} for every contender"
+        )
         runs = contenders(contract, data, folder / "report.json", peers=not args.no_peers)
         if args.stream:
             keep = ("read_csv (inferred)", "ocenter verify", "ocenter streaming")
