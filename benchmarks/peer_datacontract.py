@@ -13,12 +13,13 @@ contract accepts). The same contract is written twice, by hand: OCenter's YAML a
 type, required, unique, minimum/maximum, length, pattern and allowed values (an ``invalidValues``
 rule with ``validValues`` and ``mustBe: 0``, the ODCS library metric).
 
-Each file is checked by ``python -m ocenter verify CONTRACT DATA --report FILE`` and by
-``datacontract test CONTRACT.odcs.yaml --output-format json --output FILE`` (server ``type:
-local, format: csv``), each a whole process with ``OPENBLAS_NUM_THREADS=1``: one warm-up run,
-then ``--repeat`` runs, the two tools alternating; the median wall time is printed with each
-verdict: valid or not, how many errors (OCenter: failing cells; datacontract: failed or
-errored checks, with the failing rows its checks counted) and whether the errors name cells.
+Each file is checked (ocenter's bytecode compiled first, as an installed program has it) by
+``python -m ocenter verify CONTRACT DATA --report FILE`` and by ``datacontract test
+CONTRACT.odcs.yaml --output-format json --output FILE`` (server ``type: local, format: csv``), each
+a whole process with ``OPENBLAS_NUM_THREADS=1``: one warm-up run, then ``--repeat`` runs, the two
+tools alternating; the median wall time is printed with each verdict: valid or not, how many errors
+(OCenter: failing cells; datacontract: failed or errored checks, with the failing rows its checks
+counted) and whether the errors name cells.
 
 datacontract-cli is not a project dependency: install it apart, e.g. ``python -m venv
 /work/venv-dcc && /work/venv-dcc/bin/pip install 'datacontract-cli[duckdb]==1.2.8'``, and give
@@ -234,6 +235,8 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the generated files")
     args = parser.parse_args()
     peer = args.datacontract if args.datacontract and Path(args.datacontract).exists() else None
+    # Bytecode as an installed program has it (see verify_benchmark.compile_code).
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "ocenter")], check=True)
     folder = Path(tempfile.mkdtemp(prefix="ocenter-peer-dcc-"))
     try:
         cases = files(folder, args.rows, args.bad)
