@@ -4,17 +4,18 @@ Usage: ``python benchmarks/verify_benchmark.py [ROWS] [--repeat N] [--few-checks
 [--keep] [--no-peers] [--before PATH]``
 
 Generates, in a temporary directory (never the repository), a CSV of ROWS rows (default
-1,000,000) x 9 columns under a contract of 20 checks (``--few-checks``: the same columns under
-4 type checks, where the fixed start-up cost weighs most), with 0.1% of cells wrong, then runs
+1,000,000) x 9 columns under a contract of 20 checks (``--few-checks``: the same columns under 4
+type checks, where the fixed start-up cost weighs most), with 0.1% of cells wrong, then runs
 each contender as a whole separate process (start-up and imports included, as a user pays them)
 and measures wall time and peak resident memory (``os.wait4`` of that child). Every contender
 gets the same environment, given explicitly: the caller's with ``OPENBLAS_NUM_THREADS=1``
 (numpy, loaded with pyarrow, would otherwise start a BLAS thread that spins on the second
 processor; ``verify`` sets it for itself, so a floor without it would be slowed and the ratio
-flattered). ``--before PATH`` adds ``verify (before)``: the same command run from another
-checkout (e.g. the code before a change, from ``git archive``), interleaved with the others so
-that both see the same load. Each contender's CPU seconds (user + system) are printed too: on a
-machine shared with other work they move less than wall times:
+flattered), and ocenter's bytecode is compiled first (see :func:`compile_code`). ``--before
+PATH`` adds ``verify (before)``: the same command run from another checkout (e.g. the code
+before a change, from ``git archive``), interleaved with the others so that both see the same
+load. Each contender's CPU seconds (user + system) are printed too: on a machine shared with
+other work they move less than wall times:
 
 * ``read_csv (inferred)``: a process that only reads the file with ``pyarrow.csv.read_csv``;
 * ``read_csv (all text)``: the same, every column read as text as the verifier does;
