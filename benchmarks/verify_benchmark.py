@@ -1,11 +1,21 @@
 """Benchmark: verifying a CSV against its contract, next to the floor of only reading it with pyarrow.
 
-Usage: ``python benchmarks/verify_benchmark.py [ROWS] [--repeat N] [--stream] [--keep] [--no-peers]``
+Usage: ``python benchmarks/verify_benchmark.py [ROWS] [--repeat N] [--few-checks] [--stream]
+[--keep] [--no-peers] [--before PATH]``
 
 Generates, in a temporary directory (never the repository), a CSV of ROWS rows (default
-1,000,000) x 9 columns under a contract of 20 checks, with 0.1% of cells wrong, then runs each
-contender as a whole separate process (start-up and imports included, as a user pays them) and
-measures wall time and peak resident memory (``os.wait4`` of that child):
+1,000,000) x 9 columns under a contract of 20 checks (``--few-checks``: the same columns under 4
+type checks, where the fixed start-up cost weighs most), with 0.1% of cells wrong, then runs
+each contender as a whole separate process (start-up and imports included, as a user pays them)
+and measures wall time and peak resident memory (``os.wait4`` of that child). Every contender
+gets the same environment, given explicitly: the caller's with ``OPENBLAS_NUM_THREADS=1``
+(numpy, loaded with pyarrow, would otherwise start a BLAS thread that spins on the second
+processor; ``verify`` sets it for itself, so a floor without it would be slowed and the ratio
+flattered), and ocenter's bytecode is compiled first (see :func:`compile_code`). ``--before
+PATH`` adds ``verify (before)``: the same command run from another checkout (e.g. the code
+before a change, from ``git archive``), interleaved with the others so that both see the same
+load. Each contender's CPU seconds (user + system) are printed too: on a machine shared with
+other work they move less than wall times:
 
 * ``read_csv (inferred)``: a process that only reads the file with ``pyarrow.csv.read_csv``;
 * ``read_csv (all text)``: the same, every column read as text as the verifier does;
@@ -61,6 +71,25 @@ fields:
   - {name: jumlah, type: integer, required: true, minimum: 1}
   - {name: terverifikasi, type: boolean}
 """
+#: The same columns under only their types: 4 checks (the text columns have none).
+FEW_CHECKS_CONTRACT = """\
+id: sampling-benchmark
+title: Sampling dan pengujian (benchmark, sedikit pemeriksaan)
+owner_unit: PPPOMN
+level: terbatas
+fields:
+  - {name: no_sampel}
+  - {name: kode_upt}
+  - {name: tanggal, type: date}
+  - {name: kategori}
+  - {name: nama_produk}
+  - {name: hasil}
+  - {name: kadar, type: number}
+  - {name: jumlah, type: integer}
+  - {name: terverifikasi, type: boolean}
+"""
+#: Columns whose planted wrong value the few-checks contract catches (a type it does not have).
+FEW_CHECKED = {"tanggal", "kadar", "terverifikasi"}
 #: Other validators run beside OCenter when installed (each script translates the contract).
 PEERS = ("pandera", "frictionless")
 CHECKS = 20  # counted from CONTRACT: 7 required, 4 types, 9 value checks
@@ -96,12 +125,13 @@ def _codes(name: str) -> list[str]:
     return sorted(reference_codes(name))
 
 
-def generate(folder: Path, rows: int, seed: int = 7) -> tuple[Path, Path, int]:
-    """Contract and data files in ``folder``; returns their paths and the number of bad cells."""
+def generate(folder: Path, rows: int, seed: int = 7, few_checks: bool = False) -> tuple[Path, Path, int]:
+    """Contract and data files in ``folder``; returns their paths and the number of bad cells
+    (those the contract catches: with ``few_checks``, in FEW_CHECKED columns only)."""
     rng = random.Random(seed)
     upt, kategori = _codes("upt"), _codes("kategori_produk")
     contract = folder / "contract.yaml"
-    contract.write_text(CONTRACT, encoding="utf-8")
+    contract.write_text(FEW_CHECKS_CONTRACT if few_checks else CONTRACT, encoding="utf-8")
     data = folder / "data.csv"
     bad = 0
     with data.open("w", encoding="utf-8", newline="") as out:
@@ -122,7 +152,7 @@ def generate(folder: Path, rows: int, seed: int = 7) -> tuple[Path, Path, int]:
             if rng.random() < BAD_SHARE * len(COLUMNS):
                 column = rng.randrange(len(COLUMNS))
                 cells[column] = WRONG[column].format(i=i)
-                bad += 1
+                bad += not few_checks or COLUMNS[column] in FEW_CHECKED
             lines.append(",".join(cells))
             if len(lines) == 100_000:
                 out.write("\n".join(lines) + "\n")
@@ -132,16 +162,33 @@ def generate(folder: Path, rows: int, seed: int = 7) -> tuple[Path, Path, int]:
     return contract, data, bad
 
 
-def run_once(argv: list[str]) -> tuple[float, float, int]:
-    """Wall seconds, peak RSS in MB and exit code of one run of ``argv``."""
+#: The environment of every contender, given explicitly (see the module's docstring).
+ENV = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+#: The checkout each contender runs in, by name (``--before``); REPO for the others.
+CWD: dict[str, Path] = {}
+
+
+def compile_code(code: Path) -> None:
+    """Bytecode for ``code``'s ocenter, as an installed program has it. With
+    PYTHONDONTWRITEBYTECODE set (as on this project's machines) no run writes it, and every run
+    of ``verify`` would compile its modules from source again, 0.1-0.15 s that the floor's
+    pyarrow, compiled when it was installed, never pays."""
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(code / "ocenter")], check=True)
+
+
+def run_once(argv: list[str], cwd: Path = REPO) -> tuple[float, float, int, float]:
+    """Wall seconds, peak RSS in MB, exit code and CPU seconds of one run of ``argv`` with ENV."""
     start = time.perf_counter()
-    child = subprocess.Popen(argv, cwd=REPO, stdout=subprocess.DEVNULL)
+    child = subprocess.Popen(argv, cwd=cwd, env=ENV, stdout=subprocess.DEVNULL)
     _, status, usage = os.wait4(child.pid, 0)
-    return time.perf_counter() - start, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
+    wall = time.perf_counter() - start
+    cpu = usage.ru_utime + usage.ru_stime
+    return wall, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status), cpu
 
 
-def measure(runs: list[tuple[str, list[str]]], repeat: int) -> list[tuple[str, float, float, int]]:
-    """(name, median wall seconds, largest peak RSS in MB, exit code) of each contender.
+def measure(runs: list[tuple[str, list[str]]], repeat: int) -> list[tuple[str, float, float, int, float]]:
+    """(name, median wall seconds, largest peak RSS in MB, exit code, median CPU seconds) of each
+    contender (run in ``CWD[name]``, else REPO).
 
     Each contender runs in a block: one run to warm up, not counted, then ``repeat`` counted
     runs, so every counted run follows a run of the same command and none pays for what
@@ -151,22 +198,29 @@ def measure(runs: list[tuple[str, list[str]]], repeat: int) -> list[tuple[str, f
     """
     walls: dict[str, list[float]] = {name: [] for name, _ in runs}
     peaks: dict[str, list[float]] = {name: [] for name, _ in runs}
+    cpus: dict[str, list[float]] = {name: [] for name, _ in runs}
     codes: dict[str, int] = {}
     for order in (runs, runs[::-1]):
         for name, argv in order:
+            cwd = CWD.get(name, REPO)
             if name in PEERS:  # tens of seconds a run: once, in the first pass
                 if not walls[name]:
-                    wall, peak, codes[name] = run_once(argv)
+                    wall, peak, codes[name], cpu = run_once(argv, cwd)
                     walls[name].append(wall)
                     peaks[name].append(peak)
+                    cpus[name].append(cpu)
                 continue
-            run_once(argv)
+            run_once(argv, cwd)
             for _ in range(repeat):
-                wall, peak, code = run_once(argv)
+                wall, peak, code, cpu = run_once(argv, cwd)
                 walls[name].append(wall)
                 peaks[name].append(peak)
+                cpus[name].append(cpu)
                 codes[name] = code
-    return [(name, statistics.median(walls[name]), max(peaks[name]), codes[name]) for name, _ in runs]
+    return [
+        (name, statistics.median(walls[name]), max(peaks[name]), codes[name], statistics.median(cpus[name]))
+        for name, _ in runs
+    ]
 
 
 def contenders(contract: Path, data: Path, report: Path, peers: bool = True) -> list[tuple[str, list[str]]]:
@@ -245,18 +299,32 @@ def main() -> int:
     parser.add_argument("--stream", action="store_true", help="only the streaming contender")
     parser.add_argument("--keep", action="store_true", help="keep the generated files")
     parser.add_argument("--no-peers", action="store_true", help="leave out pandera and frictionless")
+    parser.add_argument("--few-checks", action="store_true", help="the 4-check contract")
+    parser.add_argument("--before", type=Path, help="another checkout whose verify runs beside")
     args = parser.parse_args()
+    compile_code(REPO)
+    if args.before:
+        compile_code(args.before.resolve())
     folder = Path(tempfile.mkdtemp(prefix="ocenter-bench-"))
     try:
         start = time.perf_counter()
-        contract, data, bad = generate(folder, args.rows)
+        contract, data, bad = generate(folder, args.rows, few_checks=args.few_checks)
         size_mb = data.stat().st_size / 1024 / 1024
+        checks = 4 if args.few_checks else CHECKS
         print(
-            f"generated {args.rows:,} rows x {len(COLUMNS)} columns, {CHECKS} checks, "
+            f"generated {args.rows:,} rows x {len(COLUMNS)} columns, {checks} checks, "
             f"{bad:,} bad cells, {size_mb:,.1f} MB in {time.perf_counter() - start:.1f} s"
         )
-        print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, {folder}")
+        print(
+            f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, {folder}, "
+            f"OPENBLAS_NUM_THREADS={ENV['OPENBLAS_NUM_THREADS']} for every contender"
+        )
         runs = contenders(contract, data, folder / "report.json", peers=not args.no_peers)
+        if args.before:
+            verify = next(argv for name, argv in runs if name == "ocenter verify")
+            before_report = str(folder / "report-before.json")
+            runs.insert(3, ("verify (before)", [*verify[:-1], before_report]))
+            CWD["verify (before)"] = args.before.resolve()
         if args.stream:
             keep = ("read_csv (inferred)", "ocenter verify", "ocenter streaming")
             runs = [r for r in runs if r[0] in keep]
@@ -265,17 +333,18 @@ def main() -> int:
             print(f"the floor ({results[0][0]}) failed with exit code {results[0][3]}: nothing to compare")
             return 2
         floor_wall, floor_peak = results[0][1], results[0][2]
+        floor_cpu = results[0][4]
         print(
-            f"\n{'process':<22}{'wall s':>9}{'x floor':>9}{'peak MB':>10}{'x floor':>9}"
-            f"{'x file':>8}{'exit':>6}"
+            f"\n{'process':<22}{'wall s':>9}{'x floor':>9}{'cpu s':>8}{'x floor':>9}{'peak MB':>10}"
+            f"{'x floor':>9}{'x file':>8}{'exit':>6}"
         )
-        for name, wall, peak, code in results:
+        for name, wall, peak, code, cpu in results:
             print(
-                f"{name:<22}{wall:>9.2f}{wall / floor_wall:>9.2f}{peak:>10.0f}"
-                f"{peak / floor_peak:>9.2f}{peak / size_mb:>8.2f}{code:>6}"
+                f"{name:<22}{wall:>9.2f}{wall / floor_wall:>9.2f}{cpu:>8.2f}{cpu / floor_cpu:>9.2f}"
+                f"{peak:>10.0f}{peak / floor_peak:>9.2f}{peak / size_mb:>8.2f}{code:>6}"
             )
         print()
-        by_name = {name: (wall, peak) for name, wall, peak, _ in results}
+        by_name = {name: (wall, peak) for name, wall, peak, _, _ in results}
         for line in targets(by_name, floor_wall, size_mb, stream=args.stream):
             print(line)
         report = folder / "report.json"

@@ -109,6 +109,20 @@ def test_verify_exit_codes_and_report(demo_home, tmp_path):
     assert "Traceback" not in broken.stderr + broken.stdout
 
 
+def test_the_command_line_loads_no_heavy_module_before_a_command_runs():
+    # verify starts reading its file on a thread before pydantic and the contract model load
+    # (ocenter.cli._cmd_verify); a module-level import in the command line, or in what it
+    # imports first, would make the read wait for them again, and load numpy before verify
+    # sets OPENBLAS_NUM_THREADS.
+    heavy = ["pyarrow", "numpy", "pandas", "pydantic", "pydantic_core", "yaml", "sqlmodel",
+             "sqlalchemy", "git", "altair", "streamlit"]
+    code = ("import sys, ocenter.cli; ocenter.cli.build_parser(); "
+            f"print(' '.join(m for m in {heavy!r} if m in sys.modules))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=ROOT, timeout=120, check=True).stdout.split()
+    assert loaded == []
+
+
 def test_user_add_takes_the_password_from_stdin_never_an_option(tmp_path):
     home = tmp_path / "home"
     assert _ocenter("init", home=home).returncode == 0
