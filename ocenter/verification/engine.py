@@ -15,8 +15,9 @@ import pyarrow as pa
 from ocenter import reference
 from ocenter.accounts.levels import Level
 from ocenter.clock import SYSTEM_CLOCK
-from ocenter.contracts.model import ContractField, DataContract, FieldType
-from ocenter.textformats import anchored
+from ocenter.contracts.model import ContractField, DataContract, FieldType, header_key
+from ocenter.contracts.quality import QualityRule, measure
+from ocenter.textformats import anchored, pc
 from ocenter.verification.judging import (
     _OK,
     _REQUIRED,
@@ -24,6 +25,8 @@ from ocenter.verification.judging import (
     _Failures,
     _failures,
     _judge,
+    _member,
+    _missing_mask,
     _newest,
     _num,
     _Plan,
@@ -31,7 +34,7 @@ from ocenter.verification.judging import (
     _text_column,
     _worth_distinct,
 )
-from ocenter.verification.kernels import _fixed_ranges, _take
+from ocenter.verification.kernels import _byte_lengths, _fixed_ranges, _np, _take
 from ocenter.verification.pool import _Pool
 from ocenter.verification.report import (
     _CELL_ERRORS,
@@ -180,6 +183,18 @@ class _Judged:
     failures: list[_Failures]
     keys: dict[tuple[str, ...], _KeyPart]
     newest: str | None
+    rule_counts: list[int] = field(default_factory=list)  # rows failing each column rule
+
+
+@dataclass
+class _ColumnRule:
+    """A library quality rule of one column, measured part by part (see :func:`_rule_count`)."""
+
+    plan: int  # index of the field's plan
+    rule: QualityRule
+    markers: list[str]  # cell texts that count as missing (for missingValues: the rule's own)
+    valid: list[str] | None = None
+    pattern: str | None = None
 
 
 @dataclass
@@ -230,6 +245,26 @@ class _Keys:
         return self.result
 
 
+def _rule_count(prepared: _ColumnRule, col: pa.ChunkedArray) -> int:
+    """How many cells of one part fail a column's quality rule (Arrow kernels, no loop per row).
+
+    nullValues counts empty cells; missingValues cells that count as missing; invalidValues
+    present cells outside ``validValues`` or not matching ``pattern`` (each given one must hold).
+    """
+    metric = prepared.rule.metric
+    if metric == "nullValues":
+        return int(np.count_nonzero(_byte_lengths(col) == 0))
+    if metric == "missingValues":
+        return int(np.count_nonzero(_missing_mask(col, [m for m in prepared.markers if m != ""])))
+    present = ~_missing_mask(col, [m for m in prepared.markers if m != ""])
+    bad = np.zeros(len(col), bool)
+    if prepared.valid is not None:
+        bad |= ~_member(col, prepared.valid) if prepared.valid else True
+    if prepared.pattern is not None:
+        bad |= ~_np(pc.match_substring_regex(col, pattern=prepared.pattern)).astype(bool)
+    return int(np.count_nonzero(present & bad))
+
+
 def _check_params(f: ContractField, contract: DataContract) -> dict[str, dict[str, Any]]:
     type_params: dict[str, Any] = {"type": f.type.value}
     if f.type == FieldType.NUMBER:
@@ -240,8 +275,10 @@ def _check_params(f: ContractField, contract: DataContract) -> dict[str, dict[st
         "required": {},
         "type": type_params,
         "allowed_values": {"allowed": shown},
-        "minimum": {"minimum": _num(f.minimum) if f.minimum is not None else ""},
-        "maximum": {"maximum": _num(f.maximum) if f.maximum is not None else ""},
+        "minimum": {"minimum": _num(f.minimum) if f.minimum is not None else ""}
+        if f.earliest is None else {"minimum": f.earliest.isoformat(), "bound": "date"},
+        "maximum": {"maximum": _num(f.maximum) if f.maximum is not None else ""}
+        if f.latest is None else {"maximum": f.latest.isoformat(), "bound": "date"},
         "pattern": {"pattern": f.pattern or ""},
         "min_length": {"min_length": f.min_length},
         "max_length": {"max_length": f.max_length},
@@ -277,6 +314,9 @@ class _Engine:
         self.cut_row: int | None = None  # detail is complete up to this row only
         self.keys: dict[tuple[str, ...], _Keys] = {}
         self.newest: str | None = None
+        self.column_rules: list[_ColumnRule] = []
+        self.rule_counts: list[int] = []
+        self.unchecked: list[DatasetIssue] = []  # rules that cannot be measured, and why
         self._error_rows: list[tuple[int, str, str, str | None, dict[str, Any], Level]] | None = None
         self._error_rows_of = 0  # how many groups the rows above were laid out from
 
@@ -288,16 +328,16 @@ class _Engine:
         self.started = True
         names = first_part.column_names if first_part is not None else []
         contract = self.contract
-        first: dict[str, int] = {}
-        for position, name in enumerate(names):
-            first.setdefault(name, position)
-        expected = contract.field_names()
-        known = set(expected)
-        missing = [n for n in expected if n not in first]
-        unexpected = [n for n in first if n not in known]
-        duplicate = sorted({n for n in names if names.count(n) > 1})
-        present = [n for n in first if n in known]  # dicts keep the file's order
-        in_contract_order = [n for n in expected if n in first]
+        # Headers are matched as the contract says (exact, or without case and spacing);
+        # problems are named by the headers the sender sees.
+        keys = [header_key(n, contract.header_matching) for n in names]
+        first = contract.column_positions(names)
+        used = set(first.values())
+        missing = [f.header_text() for f in contract.fields if f.name not in first]
+        unexpected = [n for i, n in enumerate(names) if i not in used and keys.index(keys[i]) == i]
+        duplicate = sorted({n for n, k in zip(names, keys, strict=True) if keys.count(k) > 1})
+        present = sorted(first, key=first.__getitem__)  # the file's order
+        in_contract_order = [n for n in contract.field_names() if n in first]
         for kind, columns in (
             ("missing", missing),
             ("unexpected", unexpected),
@@ -311,9 +351,9 @@ class _Engine:
                     )
                 )
         if present != in_contract_order:
-            self.issues.append(
-                DatasetIssue(check="header", params={"kind": "reordered", "expected": ", ".join(expected)})
-            )
+            expected = ", ".join(f.header_text() for f in contract.fields)
+            params = {"kind": "reordered", "expected": expected}
+            self.issues.append(DatasetIssue(check="header", params=params))
         for index, f in enumerate(contract.fields):
             plan = _Plan(
                 field=f,
@@ -338,9 +378,42 @@ class _Engine:
             self.plans.append(plan)
             if f.unique and first.get(f.name) is not None:
                 self.keys[(f.name,)] = _Keys(names=(f.name,))
+            for rule in f.quality:
+                self._prepare_rule(rule, plan)
         key = tuple(contract.primary_key)
         if key and all(n in first for n in key) and key not in self.keys:
             self.keys[key] = _Keys(names=key)
+        for rule in contract.quality:
+            self._prepare_rule(rule, None)
+        self.rule_counts = [0] * len(self.column_rules)
+
+    def _prepare_rule(self, rule: QualityRule, plan: _Plan | None) -> None:
+        """Make ready to measure one quality rule, or say why it is not checked."""
+        where = plan.field.header_text() if plan is not None else ""
+        if rule.type != "library":
+            # SQL and other tools' rules are kept with the contract and named in the report:
+            # the Operational Center measures ODCS's library metrics only.
+            shown = rule.name or rule.description or rule.query or rule.engine or ""
+            self.unchecked.append(DatasetIssue(
+                check="quality_not_checked", severity="warning",
+                params={"type": rule.type, "rule": _cut(shown), "column": where or "-"}))
+            return
+        if plan is not None and plan.position is None:
+            return  # the header is already an error; nothing to measure
+        names = (plan.field.name,) if plan is not None else tuple(rule.properties)
+        if rule.metric == "duplicateValues":
+            found = {p.field.name for p in self.plans if p.position is not None}
+            if all(n in found for n in names) and names not in self.keys:
+                self.keys[names] = _Keys(names=names)
+            return
+        if plan is None:
+            return  # rowCount: measured at the end
+        markers = list(self.contract.missing_values)
+        if rule.metric == "missingValues" and rule.missing_values is not None:
+            markers = ["" if m is None else m for m in rule.missing_values]
+        valid = None if rule.valid_values is None else [v for v in rule.valid_values if v is not None]
+        pattern = anchored(rule.pattern) if rule.pattern is not None else None
+        self.column_rules.append(_ColumnRule(plan.index, rule, markers, valid, pattern))
 
     # cells: judged on a worker thread, reading only what start() prepared -----------------------
 
@@ -363,7 +436,8 @@ class _Engine:
             if self.contract.time_field == name:
                 newest = _newest(plan, values, None if distinct else outcome, decimal)
         keys = {names: self._key_part(names, codes, columns) for names in self.keys}
-        return _Judged(rows=part.num_rows, failures=failures, keys=keys, newest=newest)
+        counts = [_rule_count(r, columns[self.plans[r.plan].field.name]) for r in self.column_rules]
+        return _Judged(rows=part.num_rows, failures=failures, keys=keys, newest=newest, rule_counts=counts)
 
     def _key_part(
         self, names: tuple[str, ...], codes: dict[str, np.ndarray], columns: dict[str, pa.ChunkedArray]
@@ -406,6 +480,8 @@ class _Engine:
             self.stored += len(found.at)
         for names, part in judged.keys.items():
             self.keys[names].add(part, offset)
+        for i, count in enumerate(judged.rule_counts):
+            self.rule_counts[i] += count
         if judged.newest is not None and (self.newest is None or judged.newest > self.newest):
             self.newest = judged.newest
         self.rows += judged.rows
@@ -439,6 +515,7 @@ class _Engine:
         stale = self._freshness()
         if stale is not None:
             issues.append(stale)
+        issues.extend(self._quality_issues())
         ordered = sorted(self.counts.items(), key=lambda kv: (kv[0][0], CELL_CHECKS.index(kv[0][1])))
         summary = [
             SummaryEntry(column=self.plans[index].field.name, check=check, count=count)
@@ -457,6 +534,43 @@ class _Engine:
             dataset_issues=issues,
             summary=summary,
         )
+
+    def _quality_issues(self) -> list[DatasetIssue]:
+        """Every quality rule measured and compared with its threshold as written: those that
+        fail, then those that could not be checked."""
+        found = []
+        for rule_at, count in zip(self.column_rules, self.rule_counts, strict=True):
+            column = self.plans[rule_at.plan].field.header_text()
+            found.append((rule_at.rule, count, column))
+        rules = [(r, self.plans[p.index]) for p in self.plans for r in p.field.quality] + [
+            (r, None) for r in self.contract.quality
+        ]
+        for rule, plan in rules:
+            if rule.type != "library" or (plan is not None and plan.position is None):
+                continue
+            if rule.metric == "rowCount":
+                found.append((rule, self.rows, ""))
+            elif rule.metric == "duplicateValues":
+                names = (plan.field.name,) if plan is not None else tuple(rule.properties)
+                keys = self.keys.get(names)
+                if keys is not None:
+                    column = plan.field.header_text() if plan is not None else ", ".join(names)
+                    found.append((rule, len(keys.duplicates()[0]), column))
+        issues = []
+        for rule, count, column in found:
+            measured = measure(count, self.rows, rule.unit)
+            if rule.passes(measured):
+                continue
+            shown = f"{_num(round(measured, 4))}%" if rule.unit == "percent" else str(count)
+            if rule.unit == "percent":
+                shown += f" ({count})"
+            issues.append(DatasetIssue(
+                check="quality" if column else "quality_table",
+                severity=rule.severity,
+                params={"metric": rule.metric, "column": column, "measured": shown,
+                        "condition": rule.condition()},
+            ))
+        return issues + self.unchecked
 
     def _finish_unique(self, plan: _Plan, keys: _Keys) -> None:
         repeat, first = keys.duplicates()
