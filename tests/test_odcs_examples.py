@@ -265,3 +265,61 @@ schema:
         for p in yaml.safe_load(contract_to_odcs(contract))["schema"][0]["properties"]
     }
     assert options["tanggal"] == {"format": "yyyy-MM-dd", "minimum": "2026-01-01", "maximum": "2026-03-31"}
+
+
+def test_every_kind_of_quality_rule_round_trips_as_valid_odcs(validator) -> None:  # noqa: ANN001
+    def rule(metric: str, operator: str, *operands: float, **more: object) -> dict:
+        return {"metric": metric, "operator": operator, "operands": list(operands), **more}
+
+    contract = DataContract.model_validate(
+        {
+            "id": "aturan-mutu",
+            "title": "Aturan mutu",
+            "owner_unit": "PUSDATIN",
+            "header_matching": "loose",
+            "fields": [
+                {
+                    "name": "kode_upt",
+                    "header": "Kode UPT",
+                    "quality": [
+                        rule("nullValues", "mustBe", 0),
+                        rule(
+                            "missingValues",
+                            "mustBeLessThan",
+                            2.5,
+                            unit="percent",
+                            missing_values=["", None, "NA"],
+                        ),
+                        rule(
+                            "invalidValues",
+                            "mustBeLessOrEqualTo",
+                            5,
+                            unit="percent",
+                            valid_values=["A", None],
+                        ),
+                        rule("invalidValues", "mustNotBe", 3, pattern=r"^U\d+$", severity="warning"),
+                        rule(
+                            "duplicateValues", "mustBeGreaterThan", 0.5, name="dups", dimension="uniqueness"
+                        ),
+                        {
+                            "type": "sql",
+                            "query": "SELECT COUNT(*) FROM t",
+                            "operator": "mustBe",
+                            "operands": [0],
+                        },
+                        {"type": "custom", "engine": "soda", "implementation": "type: duplicate_percent\n"},
+                        {"type": "text", "description": "Kode diisi dari daftar UPT."},
+                    ],
+                },
+                {"name": "tanggal", "type": "date", "earliest": "2026-01-01", "latest": "2026-12-31"},
+            ],
+            "quality": [
+                rule("rowCount", "mustNotBeBetween", 5, 10),
+                rule("duplicateValues", "mustBeGreaterOrEqualTo", 0, properties=["kode_upt", "tanggal"]),
+                rule("rowCount", "mustBeBetween", 1, 9, unit="rows", severity="warning"),
+            ],
+        }
+    )
+    text = contract_to_odcs(contract)
+    assert not list(validator.iter_errors(yaml.safe_load(text)))
+    assert contract_from_odcs(text) == contract

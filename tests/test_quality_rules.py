@@ -236,3 +236,17 @@ def test_date_bounds_belong_to_date_fields() -> None:
         contract([{"name": "n", "type": "integer", "earliest": "2026-01-01"}])
     with pytest.raises(ValueError):
         contract([{"name": "t", "type": "date", "earliest": "2026-02-01", "latest": "2026-01-01"}])
+
+
+def test_the_json_schema_carries_the_header_and_the_date_bounds() -> None:
+    from ocenter.contracts.json_schema import json_schema
+
+    c = contract(
+        [{"name": "tanggal", "header": "Tanggal Sampling", "type": "date", "earliest": "2026-01-01"}]
+    )
+    prop = json_schema(c)["properties"]["tanggal"]
+    assert (prop["x-header"], prop["formatMinimum"], "formatMaximum" in prop) == (
+        "Tanggal Sampling",
+        "2026-01-01",
+        False,
+    )
