@@ -250,3 +250,18 @@ def test_the_json_schema_carries_the_header_and_the_date_bounds() -> None:
         "2026-01-01",
         False,
     )
+
+
+def test_a_drafted_contract_verifies_the_sample_it_was_drafted_from() -> None:
+    from ocenter.contracts.inference import infer_contract
+
+    sample = pa.table(
+        {"Kode UPT": ["U1", "U2"], "DataValue": ["1", "2"], "Tanggal": ["2026-01-05", "2026-02-01"]}
+    )
+    draft = infer_contract(sample, "draf-uji", "Draf uji", "PUSDATIN")
+    assert [(f.name, f.header) for f in draft.fields] == [
+        ("kode_upt", "Kode UPT"),
+        ("datavalue", "DataValue"),
+        ("tanggal", "Tanggal"),
+    ]
+    assert verify(draft, sample.to_pydict()).valid
