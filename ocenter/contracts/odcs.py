@@ -16,6 +16,7 @@ from typing import Any
 from ocenter.accounts.levels import Level
 from ocenter.contracts.model import DataContract, FieldType
 from ocenter.errors import UserError
+from ocenter.i18n import Said
 from ocenter.yamlfiles import load_yaml
 
 ODCS_API_VERSION = "v3.1.0"
@@ -199,7 +200,17 @@ def _contract_data(doc: Any, table: Any, several: bool) -> dict[str, Any]:
     if not props:
         raise OdcsRefusal("odcs.no_properties", table=table.name)
     names = {str(p.name): _field_name(str(p.name)) for p in props}
-    fields = [_field_data(p, names[str(p.name)]) for p in props]
+    fields, problems = [], []
+    for prop in props:  # every column's problem at once, so one revision of the contract does
+        try:
+            fields.append(_field_data(prop, names[str(prop.name)]))
+        except OdcsRefusal as refused:
+            problems.append(refused)
+    if len(problems) == 1:
+        raise problems[0]
+    if problems:
+        said = [Said(p.key, **p.params) for p in problems]
+        raise OdcsRefusal("odcs.columns", count=len(problems), problems=Said.joined(" ", said))
     keys = sorted(
         (p for p in props if p.primaryKey),
         key=lambda p: (int(p.primaryKeyPosition or 0) < 1, p.primaryKeyPosition or 0),
