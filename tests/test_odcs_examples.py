@@ -338,3 +338,14 @@ def test_every_kind_of_quality_rule_round_trips_as_valid_odcs(validator) -> None
     text = contract_to_odcs(contract)
     assert not list(validator.iter_errors(yaml.safe_load(text)))
     assert contract_from_odcs(text) == contract
+
+
+@pytest.mark.parametrize(("low", "high"), [(0, None), (None, 5), (3, 3), (2, 9), (1, None)])
+def test_row_bounds_round_trip_as_a_row_count_rule(low: int | None, high: int | None, validator) -> None:  # noqa: ANN001
+    data: dict = {"id": "baris", "title": "Baris", "owner_unit": "X", "fields": [{"name": "a"}]}
+    data |= {k: v for k, v in (("min_rows", low), ("max_rows", high)) if v is not None}
+    contract = DataContract.model_validate(data)
+    doc = yaml.safe_load(contract_to_odcs(contract))
+    assert not list(validator.iter_errors(doc))
+    (rule,) = doc["schema"][0]["quality"]
+    assert rule["metric"] == "rowCount" and contract_from_odcs(contract_to_odcs(contract)) == contract

@@ -442,11 +442,11 @@ def _rows_as_bounds(rule: dict[str, Any], data: dict[str, Any]) -> bool:
     low, high = bounds([int(v) for v in values])
     if (low is not None and low < 0) or (high is not None and high < 1):
         return False
-    if low is not None and low > 0:
+    if low is not None:
         data["min_rows"] = low
     if high is not None:
         data["max_rows"] = high
-    return low is not None and low > 0 or high is not None
+    return True
 
 
 def _number_bounds(options: dict[str, Any], ftype: FieldType, where: str) -> dict[str, Any]:
