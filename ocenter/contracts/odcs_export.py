@@ -169,7 +169,9 @@ def _row_rule(low: int | None, high: int | None) -> dict[str, Any] | None:
     if low is None and high is None:
         return None
     rule: dict[str, Any] = {"type": "library", "metric": "rowCount", "unit": "rows"}
-    if low is not None and high is not None:
+    if low is not None and low == high:
+        rule["mustBe"] = low  # ODCS's between takes two different numbers
+    elif low is not None and high is not None:
         rule["mustBeBetween"] = [low, high]
     elif low is not None:
         rule["mustBeGreaterOrEqualTo"] = low

@@ -117,6 +117,8 @@ class QualityRule(BaseModel):
             wanted = 2 if self.operator.endswith("Between") else 1
             if len(self.operands) != wanted or not all(math.isfinite(v) for v in self.operands):
                 raise refusal("check.quality_threshold_shape", operator=self.operator, count=wanted)
+            if wanted == 2 and self.operands[0] >= self.operands[1]:
+                raise refusal("check.quality_between_order", operator=self.operator)
         if self.type == "sql" and not self.query:
             raise refusal("check.quality_needs_query")
         if self.pattern is not None:
