@@ -16,8 +16,7 @@ from ocenter import reference
 from ocenter.accounts.levels import Level
 from ocenter.clock import SYSTEM_CLOCK
 from ocenter.contracts.model import ContractField, DataContract, FieldType, header_key
-from ocenter.contracts.quality import QualityRule, measure
-from ocenter.textformats import anchored, pc
+from ocenter.textformats import anchored
 from ocenter.verification.judging import (
     _OK,
     _REQUIRED,
@@ -25,8 +24,6 @@ from ocenter.verification.judging import (
     _Failures,
     _failures,
     _judge,
-    _member,
-    _missing_mask,
     _newest,
     _num,
     _Plan,
@@ -34,7 +31,7 @@ from ocenter.verification.judging import (
     _text_column,
     _worth_distinct,
 )
-from ocenter.verification.kernels import _byte_lengths, _fixed_ranges, _np, _take
+from ocenter.verification.kernels import _fixed_ranges, _take
 from ocenter.verification.pool import _Pool
 from ocenter.verification.report import (
     _CELL_ERRORS,
@@ -44,6 +41,7 @@ from ocenter.verification.report import (
     SummaryEntry,
     VerificationReport,
 )
+from ocenter.verification.rules import QualityMeasures
 
 #: Rows judged together by one worker: large enough that per-call overhead vanishes, small
 #: enough that the parts in flight are a small share of memory.
@@ -187,17 +185,6 @@ class _Judged:
 
 
 @dataclass
-class _ColumnRule:
-    """A library quality rule of one column, measured part by part (see :func:`_rule_count`)."""
-
-    plan: int  # index of the field's plan
-    rule: QualityRule
-    markers: list[str]  # cell texts that count as missing (for missingValues: the rule's own)
-    valid: list[str] | None = None
-    pattern: str | None = None
-
-
-@dataclass
 class _Keys:
     """Values that must not repeat (a unique field or the primary key), gathered part by part.
 
@@ -243,26 +230,6 @@ class _Keys:
                 repeat, first = positions[repeat], positions[first]
             self.result = repeat, first
         return self.result
-
-
-def _rule_count(prepared: _ColumnRule, col: pa.ChunkedArray) -> int:
-    """How many cells of one part fail a column's quality rule (Arrow kernels, no loop per row).
-
-    nullValues counts empty cells; missingValues cells that count as missing; invalidValues
-    present cells outside ``validValues`` or not matching ``pattern`` (each given one must hold).
-    """
-    metric = prepared.rule.metric
-    if metric == "nullValues":
-        return int(np.count_nonzero(_byte_lengths(col) == 0))
-    if metric == "missingValues":
-        return int(np.count_nonzero(_missing_mask(col, [m for m in prepared.markers if m != ""])))
-    present = ~_missing_mask(col, [m for m in prepared.markers if m != ""])
-    bad = np.zeros(len(col), bool)
-    if prepared.valid is not None:
-        bad |= ~_member(col, prepared.valid) if prepared.valid else True
-    if prepared.pattern is not None:
-        bad |= ~_np(pc.match_substring_regex(col, pattern=prepared.pattern)).astype(bool)
-    return int(np.count_nonzero(present & bad))
 
 
 def _check_params(f: ContractField, contract: DataContract) -> dict[str, dict[str, Any]]:
@@ -314,9 +281,7 @@ class _Engine:
         self.cut_row: int | None = None  # detail is complete up to this row only
         self.keys: dict[tuple[str, ...], _Keys] = {}
         self.newest: str | None = None
-        self.column_rules: list[_ColumnRule] = []
-        self.rule_counts: list[int] = []
-        self.unchecked: list[DatasetIssue] = []  # rules that cannot be measured, and why
+        self.quality: QualityMeasures | None = None
         self._error_rows: list[tuple[int, str, str, str | None, dict[str, Any], Level]] | None = None
         self._error_rows_of = 0  # how many groups the rows above were laid out from
 
@@ -378,42 +343,15 @@ class _Engine:
             self.plans.append(plan)
             if f.unique and first.get(f.name) is not None:
                 self.keys[(f.name,)] = _Keys(names=(f.name,))
-            for rule in f.quality:
-                self._prepare_rule(rule, plan)
         key = tuple(contract.primary_key)
         if key and all(n in first for n in key) and key not in self.keys:
             self.keys[key] = _Keys(names=key)
-        for rule in contract.quality:
-            self._prepare_rule(rule, None)
-        self.rule_counts = [0] * len(self.column_rules)
-
-    def _prepare_rule(self, rule: QualityRule, plan: _Plan | None) -> None:
-        """Make ready to measure one quality rule, or say why it is not checked."""
-        where = plan.field.header_text() if plan is not None else ""
-        if rule.type != "library":
-            # SQL and other tools' rules are kept with the contract and named in the report:
-            # the Operational Center measures ODCS's library metrics only.
-            shown = rule.name or rule.description or rule.query or rule.engine or ""
-            self.unchecked.append(DatasetIssue(
-                check="quality_not_checked", severity="warning",
-                params={"type": rule.type, "rule": _cut(shown), "column": where or "-"}))
-            return
-        if plan is not None and plan.position is None:
-            return  # the header is already an error; nothing to measure
-        names = (plan.field.name,) if plan is not None else tuple(rule.properties)
-        if rule.metric == "duplicateValues":
-            found = {p.field.name for p in self.plans if p.position is not None}
-            if all(n in found for n in names) and names not in self.keys:
+        self.quality = QualityMeasures(contract, set(first))
+        rules = [(r, f.name) for f in contract.fields for r in f.quality]
+        for rule, name in rules + [(r, None) for r in contract.quality]:
+            names = self.quality.prepare(rule, name)
+            if names is not None and names not in self.keys:
                 self.keys[names] = _Keys(names=names)
-            return
-        if plan is None:
-            return  # rowCount: measured at the end
-        markers = list(self.contract.missing_values)
-        if rule.metric == "missingValues" and rule.missing_values is not None:
-            markers = ["" if m is None else m for m in rule.missing_values]
-        valid = None if rule.valid_values is None else [v for v in rule.valid_values if v is not None]
-        pattern = anchored(rule.pattern) if rule.pattern is not None else None
-        self.column_rules.append(_ColumnRule(plan.index, rule, markers, valid, pattern))
 
     # cells: judged on a worker thread, reading only what start() prepared -----------------------
 
@@ -436,7 +374,8 @@ class _Engine:
             if self.contract.time_field == name:
                 newest = _newest(plan, values, None if distinct else outcome, decimal)
         keys = {names: self._key_part(names, codes, columns) for names in self.keys}
-        counts = [_rule_count(r, columns[self.plans[r.plan].field.name]) for r in self.column_rules]
+        assert self.quality is not None
+        counts = self.quality.part_counts(columns)
         return _Judged(rows=part.num_rows, failures=failures, keys=keys, newest=newest, rule_counts=counts)
 
     def _key_part(
@@ -480,8 +419,8 @@ class _Engine:
             self.stored += len(found.at)
         for names, part in judged.keys.items():
             self.keys[names].add(part, offset)
-        for i, count in enumerate(judged.rule_counts):
-            self.rule_counts[i] += count
+        assert self.quality is not None
+        self.quality.add(judged.rule_counts)
         if judged.newest is not None and (self.newest is None or judged.newest > self.newest):
             self.newest = judged.newest
         self.rows += judged.rows
@@ -515,7 +454,8 @@ class _Engine:
         stale = self._freshness()
         if stale is not None:
             issues.append(stale)
-        issues.extend(self._quality_issues())
+        assert self.quality is not None
+        issues.extend(self.quality.issues(self.rows, lambda names: len(self.keys[names].duplicates()[0])))
         ordered = sorted(self.counts.items(), key=lambda kv: (kv[0][0], CELL_CHECKS.index(kv[0][1])))
         summary = [
             SummaryEntry(column=self.plans[index].field.name, check=check, count=count)
@@ -534,43 +474,6 @@ class _Engine:
             dataset_issues=issues,
             summary=summary,
         )
-
-    def _quality_issues(self) -> list[DatasetIssue]:
-        """Every quality rule measured and compared with its threshold as written: those that
-        fail, then those that could not be checked."""
-        found = []
-        for rule_at, count in zip(self.column_rules, self.rule_counts, strict=True):
-            column = self.plans[rule_at.plan].field.header_text()
-            found.append((rule_at.rule, count, column))
-        rules = [(r, self.plans[p.index]) for p in self.plans for r in p.field.quality] + [
-            (r, None) for r in self.contract.quality
-        ]
-        for rule, plan in rules:
-            if rule.type != "library" or (plan is not None and plan.position is None):
-                continue
-            if rule.metric == "rowCount":
-                found.append((rule, self.rows, ""))
-            elif rule.metric == "duplicateValues":
-                names = (plan.field.name,) if plan is not None else tuple(rule.properties)
-                keys = self.keys.get(names)
-                if keys is not None:
-                    column = plan.field.header_text() if plan is not None else ", ".join(names)
-                    found.append((rule, len(keys.duplicates()[0]), column))
-        issues = []
-        for rule, count, column in found:
-            measured = measure(count, self.rows, rule.unit)
-            if rule.passes(measured):
-                continue
-            shown = f"{_num(round(measured, 4))}%" if rule.unit == "percent" else str(count)
-            if rule.unit == "percent":
-                shown += f" ({count})"
-            issues.append(DatasetIssue(
-                check="quality" if column else "quality_table",
-                severity=rule.severity,
-                params={"metric": rule.metric, "column": column, "measured": shown,
-                        "condition": rule.condition()},
-            ))
-        return issues + self.unchecked
 
     def _finish_unique(self, plan: _Plan, keys: _Keys) -> None:
         repeat, first = keys.duplicates()
