@@ -179,14 +179,18 @@ def _rule_shape(rule: dict) -> tuple:
 
 @pytest.mark.parametrize("scenario", ["sampling_errors", "keys", "semicolon_comma", "rows_fresh"])
 def test_our_contracts_export_as_valid_odcs(scenario: str, validator) -> None:  # noqa: ANN001
+    from ocenter.demo_data import sampling_contract
+
     folder = Path(__file__).parent / "fixtures" / "verification" / scenario
-    for contract in (contract_from_yaml((folder / "contract.yaml").read_text("utf-8")), FULL):
+    ours = contract_from_yaml((folder / "contract.yaml").read_text("utf-8"))
+    for contract in (ours, FULL, sampling_contract()):
         doc = yaml.safe_load(contract_to_odcs(contract))
         assert not list(validator.iter_errors(doc))
         # Our own properties travel as custom properties, not as keys ODCS does not have.
         assert "classification" not in doc["schema"][0]
         custom = {c["property"]: c["value"] for c in doc["customProperties"]}
         assert custom["level"] == contract.level.value
+        assert contract_from_odcs(contract_to_odcs(contract)) == contract
 
 
 def test_a_table_of_a_contract_with_several_is_chosen_by_name() -> None:
