@@ -265,3 +265,21 @@ def test_a_drafted_contract_verifies_the_sample_it_was_drafted_from() -> None:
         ("tanggal", "Tanggal"),
     ]
     assert verify(draft, sample.to_pydict()).valid
+
+
+def test_failing_rows_mask_a_column_found_under_its_header_at_its_fields_level() -> None:
+    from ocenter.accounts.levels import Level
+    from ocenter.verification.failing_rows import failing_rows
+
+    c = contract(
+        [
+            {"name": "kode_upt", "header": "Kode UPT", "level": "rahasia"},
+            {"name": "jumlah", "header": "Jumlah", "type": "integer"},
+        ],
+        header_matching="loose",
+    )
+    table = pa.table({"KODE UPT": ["UPT-1", "UPT-2"], "jumlah": ["1", "x"]})
+    report = verify(c, table.to_pydict())
+    rows = failing_rows(c, table, report, clearance=Level.TERBATAS)
+    assert rows.column("KODE UPT").to_pylist() == ["***"]  # the field's level, not the dataset's
+    assert rows.column("jumlah").to_pylist() == ["x"]
