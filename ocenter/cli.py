@@ -80,7 +80,7 @@ def _cmd_contract(args: argparse.Namespace) -> int:
 
     source = read_yaml_file(Path(args.file)) if args.action != "infer" else ""
     if args.action == "import-odcs":
-        output = contract_to_yaml(contract_from_odcs(source))
+        output = contract_to_yaml(contract_from_odcs(source, args.schema))
     elif args.action == "export-odcs":
         output = contract_to_odcs(contract_from_yaml(source))
     elif args.action == "json-schema":
@@ -247,6 +247,8 @@ def build_parser() -> argparse.ArgumentParser:
     contract.add_argument("-o", "--output", help="write here instead of printing")
     contract.add_argument("--id", help="dataset id for infer")
     contract.add_argument("--owner", help="owner unit code for infer")
+    contract.add_argument("--schema", metavar="NAME",
+                          help="import-odcs: the table to take from a contract with several")
     contract.set_defaults(run=_cmd_contract)
 
     audit = commands.add_parser("audit", help="check the evidence the installation keeps")

@@ -70,6 +70,8 @@ for submission in mine.items:
             st.error(ui.tr("submit.returned_reason", note=submission.decision_note))
             report = procedure.report_for(ctx, viewer, submission)
             if report is not None:
+                for issue in report.dataset_issues:  # header, row count, quality rules
+                    st.warning(ui.literal(issue.message(ui.lang())))
                 st.dataframe(ui.summary_rows(report), hide_index=True, width="stretch")
                 for fmt in ("csv", "xlsx"):
                     # Made when the button is pressed, not on every run of this page.

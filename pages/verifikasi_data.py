@@ -46,6 +46,8 @@ if submission.checks_passed is None:
 masked = procedure.report_for(ctx, viewer, submission)
 if masked.valid:
     st.success(ui.tr("verif.valid", rows=masked.rows))
+    for issue in masked.dataset_issues:  # warnings only: stale data, rules not checked
+        st.warning(ui.literal(issue.message(ui.lang())))
 else:
     st.error(ui.tr("verif.invalid", rows=masked.rows, cells=len(masked.errors)))
     for issue in masked.dataset_issues:

@@ -212,6 +212,10 @@ def _first_failure(contract: DataContract, f: Any, text: str) -> str | None:
         return "minimum"
     if f.maximum is not None and value > f.maximum:
         return "maximum"
+    if f.earliest is not None and dt.date.fromisoformat(text[:10]) < f.earliest:
+        return "minimum"
+    if f.latest is not None and dt.date.fromisoformat(text[:10]) > f.latest:
+        return "maximum"
     if f.pattern is not None and re.fullmatch(f.pattern, text, flags=re.ASCII) is None:
         return "pattern"
     if f.min_length is not None and len(text) < f.min_length:

@@ -13,7 +13,12 @@ from ocenter.accounts.levels import Level
 from ocenter.contracts.inference import infer_contract
 from ocenter.contracts.json_schema import json_schema
 from ocenter.contracts.model import DataContract, FieldType, contract_from_yaml
-from ocenter.contracts.odcs import contract_from_odcs, contract_to_odcs, level_from_classification
+from ocenter.contracts.odcs import (
+    OdcsRefusal,
+    contract_from_odcs,
+    contract_to_odcs,
+    level_from_classification,
+)
 from ocenter.verification.command import load_contract
 
 FIXTURES = Path(__file__).parent / "fixtures" / "verification"
@@ -168,21 +173,59 @@ def test_a_handwritten_odcs_contract_is_understood() -> None:
 
 
 @pytest.mark.parametrize(
-    "text",
+    ("text", "key"),
     [
-        "- just a list",
-        "apiVersion: v2.2.2\nkind: DataContract\nschema: [{name: t, properties: []}]",
-        "apiVersion: v3.0.0\nkind: Something\nschema: [{name: t}]",
-        "apiVersion: v3.0.0\nkind: DataContract\nid: x1\nname: x\n",
-        "apiVersion: v3.0.0\nkind: DataContract\nid: abc\nname: abc\ndomain: X\n"
-        "schema: [{name: t, properties: [{name: tags, logicalType: array}]}]",
-        "apiVersion: v3.0.0\nkind: DataContract\nid: abc\nname: abc\ndomain: X\n"
-        "schema: [{name: t, properties: [{name: a, classification: ultra}]}]",
+        ("- just a list", "odcs.not_mapping"),
+        ("apiVersion: v2.2.2\nkind: DataContract\nschema: [{name: t, properties: []}]", "odcs.version"),
+        ("apiVersion: v3.0.0\nkind: Something\nschema: [{name: t}]", "odcs.kind"),
+        ("apiVersion: v3.0.0\nkind: DataContract\nid: x1\nname: x\n", "odcs.no_table"),
+        (
+            "apiVersion: v3.0.0\nkind: DataContract\nid: abc\nname: abc\ndomain: X\n"
+            "schema: [{name: t, properties: [{name: tags, logicalType: array}]}]",
+            "odcs.nested",
+        ),
+        (
+            "apiVersion: v3.0.0\nkind: DataContract\nid: abc\nname: abc\ndomain: X\n"
+            "schema: [{name: t, properties: [{name: a, classification: ultra}]}]",
+            "odcs.classification",
+        ),
+        (
+            "apiVersion: v3.0.0\nkind: DataContract\nid: abc\nname: abc\n"
+            "schema: [{name: t, properties: [{name: a, logicalType: time}]}]",
+            "odcs.type",
+        ),
+        (
+            "apiVersion: v3.0.0\nkind: DataContract\nid: abc\nname: abc\n"
+            "schema: [{name: t, properties: [{name: a, logicalType: number, "
+            "logicalTypeOptions: {exclusiveMinimum: 0.5}}]}]",
+            "odcs.options",
+        ),
+        (
+            "apiVersion: v3.0.0\nkind: DataContract\nid: abc\nname: abc\n"
+            "schema: [{name: t, properties: [{name: a, logicalType: date, "
+            "logicalTypeOptions: {format: dd/MM/yyyy}}]}]",
+            "odcs.date_format",
+        ),
+        (
+            "apiVersion: v3.0.0\nkind: DataContract\nid: abc\nname: abc\n"
+            "schema: [{name: t, properties: [{name: a, quality: [{metric: nullValues, "
+            "mustBe: 0, mustNotBe: 1}]}]}]",
+            "odcs.quality_operators",
+        ),
+        (
+            "apiVersion: v3.0.0\nkind: DataContract\nid: abc\nname: abc\n"
+            "schema: [{name: t, properties: [{name: a, quality: [{metric: nullValues, "
+            "unit: bytes, mustBe: 0}]}]}]",
+            "odcs.quality_unit",
+        ),
     ],
 )
-def test_unusable_odcs_is_a_value_error(text: str) -> None:
-    with pytest.raises(ValueError):
+def test_unusable_odcs_is_refused_naming_what(text: str, key: str) -> None:
+    with pytest.raises(OdcsRefusal) as refused:
         contract_from_odcs(text)
+    assert refused.value.key == key
+    # Said in the reader's language: Indonesian first, English second, never a traceback.
+    assert refused.value.text("id") != refused.value.text("en")
 
 
 def test_classification_words() -> None:

@@ -306,6 +306,10 @@ def random_case(seed: int) -> tuple[DataContract, list[str], list[list[str]]]:
             if rng.random() < 0.4:
                 spec["max_length"] = rng.choice([1, 3])
                 spec["min_length"] = min(spec.get("min_length", 0), spec["max_length"])
+        if kind in ("date", "datetime") and rng.random() < 0.5:
+            spec["earliest"] = rng.choice(["2000-02-29", "2024-01-01", "2024-02-29"])
+            spec["latest"] = rng.choice(["2024-02-29", "2024-12-31"])
+            spec.pop(rng.choice(["earliest", "latest", "neither"]), None)
         if rng.random() < 0.3:
             spec["allowed_values"] = rng.sample(POOLS[kind], 4)
         fields.append(spec)

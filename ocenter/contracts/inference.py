@@ -21,7 +21,8 @@ INFER_MAX_ALLOWED = 10
 def infer_contract(table: pa.Table, dataset_id: str, title: str, owner_unit: str) -> DataContract:
     """A draft contract from a sample read as text, for a person to review before use.
 
-    Column names become field names (lower case, ``_``; the header is kept as the label).
+    Column names become field names (lower case, ``_``; the header is kept as the label and as
+    the header the field is found under).
     Types are guessed from the text (codes with leading zeros stay text); a field is required
     when no cell is empty; a text field with few distinct repeated values gets them as allowed
     values, or a reference list when every value is one of its codes.
@@ -42,6 +43,8 @@ def infer_contract(table: pa.Table, dataset_id: str, title: str, owner_unit: str
             "label": header,
             "required": rows > 0 and len(values) == rows,
         }
+        if draft["name"] != header and header and header not in table.column_names[: len(names)]:
+            draft["header"] = header  # the sample's own header, so the same file verifies
         names.append(draft["name"])
         distinct = sorted(set(values))
         guessed = FieldType.STRING

@@ -43,6 +43,12 @@ def json_schema(contract: DataContract) -> dict[str, Any]:
             prop["enum"] = [_typed_enum(v, f.type) for v in f.allowed_values]
             if not f.required:
                 prop["enum"].append(None)
+        if f.earliest is not None:  # JSON Schema's format vocabulary (annotations by default)
+            prop["formatMinimum"] = f.earliest.isoformat()
+        if f.latest is not None:
+            prop["formatMaximum"] = f.latest.isoformat()
+        if f.header is not None:
+            prop["x-header"] = f.header  # the header the column appears under in a sender's file
         if f.reference:
             prop["x-reference"] = f.reference
         prop["x-level"] = f.level.value

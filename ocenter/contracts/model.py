@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ocenter.accounts.levels import Level, highest
+from ocenter.contracts.quality import QualityRule
 from ocenter.i18n import refusal
 from ocenter.reference import REFERENCE_LISTS
 from ocenter.yamlfiles import dump_record, load_yaml_mapping
@@ -36,8 +39,17 @@ class ContractField(BaseModel):
 
     name: str = Field(
         pattern=FIELD_NAME_PATTERN,
-        description="Column name as it appears in the file's header row.",
+        description="Name of the column in the Operational Center's data (dashboards, stored "
+        "data); also its header in a file unless ``header`` says otherwise.",
         examples=["kode_upt"],
+    )
+    header: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="The header text the column appears under in a sender's file, when it is not "
+        "``name`` (ODCS ``physicalName``); matched as the contract's ``header_matching`` says.",
+        examples=["Kode UPT", "DataValue"],
     )
     label: str = Field(
         default="",
@@ -61,6 +73,18 @@ class ContractField(BaseModel):
     )
     minimum: float | None = Field(default=None, description="Smallest allowed number (inclusive).")
     maximum: float | None = Field(default=None, description="Largest allowed number (inclusive).")
+    earliest: dt.date | None = Field(
+        default=None,
+        description="Date and datetime fields: the earliest date allowed (inclusive; a datetime "
+        "is judged by its date), e.g. the first day of the reporting period.",
+        examples=["2026-01-01"],
+    )
+    latest: dt.date | None = Field(
+        default=None,
+        description="Date and datetime fields: the latest date allowed (inclusive; a datetime is "
+        "judged by its date), e.g. the last day of the reporting period.",
+        examples=["2026-12-31"],
+    )
     pattern: str | None = Field(
         default=None,
         description="Regular expression (RE2 syntax) the whole text must match.",
@@ -77,6 +101,15 @@ class ContractField(BaseModel):
         description="Reference list the value must be a code of (foreign key).",
         examples=["upt", "provinsi", "kategori_produk"],
     )
+    quality: list[QualityRule] = Field(
+        default_factory=list,
+        description="ODCS quality rules of this column (thresholds over the whole column), "
+        "checked on every file besides the per-cell checks above.",
+    )
+
+    def header_text(self) -> str:
+        """The header the column appears under in a file."""
+        return self.header if self.header is not None else self.name
 
     def label_in(self, lang: str) -> str:
         """The name a viewer reading ``lang`` sees: the English label when there is one and they
@@ -116,6 +149,16 @@ class ContractField(BaseModel):
             FieldType.NUMBER,
         ):
             raise refusal("check.bounds_need_number", field=self.name)
+        if (self.earliest is not None or self.latest is not None) and self.type not in (
+            FieldType.DATE,
+            FieldType.DATETIME,
+        ):
+            raise refusal("check.date_bounds_need_date", field=self.name)
+        if self.earliest is not None and self.latest is not None and self.earliest > self.latest:
+            raise refusal("check.earliest_after_latest", field=self.name)
+        for rule in self.quality:
+            if rule.metric == "rowCount" or rule.properties:
+                raise refusal("check.quality_table_rule_on_field", field=self.name)
         return self
 
 
@@ -185,6 +228,17 @@ class DataContract(BaseModel):
         default_factory=lambda: [""],
         description="Cell texts that count as missing. Only the empty cell unless listed here.",
     )
+    header_matching: Literal["exact", "loose"] = Field(
+        default="exact",
+        description="How a file's headers are matched to the fields' headers: ``exact`` text, or "
+        "``loose``: ignoring upper and lower case, spaces, underscores and dashes (\"Kode UPT\", "
+        "\"kode_upt\" and \"KODE-UPT\" are then one header).",
+    )
+    quality: list[QualityRule] = Field(
+        default_factory=list,
+        description="ODCS quality rules of the table as a whole (rowCount, duplicateValues over "
+        "several fields, SQL), checked on every file.",
+    )
 
     @model_validator(mode="after")
     def _names_are_consistent(self) -> DataContract:
@@ -209,7 +263,33 @@ class DataContract(BaseModel):
                 raise refusal("check.period_field_not_date")
         if self.min_rows is not None and self.max_rows is not None and self.min_rows > self.max_rows:
             raise refusal("check.min_rows_above_max_rows")
+        headers = [header_key(f.header_text(), self.header_matching) for f in self.fields]
+        twice = sorted({f.header_text() for f, key in zip(self.fields, headers, strict=True)
+                        if headers.count(key) > 1})
+        if twice:
+            raise refusal("check.headers_twice", headers=", ".join(twice))
+        for rule in self.quality:
+            unknown = [n for n in rule.properties if n not in names]
+            if unknown:
+                raise refusal("check.role_names_unknown", role="quality", names=", ".join(unknown))
+            if rule.metric in ("nullValues", "missingValues", "invalidValues") or (
+                rule.metric == "duplicateValues" and not rule.properties
+            ):
+                raise refusal("check.quality_needs_column", metric=rule.metric)
         return self
+
+    def column_positions(self, headers: list[str]) -> dict[str, int]:
+        """Each field's position among a file's ``headers`` (by ``header_matching``), for the
+        fields present; the first of repeated headers counts."""
+        first: dict[str, int] = {}
+        for position, text in enumerate(headers):
+            first.setdefault(header_key(text, self.header_matching), position)
+        found = {}
+        for f in self.fields:
+            position = first.get(header_key(f.header_text(), self.header_matching))
+            if position is not None:
+                found[f.name] = position
+        return found
 
     def field(self, name: str) -> ContractField:
         """The field called ``name``; ``KeyError`` if there is none."""
@@ -226,6 +306,16 @@ class DataContract(BaseModel):
         """Highest level of the dataset and the given fields (all fields when ``names`` is None)."""
         chosen = self.fields if names is None else [self.field(n) for n in names]
         return highest([self.level, *(f.level for f in chosen)])
+
+
+_SPACING = re.compile(r"[\s_\-]+")
+
+
+def header_key(text: str, matching: str) -> str:
+    """What a header is compared by: itself (``exact``), or without case and spacing (``loose``)."""
+    if matching == "exact":
+        return text
+    return _SPACING.sub("", text).casefold()
 
 
 def check_pattern(pattern: str) -> None:

@@ -218,7 +218,8 @@ def _named_batches(
 
 
 def _field_names(contract: DataContract | None) -> frozenset[str]:
-    return frozenset(contract.field_names()) if contract is not None else frozenset()
+    """The headers the contract's columns appear under (a hint for reading, not a check)."""
+    return frozenset(f.header_text() for f in contract.fields) if contract is not None else frozenset()
 
 
 def _header_from_first_row(raw: pa.Table, plan: CsvPlan) -> pa.Table:
@@ -278,7 +279,7 @@ def _read_sheet(
         filename,
         sheet=sheet,
         decimal=contract.decimal_separator if contract is not None else ".",
-        datetime_columns=frozenset(f.name for f in fields if f.type == FieldType.DATETIME),
+        datetime_columns=frozenset(f.header_text() for f in fields if f.type == FieldType.DATETIME),
         max_inflated=limits.max_sheet_inflated,
         max_cells=limits.max_sheet_cells,
         memory=limits.max_sheet_memory,

@@ -15,7 +15,7 @@ import pyarrow as pa
 from ocenter import reference
 from ocenter.accounts.levels import Level
 from ocenter.clock import SYSTEM_CLOCK
-from ocenter.contracts.model import ContractField, DataContract, FieldType
+from ocenter.contracts.model import ContractField, DataContract, FieldType, header_key
 from ocenter.textformats import anchored
 from ocenter.verification.judging import (
     _OK,
@@ -41,6 +41,7 @@ from ocenter.verification.report import (
     SummaryEntry,
     VerificationReport,
 )
+from ocenter.verification.rules import QualityMeasures
 
 #: Rows judged together by one worker: large enough that per-call overhead vanishes, small
 #: enough that the parts in flight are a small share of memory.
@@ -180,6 +181,7 @@ class _Judged:
     failures: list[_Failures]
     keys: dict[tuple[str, ...], _KeyPart]
     newest: str | None
+    rule_counts: list[int] = field(default_factory=list)  # rows failing each column rule
 
 
 @dataclass
@@ -240,8 +242,10 @@ def _check_params(f: ContractField, contract: DataContract) -> dict[str, dict[st
         "required": {},
         "type": type_params,
         "allowed_values": {"allowed": shown},
-        "minimum": {"minimum": _num(f.minimum) if f.minimum is not None else ""},
-        "maximum": {"maximum": _num(f.maximum) if f.maximum is not None else ""},
+        "minimum": {"minimum": _num(f.minimum) if f.minimum is not None else ""}
+        if f.earliest is None else {"minimum": f.earliest.isoformat(), "bound": "date"},
+        "maximum": {"maximum": _num(f.maximum) if f.maximum is not None else ""}
+        if f.latest is None else {"maximum": f.latest.isoformat(), "bound": "date"},
         "pattern": {"pattern": f.pattern or ""},
         "min_length": {"min_length": f.min_length},
         "max_length": {"max_length": f.max_length},
@@ -277,6 +281,7 @@ class _Engine:
         self.cut_row: int | None = None  # detail is complete up to this row only
         self.keys: dict[tuple[str, ...], _Keys] = {}
         self.newest: str | None = None
+        self.quality: QualityMeasures | None = None
         self._error_rows: list[tuple[int, str, str, str | None, dict[str, Any], Level]] | None = None
         self._error_rows_of = 0  # how many groups the rows above were laid out from
 
@@ -288,16 +293,16 @@ class _Engine:
         self.started = True
         names = first_part.column_names if first_part is not None else []
         contract = self.contract
-        first: dict[str, int] = {}
-        for position, name in enumerate(names):
-            first.setdefault(name, position)
-        expected = contract.field_names()
-        known = set(expected)
-        missing = [n for n in expected if n not in first]
-        unexpected = [n for n in first if n not in known]
-        duplicate = sorted({n for n in names if names.count(n) > 1})
-        present = [n for n in first if n in known]  # dicts keep the file's order
-        in_contract_order = [n for n in expected if n in first]
+        # Headers are matched as the contract says (exact, or without case and spacing);
+        # problems are named by the headers the sender sees.
+        keys = [header_key(n, contract.header_matching) for n in names]
+        first = contract.column_positions(names)
+        used = set(first.values())
+        missing = [f.header_text() for f in contract.fields if f.name not in first]
+        unexpected = [n for i, n in enumerate(names) if i not in used and keys.index(keys[i]) == i]
+        duplicate = sorted({n for n, k in zip(names, keys, strict=True) if keys.count(k) > 1})
+        present = sorted(first, key=first.__getitem__)  # the file's order
+        in_contract_order = [n for n in contract.field_names() if n in first]
         for kind, columns in (
             ("missing", missing),
             ("unexpected", unexpected),
@@ -311,9 +316,9 @@ class _Engine:
                     )
                 )
         if present != in_contract_order:
-            self.issues.append(
-                DatasetIssue(check="header", params={"kind": "reordered", "expected": ", ".join(expected)})
-            )
+            expected = ", ".join(f.header_text() for f in contract.fields)
+            params = {"kind": "reordered", "expected": expected}
+            self.issues.append(DatasetIssue(check="header", params=params))
         for index, f in enumerate(contract.fields):
             plan = _Plan(
                 field=f,
@@ -341,6 +346,12 @@ class _Engine:
         key = tuple(contract.primary_key)
         if key and all(n in first for n in key) and key not in self.keys:
             self.keys[key] = _Keys(names=key)
+        self.quality = QualityMeasures(contract, set(first))
+        rules = [(r, f.name) for f in contract.fields for r in f.quality]
+        for rule, name in rules + [(r, None) for r in contract.quality]:
+            names = self.quality.prepare(rule, name)
+            if names is not None and names not in self.keys:
+                self.keys[names] = _Keys(names=names)
 
     # cells: judged on a worker thread, reading only what start() prepared -----------------------
 
@@ -363,7 +374,9 @@ class _Engine:
             if self.contract.time_field == name:
                 newest = _newest(plan, values, None if distinct else outcome, decimal)
         keys = {names: self._key_part(names, codes, columns) for names in self.keys}
-        return _Judged(rows=part.num_rows, failures=failures, keys=keys, newest=newest)
+        assert self.quality is not None
+        counts = self.quality.part_counts(columns)
+        return _Judged(rows=part.num_rows, failures=failures, keys=keys, newest=newest, rule_counts=counts)
 
     def _key_part(
         self, names: tuple[str, ...], codes: dict[str, np.ndarray], columns: dict[str, pa.ChunkedArray]
@@ -406,6 +419,8 @@ class _Engine:
             self.stored += len(found.at)
         for names, part in judged.keys.items():
             self.keys[names].add(part, offset)
+        assert self.quality is not None
+        self.quality.add(judged.rule_counts)
         if judged.newest is not None and (self.newest is None or judged.newest > self.newest):
             self.newest = judged.newest
         self.rows += judged.rows
@@ -439,6 +454,8 @@ class _Engine:
         stale = self._freshness()
         if stale is not None:
             issues.append(stale)
+        assert self.quality is not None
+        issues.extend(self.quality.issues(self.rows, lambda names: len(self.keys[names].duplicates()[0])))
         ordered = sorted(self.counts.items(), key=lambda kv: (kv[0][0], CELL_CHECKS.index(kv[0][1])))
         summary = [
             SummaryEntry(column=self.plans[index].field.name, check=check, count=count)

@@ -9,7 +9,7 @@ from typing import Literal
 import pyarrow as pa
 
 from ocenter.accounts.levels import Level
-from ocenter.contracts.model import DataContract
+from ocenter.contracts.model import DataContract, header_key
 from ocenter.i18n import t
 from ocenter.verification.report import MASK, VerificationReport, may_read_value
 
@@ -46,11 +46,15 @@ def failing_rows(
     columns = list(picked.columns)
     headers = list(picked.column_names)
     if clearance is not None:
-        known = {f.name: f.level for f in contract.fields}
+        # A column is its field's by the header the field appears under (as the contract
+        # matches headers), so "Kode UPT" carries the level of kode_upt.
+        matching = contract.header_matching
+        known = {header_key(f.header_text(), matching): f.level for f in contract.fields}
         for position, name in enumerate(picked.column_names):
-            if not may_read_value(clearance, known.get(name, Level.TERBUKA), dataset_level):
+            level = known.get(header_key(name, matching))
+            if not may_read_value(clearance, level or Level.TERBUKA, dataset_level):
                 columns[position] = pa.array([MASK] * picked.num_rows, pa.string())
-                if name not in known:
+                if level is None:
                     headers[position] = f"{MASK}{position + 1}"
     row_name = _free_name(t("verify.export.row_column", lang), headers)
     errors_name = _free_name(t("verify.export.errors_column", lang), headers)

@@ -185,6 +185,14 @@ def _evaluate(plan: _Plan, values: Any, decimal: str) -> np.ndarray:
             fail("minimum", _beyond(numbers, f.minimum, below=True))
         if f.maximum is not None:
             fail("maximum", _beyond(numbers, f.maximum, below=False))
+    if f.earliest is not None or f.latest is not None:
+        # Cells open here passed the type check, so each starts with an ISO date, which
+        # compares as text in calendar order; a date-time is judged by its date as written.
+        day = values if f.type == FieldType.DATE else pc.utf8_slice_codeunits(values, 0, 10)
+        if f.earliest is not None:
+            fail("minimum", pc.less(day, _text_scalar(f.earliest.isoformat(), day.type)))
+        if f.latest is not None:
+            fail("maximum", pc.greater(day, _text_scalar(f.latest.isoformat(), day.type)))
     if plan.fixed is not None:
         fail("pattern", ~_fixed_match(values, plan.fixed))
     elif plan.pattern is not None:

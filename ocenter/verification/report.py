@@ -27,7 +27,17 @@ CELL_CHECKS = (
     "partition",
     "unique",
 )
-DATASET_CHECKS = ("header", "no_rows", "min_rows", "max_rows", "primary_key", "freshness")
+DATASET_CHECKS = (
+    "header",
+    "no_rows",
+    "min_rows",
+    "max_rows",
+    "primary_key",
+    "freshness",
+    "quality",
+    "quality_table",
+    "quality_not_checked",
+)
 MASK = "***"
 #: Cell errors kept in detail; the summary still counts every one. Bounds the report's memory
 #: when a whole file is wrong (10 million rows of a wrong type would be 10 million entries).
@@ -77,6 +87,8 @@ class CellError(BaseModel):
 
 
 def _message_key(check: str, params: dict[str, Any]) -> str:
+    if check in ("minimum", "maximum") and params.get("bound") == "date":
+        return f"verify.{check}_date"
     return f"verify.type.{params['type']}" if check == "type" else f"verify.{check}"
 
 

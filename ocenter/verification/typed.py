@@ -32,14 +32,20 @@ def typed_table(contract: DataContract, table: pa.Table) -> pa.Table:
 
     Date-times with a zone offset are stored as UTC wall time, those without as written.
     A column already of the right type is kept; a column absent from ``table`` is all null.
+    Columns are found by the fields' headers (as the contract matches them), else by name.
     """
     arrays = []
+    # A sender's file has the fields' headers; a table already typed has their names.
+    positions = contract.column_positions(table.column_names)
     for f in contract.fields:
         target = arrow_type(f.type)
-        if f.name not in table.column_names:
+        position = positions.get(f.name)
+        if position is None and f.name in table.column_names:
+            position = table.column_names.index(f.name)
+        if position is None:
             arrays.append(pa.nulls(table.num_rows, target))
             continue
-        col = table.column(f.name)
+        col = table.column(position)
         if col.type == target and f.type != FieldType.STRING:
             arrays.append(col)
             continue
