@@ -22,7 +22,7 @@ class PageEntry(BaseModel):
 
 
 _EVERYONE = frozenset(Role)
-_UNIT_SIDE = frozenset({R.UNIT, R.DIREKTUR})
+_UNIT_SIDE = frozenset({R.UNIT, R.DIREKTUR, R.UPT, R.KABALAI})  # a UPT requests like a central unit
 _SENDERS = frozenset({R.UNIT, R.UPT, R.MITRA})
 _PUSDATIN = frozenset({R.ANALIS, R.VERIFIKATOR})
 

@@ -107,7 +107,11 @@ def test_each_role_gets_only_its_pages():
                         "perubahan-kontrak"},
         Role.UNIT: {"beranda", "tampilan", "permintaan", "kirim-data", "tinjau-mockup",
                     "penerimaan", "perubahan-kontrak"},
-        Role.UPT: {"beranda", "tampilan", "kirim-data", "perubahan-kontrak"},
+        # A UPT BPOM is a work unit too: it requests, reviews and receives like a central unit.
+        Role.UPT: {"beranda", "tampilan", "permintaan", "kirim-data", "tinjau-mockup", "penerimaan",
+                   "perubahan-kontrak"},
+        Role.KABALAI: {"beranda", "tampilan", "permintaan", "tinjau-mockup", "penerimaan",
+                       "perubahan-kontrak"},
         Role.MITRA: {"beranda", "tampilan", "kirim-data", "perubahan-kontrak"},
         Role.ADMIN: {"beranda", "tampilan", "log", "pengguna", "hak-akses", "kalender-kerja"},
     }

@@ -274,3 +274,44 @@ def test_a_mockup_pushed_with_plain_git_is_adopted_and_its_errors_block_approval
         procedure.send_mockup(demo_ctx, analyst, request.id)
     assert refused.value.key == "procedure.mockup_invalid"
     assert "kolom_tidak_ada" in refused.value.params["problems"]
+
+
+def test_a_upt_requests_reviews_and_receives_like_a_central_unit(demo_ctx, as_user):
+    """The SOP's unit kerja includes UPT BPOM: the head of the Balai Besar POM di Bandung asks for
+    a dashboard of its own region, its staff send the data and approve the mock-up, and the
+    head receives the letter; another UPT's or a central unit's people may not decide for it."""
+    ctx = replace(demo_ctx, clock=WALK_CLOCK)
+    kabalai, upt, verifier, analyst = (as_user(u) for u in ("kabalai", "upt", "verifikator", "analis"))
+    request = procedure.file_request(
+        ctx, kabalai, title="Sampling Balai Besar POM di Bandung", purpose="Rapat pimpinan balai.",
+        datasets_wanted=["sampling-pengujian"], level=Level.TERBATAS, audience=["kepala_upt"])
+    assert request.requesting_unit == kabalai.unit_code == upt.unit_code
+
+    region = demo_sampling_frame(ctx.clock.today(), months=12)
+    region = region[region["kode_upt"] == upt.unit_code].tail(40).reset_index(drop=True)
+    sent = procedure.submit_data(ctx, upt, dataset_id="sampling-pengujian", level=Level.TERBATAS,
+                                 filename="sampling-bandung.csv", content=_csv(region),
+                                 request_id=request.id)
+    procedure.receive_submission(ctx, verifier, sent.id)
+    assert procedure.check_submission(ctx, verifier, sent.id).valid
+    procedure.decide_submission(ctx, verifier, sent.id, accept=True, note="Sesuai kontrak.")
+
+    head = procedure.start_mockup(ctx, analyst, request.id)
+    procedure.send_mockup(ctx, analyst, request.id)
+    assert [r.id for r in procedure.list_requests(ctx, upt) if r.id == request.id] == [request.id]
+    for outsider in (as_user("unit"), as_user("direktur")):
+        with pytest.raises(PermissionDenied) as refused:
+            procedure.approve_mockup(ctx, outsider, request.id, head)
+        assert refused.value.key == "procedure.not_your_unit"
+    merge = procedure.approve_mockup(ctx, upt, request.id, head)
+    assert ctx.store.head("main") == merge
+
+    procedure.build_dashboard(ctx, analyst, request.id)
+    procedure.classify_defaults(ctx, analyst, request.id, [DefaultView(tier=Tier.KEPALA_UPT, months=12)])
+    procedure.put_on_display(ctx, analyst, request.id)
+    procedure.evaluate_dashboard(ctx, analyst, request.id, "Dipakai rapat pimpinan balai.")
+    with pytest.raises(PermissionDenied):
+        procedure.acknowledge_letter(ctx, as_user("direktur"), request.id, "Bukan unit kami.")
+    received = procedure.acknowledge_letter(ctx, kabalai, request.id, "Diterima.")
+    assert received.acknowledged_by == "kabalai"
+    assert procedure.get_request(ctx, request.id).status == RequestStatus.RECEIVED

@@ -39,7 +39,8 @@ DATASET = "sampling-pengujian"
 SUMMARY = "ringkasan-pengawasan-nasional"  # the demo's dashboard granted to tamu
 #: A name locked after wrong passwords in a row (a user's: ``unlock_user`` has one to unlock).
 LOCKED_NAME = "pppomn"
-REQUESTING_UNIT = frozenset({R.UNIT, R.DIREKTUR})  # the unit that asked: central unit staff, Eselon II
+#: The unit that asked: a central unit or a UPT BPOM, its staff and its head.
+REQUESTING_UNIT = frozenset({R.UNIT, R.DIREKTUR, R.UPT, R.KABALAI})
 SENDERS = frozenset({R.UNIT, R.UPT, R.MITRA})  # step 1: central units, UPT, other K/L
 ANALYST = frozenset({R.ANALIS})
 VERIFIER = frozenset({R.VERIFIKATOR})

@@ -44,7 +44,9 @@ STATUS_STEP = {
 }
 
 SENDER_ROLES = (Role.UNIT, Role.UPT, Role.MITRA)
-REQUESTER_ROLES = (Role.UNIT, Role.DIREKTUR)
+#: Who requests dashboards, reviews their mock-ups and receives the letter for a work unit: the
+#: SOP's "unit kerja" is every central unit and every UPT BPOM (its head and its staff).
+REQUESTER_ROLES = (Role.UNIT, Role.DIREKTUR, Role.UPT, Role.KABALAI)
 PUSDATIN_ROLES = (Role.ANALIS, Role.VERIFIKATOR)
 
 
