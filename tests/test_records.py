@@ -214,3 +214,25 @@ def test_a_reader_below_a_level_gets_it_withheld_and_told_why(walked, as_user):
     assert all(e["detail"] is None and e["detail_withheld"] for e in events)
     assert all(e["entry_hash"] for e in events)
     assert "Tidak disertakan:" in archive.read("README.txt").decode()
+
+
+def test_the_command_line_writes_the_record_and_refuses_another_unit(demo_home, tmp_path):
+    from tests.test_cli import _ocenter
+
+    out = tmp_path / "out"
+    out.mkdir()
+    as_unit = _ocenter("record", "export", "1", "-o", str(out / "lain.zip"), "--as", "unit",
+                       home=demo_home)
+    assert as_unit.returncode == 2
+    assert "may not take the record of request #1" in as_unit.stderr
+    assert list(out.iterdir()) == []
+    as_director = _ocenter("record", "export", "1", "-o", str(out / "arsip.zip"), "--as", "direktur",
+                           home=demo_home)
+    assert as_director.returncode == 0, as_director.stderr
+    assert "record of request 1 written" in as_director.stdout
+    archive, manifest = _open((out / "arsip.zip").read_bytes())
+    assert (manifest["request"], manifest["exported_by"]) == (1, "direktur")
+    assert manifest["event_chain"]["verified"] is True
+    operator = _ocenter("record", "export", "1", "-o", str(out / "operator.zip"), home=demo_home)
+    assert operator.returncode == 0, operator.stderr
+    assert _open((out / "operator.zip").read_bytes())[1]["exported_by"] == "cli"

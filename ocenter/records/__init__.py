@@ -11,6 +11,7 @@ from ocenter.records.request_record import (
     export_request_record,
     exportable_request,
     may_export,
+    read_manifest,
     request_history,
     write_request_record,
 )
@@ -20,6 +21,7 @@ __all__ = [
     "export_request_record",
     "exportable_request",
     "may_export",
+    "read_manifest",
     "request_history",
     "write_request_record",
 ]

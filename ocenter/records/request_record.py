@@ -48,7 +48,7 @@ from ocenter.procedure.common import STATUS_STEP, _request
 from ocenter.procedure.data_intake import report_for, submission_level, upload_path
 from ocenter.procedure.evaluation import readable_events
 from ocenter.procedure.mockup_review import review_level
-from ocenter.records.archive import RecordArchive
+from ocenter.records.archive import MANIFEST, RecordArchive
 from ocenter.store.models import CommitInfo
 from ocenter.store.names import lifecycle_path, spec_path
 
@@ -437,6 +437,15 @@ def _readme(
     return "\n".join(parts).rstrip() + "\n"
 
 
+def read_manifest(record: bytes) -> dict[str, object]:
+    """The manifest of a record made by ``export_request_record`` (what a page says of it)."""
+    import json
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(record)) as archive:
+        return json.loads(archive.read(MANIFEST))
+
+
 def request_history(
     ctx: AppContext, actor: Authority, request_id: int
 ) -> list[tuple[Event, bool]]:
@@ -452,6 +461,7 @@ __all__ = [
     "export_request_record",
     "exportable_request",
     "may_export",
+    "read_manifest",
     "request_history",
     "write_request_record",
 ]
