@@ -236,3 +236,39 @@ def test_the_command_line_writes_the_record_and_refuses_another_unit(demo_home, 
     operator = _ocenter("record", "export", "1", "-o", str(out / "operator.zip"), home=demo_home)
     assert operator.returncode == 0, operator.stderr
     assert _open((out / "operator.zip").read_bytes())[1]["exported_by"] == "cli"
+
+
+def test_an_upload_altered_since_it_was_sent_is_left_out_and_said(walked, as_user):
+    ctx, request_id, accepted = walked
+    digest = hashlib.sha256(accepted).hexdigest()
+    [stored] = ctx.uploads_dir.glob(f"{digest}.*")
+    stored.chmod(0o644)
+    stored.write_bytes(accepted + b"baris,sisipan\n")
+    archive, manifest = _open(export_request_record(ctx, as_user("analis"), request_id))
+    [row] = [n for n in archive.namelist() if n.endswith("kiriman.json")
+             and json.loads(archive.read(n))["upload_sha256"] == digest]
+    assert row.replace("kiriman.json", "berkas-kiriman.csv") not in archive.namelist()
+    assert row.replace("kiriman.json", "laporan-verifikasi.json") in archive.namelist()
+    [said] = [w for w in manifest["withheld"] if digest in w["en"]]
+    assert "no longer the file sent" in said["en"] and "tidak lagi sama" in said["id"]
+
+
+@pytest.mark.postgres
+def test_the_record_on_postgresql_is_the_same_bytes_twice_and_verified(postgres_url, tmp_path):
+    from ocenter.accounts.login import authority_of
+    from ocenter.bootstrap import initialise
+    from tests.conftest import settings_for
+
+    ctx = initialise(settings_for(tmp_path / "home", postgres_url), demo=True,
+                     progress=lambda _message: None, clock=CLOCK)
+    try:
+        analyst = authority_of(ctx.engine, "analis", production=False, today=ctx.clock.today())
+        procedure.evaluate_dashboard(ctx, analyst, 1, "Dipakai rapat pimpinan.")
+        first = export_request_record(ctx, analyst, 1)
+        assert export_request_record(ctx, analyst, 1) == first
+        archive, manifest = _open(first)
+        assert manifest["event_chain"]["verified"] is True
+        assert {e["action"] for e in json.loads(archive.read("07-log/peristiwa.json"))} >= {
+            "request.filed", "dashboard.evaluated"}
+    finally:
+        ctx.engine.dispose()
