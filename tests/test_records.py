@@ -132,6 +132,8 @@ def test_the_record_holds_every_part_with_matching_digests_and_is_the_same_bytes
     assert {e["step"] for e in events} >= set(range(1, 11))
     assert [e["id"] for e in events] == sorted(e["id"] for e in events)
     assert all(e["hash_ok"] and e["entry_hash"] for e in events)
+    assert all(hashlib.sha256(e["hashed_text"].encode()).hexdigest() == e["entry_hash"] for e in events)
+    assert all(json.loads(e["hashed_text"])["prev_hash"] == e["prev_hash"] for e in events)
     assert manifest["event_chain"]["verified"] is True
     assert manifest["withheld"] == []
     assert "terverifikasi utuh" in archive.read("README.txt").decode()
@@ -211,7 +213,7 @@ def test_a_reader_below_a_level_gets_it_withheld_and_told_why(walked, as_user):
     assert f"request #{request_id} are withheld" in reasons
     assert "details of" in reasons
     events = json.loads(archive.read("07-log/peristiwa.json"))
-    assert all(e["detail"] is None and e["detail_withheld"] for e in events)
+    assert all(e["detail"] is None and e["detail_withheld"] and e["hashed_text"] is None for e in events)
     assert all(e["entry_hash"] for e in events)
     assert "Tidak disertakan:" in archive.read("README.txt").decode()
 

@@ -34,7 +34,7 @@ from ocenter.accounts.visibility import RequestView, request_view, works_every_r
 from ocenter.audit import audit_lines, verify_event_log
 from ocenter.context import AppContext
 from ocenter.errors import NotFound, PermissionDenied
-from ocenter.events import action_text, entry_hash, event_values, outcome_text
+from ocenter.events import action_text, canonical, entry_hash, event_values, outcome_text
 from ocenter.i18n import LANGUAGES, Term, t
 from ocenter.models import (
     DashboardRequest,
@@ -126,7 +126,8 @@ def _write_record(ctx: AppContext, actor: Authority, request_id: int, out) -> No
     withheld: list[Withheld] = []
     full = request_view(actor, request) == RequestView.FULL
     if not full:
-        withheld.append(Withheld("01-formulir", "record.withheld_request",
+        withheld.append(Withheld("01-formulir, 03-spesifikasi, 05-evaluasi-dan-surat, 06-tanda-terima",
+                                 "record.withheld_request",
                                  {"request": request.id, "level": Term(f"level.{request.level.value}")}))
     _add_form(ctx, archive, request, full)
     _add_submissions(ctx, actor, archive, withheld, request)
@@ -291,11 +292,7 @@ def _add_revisions(
     if request.dashboard_id == "pending":
         return {}
     revisions = _revisions(ctx, request)
-    if not full:
-        if revisions:
-            withheld.append(Withheld("03-spesifikasi", "record.withheld_request",
-                                     {"request": request.id,
-                                      "level": Term(f"level.{request.level.value}")}))
+    if not full:  # said once with the form's words
         return {info.sha: info for info in revisions}
     for number, info in enumerate(revisions, start=1):
         folder = f"03-spesifikasi/{number:03d}-{info.sha[:12]}"
@@ -385,7 +382,7 @@ def _add_events(
         "entries_checked": audit.chained,
         "head_hash": audit.head_hash,
         "request_entries": len(entries),
-        "request_entries_hash_ok": all(e["hash_ok"] for e in entries),
+        "request_entries_hash_ok": all(e["hash_ok"] is not False for e in entries),
         **{f"statement_{lang}": audit_lines(audit, lang) for lang in LANGUAGES},
     }
     archive.add_json("07-log/bukti-rantai-hash.json", chain)
@@ -394,7 +391,8 @@ def _add_events(
 
 def _event_json(event: Event, readable: bool) -> dict[str, object]:
     """One event as the archive keeps it: the fields its hash covers (the detail only when the
-    taker may read it), its hashes, and whether it still hashes to its ``entry_hash``."""
+    taker may read it), its hashes, and whether it still hashes to its ``entry_hash`` (None for
+    an entry written before the chain began: it is sealed into the chain's first entry)."""
     chained = event.entry_hash is not None
     return {
         "id": event.id, "chain_seq": event.chain_seq, "at": _iso(event.at), "actor": event.actor,
@@ -402,7 +400,12 @@ def _event_json(event: Event, readable: bool) -> dict[str, object]:
         "submission_id": event.submission_id, "outcome": event.outcome,
         "detail": event.detail if readable else None, "detail_withheld": not readable,
         "prev_hash": event.prev_hash, "entry_hash": event.entry_hash,
-        "hash_ok": chained and entry_hash(event_values(event), event.prev_hash or "") == event.entry_hash,
+        # The exact text the hash is of (compact JSON, see ``events.canonical``): anyone can check
+        # that its SHA-256 is ``entry_hash``. It quotes the detail, so it goes where the detail goes.
+        "hashed_text": canonical(event_values(event), event.prev_hash or "").decode("utf-8")
+        if chained and readable else None,
+        "hash_ok": entry_hash(event_values(event), event.prev_hash or "") == event.entry_hash
+        if chained else None,
     }
 
 
