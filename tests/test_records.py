@@ -274,3 +274,29 @@ def test_the_record_on_postgresql_is_the_same_bytes_twice_and_verified(postgres_
             "request.filed", "dashboard.evaluated"}
     finally:
         ctx.engine.dispose()
+
+
+def test_a_revision_above_the_takers_clearance_is_left_out_with_its_subject(demo_ctx, as_user):
+    direktur, analyst = as_user("direktur"), as_user("analis")
+    add_user(demo_ctx, None, username="stafpangan", name="Staf Pangan", role=Role.UNIT,
+             clearance=Level.TERBATAS, scope=ScopeKind.UNIT, unit_code=direktur.unit_code,
+             password="kata-sandi-yang-panjang-1")
+    request = procedure.file_request(
+        demo_ctx, direktur, title="Ringkasan Terbatas", purpose="Untuk rapat unit.",
+        datasets_wanted=["sampling-pengujian"], level=Level.TERBATAS, audience=["eselon_2"])
+    start = procedure.start_mockup(demo_ctx, analyst, request.id)
+    spec = demo_ctx.store.snapshot(start).specs[request.dashboard_id]
+    raised = procedure.save_mockup(demo_ctx, analyst, request.id,
+                                   spec.model_copy(update={"level": Level.RAHASIA}), start,
+                                   "Naikkan tingkat ke rahasia")
+    archive, manifest = _open(export_request_record(demo_ctx, as_user("stafpangan"), request.id))
+    names = archive.namelist()
+    [kept] = [n for n in names if n.endswith("revisi.json") and start[:12] in n]
+    [left] = [n for n in names if n.endswith("revisi.json") and raised[:12] in n]
+    assert kept.replace("revisi.json", "dasbor.yaml") in names
+    assert left.replace("revisi.json", "dasbor.yaml") not in names
+    assert json.loads(archive.read(left))["subject"] is None
+    assert json.loads(archive.read("01-formulir/formulir-permintaan.json"))["title"] == "Ringkasan Terbatas"
+    [said] = [w["en"] for w in manifest["withheld"]]
+    assert said == f"The content of revision {raised[:12]} is left out: it is classified Secret, " \
+                   "above the taker's clearance."

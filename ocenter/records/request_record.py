@@ -296,9 +296,12 @@ def _add_revisions(
         return {info.sha: info for info in revisions}
     for number, info in enumerate(revisions, start=1):
         folder = f"03-spesifikasi/{number:03d}-{info.sha[:12]}"
-        archive.add_json(f"{folder}/revisi.json", _commit_json(info))
         level = review_level(ctx, request, info.sha, raw=True)
-        if not actor.may_see_level(level):
+        allowed = actor.may_see_level(level)
+        # The subject is the analyst's words about the change: it goes where the content goes.
+        archive.add_json(f"{folder}/revisi.json", {**_commit_json(info),
+                                                    "subject": info.subject if allowed else None})
+        if not allowed:
             withheld.append(Withheld(folder, "record.withheld_revision",
                                      {"commit": info.sha[:12], "level": Term(f"level.{level.value}")}))
             continue
