@@ -190,7 +190,11 @@ def _cmd_record(args: argparse.Namespace) -> int:
             # The server's operator, who holds the database and the store anyway: the whole record.
             actor = Authority(username="cli", role=Role.ANALIS, clearance=Level.SANGAT_RAHASIA,
                               scope=ScopeKind.BPOM)
-        size = write_request_record(ctx, actor, args.request_id, Path(args.output))
+        try:
+            size = write_request_record(ctx, actor, args.request_id, Path(args.output))
+        except OSError as error:  # a folder that does not exist, a full disk: said, no traceback
+            print(f"error: cannot write {args.output}: {error.strerror or error}", file=sys.stderr)
+            return 2
         print(f"record of request {args.request_id} written to {args.output} ({size} bytes)")
         return 0
     finally:

@@ -235,6 +235,9 @@ def test_the_command_line_writes_the_record_and_refuses_another_unit(demo_home, 
     archive, manifest = _open((out / "arsip.zip").read_bytes())
     assert (manifest["request"], manifest["exported_by"]) == (1, "direktur")
     assert manifest["event_chain"]["verified"] is True
+    nowhere = _ocenter("record", "export", "1", "-o", str(out / "tidak-ada" / "a.zip"), home=demo_home)
+    assert nowhere.returncode == 2 and "cannot write" in nowhere.stderr
+    assert "Traceback" not in nowhere.stderr
     operator = _ocenter("record", "export", "1", "-o", str(out / "operator.zip"), home=demo_home)
     assert operator.returncode == 0, operator.stderr
     assert _open((out / "operator.zip").read_bytes())[1]["exported_by"] == "cli"
