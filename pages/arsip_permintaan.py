@@ -32,11 +32,13 @@ with ui.guarded():
              ui.tr("col.detail"): e.detail if readable else withheld}
             for e, readable in history
         ], hide_index=True, width="stretch")
-    kept = f"record_zip_{chosen}"
+    # One prepared record per session, made on a click (it reads every file and checks the whole
+    # log) and kept for the download button, only while the request and the viewer's authority
+    # (re-read every run) are those it was made for.
     if st.button(ui.tr("record.prepare"), key=f"record_prepare_{chosen}"):
-        st.session_state[kept] = records.export_request_record(ctx, viewer, chosen)
-    if kept in st.session_state:
-        data = st.session_state[kept]
+        st.session_state["record_zip"] = (chosen, viewer, records.export_request_record(ctx, viewer, chosen))
+    prepared_for, made_as, data = st.session_state.get("record_zip", (None, None, b""))
+    if (prepared_for, made_as) == (chosen, viewer):
         manifest = records.read_manifest(data)
         verified = manifest["event_chain"]["verified"]
         (st.success if verified else st.warning)(ui.tr(

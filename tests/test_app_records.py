@@ -34,7 +34,8 @@ def test_the_unit_reads_its_requests_history_and_downloads_its_record(app, demo_
     assert not at.exception, at.exception
     assert any(f"Arsip permintaan #{DISPLAYED} siap" in s.value for s in at.success), _texts(at)
     assert len(at.get("download_button")) == 1
-    data = at.session_state[f"record_zip_{DISPLAYED}"]
+    prepared_for, made_as, data = at.session_state["record_zip"]
+    assert (prepared_for, made_as.username) == (DISPLAYED, "direktur")
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         manifest = json.loads(archive.read("manifest.json"))
         assert manifest["request"] == DISPLAYED and manifest["exported_by"] == "direktur"
