@@ -173,6 +173,38 @@ def _cmd_calendar(args: argparse.Namespace) -> int:
         ctx.engine.dispose()
 
 
+def _cmd_record(args: argparse.Namespace) -> int:
+    from ocenter.accounts.authority import Authority
+    from ocenter.accounts.levels import Level, Role, ScopeKind
+    from ocenter.accounts.login import authority_of
+    from ocenter.config import load_settings
+    from ocenter.context import open_context
+    from ocenter.errors import PermissionDenied
+    from ocenter.records import write_request_record
+
+    settings = load_settings()
+    ctx = open_context(settings)
+    try:
+        if args.as_user:
+            actor = authority_of(ctx.engine, args.as_user, production=not settings.is_demo,
+                                 today=ctx.clock.today())
+            if actor is None:  # unknown, inactive, or a demo user in production: said alike
+                raise PermissionDenied("record.not_allowed", request=args.request_id)
+        else:
+            # The server's operator, who holds the database and the store anyway: the whole record.
+            actor = Authority(username="cli", role=Role.ANALIS, clearance=Level.SANGAT_RAHASIA,
+                              scope=ScopeKind.BPOM)
+        try:
+            size = write_request_record(ctx, actor, args.request_id, Path(args.output))
+        except OSError as error:  # a folder that does not exist, a full disk: said, no traceback
+            print(f"error: cannot write {args.output}: {error.strerror or error}", file=sys.stderr)
+            return 2
+        print(f"record of request {args.request_id} written to {args.output} ({size} bytes)")
+        return 0
+    finally:
+        ctx.engine.dispose()
+
+
 def _one_line(text: str) -> str:
     """``text`` on one line of printable characters: a reason typed on the page may hold line
     breaks, tabs (the list's separator) or a terminal's escape sequences."""
@@ -299,6 +331,20 @@ def build_parser() -> argparse.ArgumentParser:
     calendar_remove.add_argument("date", help="YYYY-MM-DD")
     calendar_remove.add_argument("--reason", required=True, help="why (plain text, logged)")
     calendar.set_defaults(run=_cmd_calendar)
+
+    record = commands.add_parser("record", help="the records the SOP asks to keep")
+    record_commands = record.add_subparsers(dest="record_command", required=True)
+    record_export = record_commands.add_parser(
+        "export", help="one request's record as a ZIP: form, submissions, spec history, decisions, "
+        "letter, receipt, events with their hash-chain proof")
+    record_export.add_argument("request_id", type=int, metavar="REQUEST_ID")
+    record_export.add_argument("-o", "--output", required=True, metavar="FILE",
+                               help="the ZIP to write (replaced only when complete)")
+    record_export.add_argument("--as", dest="as_user", metavar="USERNAME",
+                               help="take it as this user, with their authority (Pusdatin or the "
+                               "requesting unit; what is above them is left out); without it, "
+                               "the server's operator takes the whole record")
+    record.set_defaults(run=_cmd_record)
 
     user = commands.add_parser("user-add", help="add a user (password asked, never an option)")
     user.add_argument("username")

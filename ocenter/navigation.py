@@ -37,6 +37,11 @@ PAGES: tuple[PageEntry, ...] = (
     PageEntry(key="perubahan-kontrak", path="pages/perubahan_kontrak.py",
               title_key="page.perubahan_kontrak", icon=":material/rule:", section_key="section.umum",
               roles=_PUSDATIN | _UNIT_SIDE | _SENDERS),
+    # The SOP's records: Pusdatin, who works every request, and the units that file them (a
+    # central unit or a UPT) read a request's history and take its archive.
+    PageEntry(key="arsip-permintaan", path="pages/arsip_permintaan.py",
+              title_key="page.arsip_permintaan", icon=":material/inventory_2:",
+              section_key="section.umum", roles=_PUSDATIN | _UNIT_SIDE),
     PageEntry(key="permintaan", path="pages/permintaan.py", title_key="page.permintaan",
               icon=":material/assignment:", section_key="section.unit", roles=_UNIT_SIDE | {R.ANALIS}),
     PageEntry(key="kirim-data", path="pages/kirim_data.py", title_key="page.kirim_data",
