@@ -271,3 +271,34 @@ def test_the_page_is_not_offered_to_a_unit_and_refuses_it(app):
     assert not at.exception, at.exception
     assert [e.value for e in at.error] == [t_markdown("auth.forbidden", "id")]
     assert not at.metric and not at.download_button
+
+
+@pytest.mark.postgres
+def test_the_same_figures_on_postgresql(postgres_url, tmp_path):
+    from ocenter.accounts.login import authority_of
+    from ocenter.bootstrap import initialise
+    from ocenter.clock import FixedClock
+    from tests.conftest import settings_for
+
+    ctx = initialise(settings_for(tmp_path / "home", postgres_url), demo=True,
+                     progress=lambda _message: None, clock=FixedClock.wib(2026, 10, 5))
+    try:
+        def as_user(username: str) -> Authority:
+            return authority_of(ctx.engine, username, production=False, today=ctx.clock.today())
+
+        stuck = cosmetics_request(ctx, as_user, sent_for_review=False)
+        evening = procedure.file_request(
+            on(ctx, date(2026, 10, 30)), as_user("unit"), title="Akhir Bulan", purpose="Uji.",
+            datasets_wanted=[DATASET], level=Level.TERBATAS, audience=["kepala"]).id
+        procedure.state_no_new_data(on(ctx, date(2026, 10, 31), hour=23), as_user("analis"),
+                                    evening, NO_NEW_DATA)
+        october = perf.performance(on(ctx, TODAY), as_user("analis"), OCTOBER,
+                                   date(2026, 10, 31))
+        assert [(s.request_id, s.step, s.working_days, s.month, s.analyst)
+                for s in mine(october.steps, {stuck, evening})] == [
+            (stuck, 2, 0, "2026-10", "analis"), (evening, 2, 0, "2026-10", "analis")]
+        november = perf.performance(on(ctx, TODAY), as_user("analis"), date(2026, 11, 1), TODAY)
+        assert mine(november.steps, {stuck, evening}) == []
+        assert [(o.step, o.over_hk) for o in november.overdue if o.request_id == stuck] == [(4, 35)]
+    finally:
+        ctx.engine.dispose()
