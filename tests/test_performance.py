@@ -302,3 +302,14 @@ def test_the_same_figures_on_postgresql(postgres_url, tmp_path):
         assert [(o.step, o.over_hk) for o in november.overdue if o.request_id == stuck] == [(4, 35)]
     finally:
         ctx.engine.dispose()
+
+
+def test_the_page_speaks_english_when_asked(app, scenario):
+    at = _login(app, "analis")
+    at.session_state["ocenter_lang"] = "en"
+    at.switch_page("pages/kinerja.py").run()
+    at.date_input(key="kinerja_period").set_value((OCTOBER, NOVEMBER)).run()
+    assert not at.exception, at.exception
+    assert at.title[-1].value == "Performance"
+    assert {m.label: m.value for m in at.metric}["Steps completed"] == "12"
+    assert [b.label for b in at.download_button] == ["Download the steps in detail (CSV)"]
