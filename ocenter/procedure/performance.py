@@ -10,7 +10,9 @@ submissions, over a period of days in Jakarta time:
   the request left for an earlier step and then started from zero again (step 6 after the unit
   adjusted the mock-up) is not completed: as the SOP says, the step counts from the restart.
   It is **on time** when its working days are at most the step's standard (``STEP_STANDARD_HK``),
-  and belongs to the period and **month** of the day it ended, in Jakarta time;
+  and belongs to the period and **month** of the day it ended, in Jakarta time. A run whose clock
+  was opened for a request already in flight when clocks were added (``clock.opened``) is left
+  out: its real start was not kept;
 - the **analyst** of a completed step is the last Pusdatin user (an analyst or a verifier, by
   their role today) who made an event of its intervals, the ends before the starts: for step 4,
   the analyst who sent the mock-up, not the unit that approved it; for step 10, the analyst who
@@ -54,7 +56,7 @@ from ocenter.models import (
     User,
 )
 from ocenter.procedure.common import PUSDATIN_ROLES
-from ocenter.procedure.step_clocks import interval_clock
+from ocenter.procedure.step_clocks import OPENED_FOR_OLDER_RECORD, interval_clock
 from ocenter.procedure.work_calendar import calendar_of
 from ocenter.procedure.workdays import STEP_STANDARD_HK, local_time
 from ocenter.verification.failing_rows import FORMULA_STARTS
@@ -174,6 +176,9 @@ def completed_steps(
                 continue
             if following is not None and following.step <= interval.step:
                 continue  # paused, restarted or sent back: the run is not over
+            del runs[interval.step]
+            if run[0].start_event == OPENED_FOR_OLDER_RECORD:
+                continue  # its real start was never kept: its days would be too few
             used = sum(i.used_hk or 0 for i in run if i.waiting_on is None)
             ended = local_time(interval.ended_at)
             done.append(CompletedStep(
@@ -182,7 +187,6 @@ def completed_steps(
                 standard_hk=standard, on_time=used <= standard, analyst=_analyst_of(run, pusdatin),
                 month=ended.strftime("%Y-%m"),
             ))
-            del runs[interval.step]
     return sorted(done, key=lambda s: (s.ended, s.request_id, s.step))
 
 
