@@ -73,6 +73,9 @@ PAGES: tuple[PageEntry, ...] = (
     PageEntry(key="evaluasi", path="pages/evaluasi.py", title_key="page.evaluasi",
               icon=":material/monitoring:", section_key="section.pusdatin", step=9,
               roles=frozenset({R.ANALIS})),
+    # How Pusdatin is judged: each step against the SOP's time standard (procedure.performance).
+    PageEntry(key="kinerja", path="pages/kinerja.py", title_key="page.kinerja",
+              icon=":material/speed:", section_key="section.pusdatin", roles=_PUSDATIN),
     PageEntry(key="log", path="pages/log.py", title_key="page.log", icon=":material/history:",
               section_key="section.admin", roles=frozenset({R.ADMIN, R.ANALIS})),
     PageEntry(key="pengguna", path="pages/pengguna.py", title_key="page.pengguna",

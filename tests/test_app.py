@@ -99,9 +99,9 @@ def test_each_role_gets_only_its_pages():
         Role.TAMU: {"beranda", "tampilan"},
         Role.ANALIS: {"beranda", "tampilan", "permintaan", "terima-data", "kelengkapan", "mockup",
                       "bangun", "klasifikasi", "tayangkan", "evaluasi", "log", "perubahan-kontrak",
-                      "hak-akses", "daftar-putar", "kalender-kerja", "arsip-permintaan"},
+                      "hak-akses", "daftar-putar", "kalender-kerja", "arsip-permintaan", "kinerja"},
         Role.VERIFIKATOR: {"beranda", "tampilan", "terima-data", "kelengkapan", "verifikasi-data",
-                           "perubahan-kontrak", "arsip-permintaan"},
+                           "perubahan-kontrak", "arsip-permintaan", "kinerja"},
         # A data contract's owner unit approves its changes: central units, UPT and agencies.
         Role.DIREKTUR: {"beranda", "tampilan", "permintaan", "tinjau-mockup", "penerimaan",
                         "perubahan-kontrak", "arsip-permintaan"},
