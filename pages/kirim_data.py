@@ -77,6 +77,6 @@ for submission in mine.items:
                     # Made when the button is pressed, not on every run of this page.
                     st.download_button(ui.tr(f"submit.download_{fmt}"),
                                        data=partial(procedure.failing_rows_file, ctx, viewer,
-                                                    submission.id, fmt),
+                                                    submission.id, fmt, ui.lang()),
                                        file_name=f"baris-gagal-{submission.id}.{fmt}",
                                        key=f"dl-{submission.id}-{fmt}")

@@ -202,6 +202,10 @@ def test_failing_rows_go_to_the_sender_and_pusdatin_only_after_a_check(demo_ctx,
     procedure.check_submission(demo_ctx, as_user("verifikator"), sent.id)
     for allowed in ("upt", "verifikator", "analis"):
         assert procedure.failing_rows_file(demo_ctx, as_user(allowed), sent.id, "csv")
+    # In the reader's language: its own columns are named in it.
+    for lang, first in (("id", "baris"), ("en", "row")):
+        text = procedure.failing_rows_file(demo_ctx, as_user("upt"), sent.id, "csv", lang).decode("utf-8-sig")
+        assert text.splitlines()[0].split(",")[0] == first
     # The head of the same UPT shares its unit code but sends no data: not the sender.
     for refused_user in ("kabalai", "unit", "kepala"):
         with pytest.raises(PermissionDenied) as refused:

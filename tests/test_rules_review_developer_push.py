@@ -168,3 +168,22 @@ def test_a_pushed_revision_of_another_request_is_not_restored(demo_ctx, as_user)
     assert (refused.value.key, refused.value.params) == (
         "procedure.spec_identity", {"dashboard": request.dashboard_id, "request": request.id})
     assert store.head(store.mockup_branch(request.id)) == stranger
+
+
+def test_an_update_from_main_keeps_a_problem_the_mock_up_already_had(demo_ctx, as_user):
+    store = demo_ctx.store
+    analyst = as_user("analis")
+    request = procedure.file_request(
+        demo_ctx, as_user("unit"), title="Masih rusak", purpose="Rapat.", level=Level.TERBATAS,
+        datasets_wanted=["sampling-pengujian"], audience=[])
+    procedure.state_no_new_data(demo_ctx, analyst, request.id, "Data sampling sudah diterima.")
+    head = procedure.start_mockup(demo_ctx, analyst, request.id)
+    path = f"specs/{request.dashboard_id}.yaml"
+    broken = developer_commit(store, store.mockup_branch(request.id), {path: BROKEN_SPEC}, [head])
+    main = developer_commit(store, "main", {"README.md": "Penyimpanan spesifikasi OCenter.\n"},
+                            [store.head("main")])
+    # The analyst can still bring main in: the update adds no problem neither side had, and the
+    # mock-up's own problem stays for the analyst to fix, named as before.
+    updated = procedure.update_mockup_from_main(demo_ctx, analyst, request.id, {}, broken, main)
+    assert store.merge_base("main", updated) == main
+    assert [p.split(": ", 1)[0] for p in procedure.mockup_problems(demo_ctx, request.id)] == [path]

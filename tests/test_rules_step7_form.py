@@ -39,6 +39,18 @@ def test_the_form_offers_each_field_with_a_closed_list_once_in_dataset_order(dem
     assert by_field["hasil_uji"].options == {v: v for v in contract.field("hasil_uji").allowed_values}
     for choice in choices:
         assert choice.level == field_level(spec, main.contracts, choice.field)
+    # An analyst working in English reads the fields' English labels.
+    english = {c.field: c.label for c in filter_choices(spec, main.contracts, "en")}
+    assert (english["kode_provinsi"], english["kategori_produk"]) == ("Province", "Product category")
+
+
+def test_a_default_is_kept_by_tier_and_an_old_scope_default_is_never_written_again(demo_ctx, as_user):
+    from ocenter import procedure
+    from ocenter.accounts.levels import ScopeKind
+
+    old_record = DefaultView(scope=ScopeKind.UPT, months=3)  # as records made before tiers read
+    with pytest.raises(ValueError, match="step 7 keeps each default by its tier, never by scope"):
+        procedure.classify_defaults(demo_ctx, as_user("analis"), 1, [old_record])
 
 
 def test_an_empty_form_for_a_tier_without_a_default():

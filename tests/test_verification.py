@@ -617,14 +617,14 @@ def test_export_neutralises_every_formula_start_in_csv_and_xlsx() -> None:
     assert [r[1].value for r in rows[1:]] == [*neutral[:5], "'\n=1+1", *neutral[6:]]
     assert {c.data_type for row in rows for c in row} == {"s"}  # text cells, not one formula
     with pytest.raises(ValueError, match="unknown export format 'pdf'"):
-        export_failing_rows(contract, table, report, "pdf")  # type: ignore[arg-type]
+        export_failing_rows(contract, table, report, "pdf", lang="en")  # type: ignore[arg-type]
 
 
 def test_semicolon_contracts_export_with_semicolons() -> None:
     contract, expected, data = load("semicolon_comma")
     table = read_table(data, data.name, contract)
     report = verify_table(contract, table)
-    text = export_failing_rows(contract, table, report, "csv").decode("utf-8-sig")
+    text = export_failing_rows(contract, table, report, "csv", lang="id").decode("utf-8-sig")
     assert text.splitlines()[0] == "baris;kode;nilai;jumlah;kesalahan"
     assert "02;1.5;3" in text
 

@@ -477,6 +477,14 @@ def test_the_refusals_read_in_each_language(installation):
     assert duplicate.value.text("id") == (
         "2027-03-09 sudah memiliki entri: Cuti bersama \"Cuti Bersama Idul Fitri 1448 Hijriah\". "
         "Hapus entri itu lebih dahulu bila perlu diganti.")
+    # A refusal names what the administrator must change: the limit, the day.
+    with pytest.raises(UserError) as long_name:
+        procedure.add_calendar_entry(installation, admin, "2027-06-03", "x" * 201, "SKB")
+    assert long_name.value.params == {"limit": 200} and "200" in long_name.value.text("id")
+    with pytest.raises(UserError) as nothing:
+        procedure.add_calendar_entry(installation, admin, "2027-06-03", "Kerja", "SKB",
+                                     CalendarEntryKind.WORKING_DAY)
+    assert nothing.value.params == {"day": "2027-06-03"} and "2027-06-03" in nothing.value.text("en")
 
 
 @pytest.mark.parametrize(("typed", "reason", "key"), [

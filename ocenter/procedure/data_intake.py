@@ -495,9 +495,12 @@ def latest_versions(ctx: AppContext) -> dict[str, IntegratedDataset]:
     return {b.dataset_id: b for b in builds}
 
 
-def failing_rows_file(ctx: AppContext, actor: Authority, submission_id: int, fmt: str) -> bytes:
+def failing_rows_file(
+    ctx: AppContext, actor: Authority, submission_id: int, fmt: str, lang: str = "id"
+) -> bytes:
     """The rows of a checked submission that failed, as CSV or XLSX for the sender to correct
-    (formula-like cells neutralised). Only the sending unit's senders and Pusdatin may download
+    (formula-like cells neutralised), its column names and messages in ``lang`` (the reader's
+    language). Only the sending unit's senders and Pusdatin may download
     it, and each reads ``***`` for every value above their clearance, as on the page
     (``report_for``): a colleague of the sender is not cleared for what the sender was."""
     # A head of UPT or a director shares the sender's unit code but sends no data and is not
@@ -512,5 +515,5 @@ def failing_rows_file(ctx: AppContext, actor: Authority, submission_id: int, fmt
         raise NotFound("procedure.report_missing", submission=submission_id)
     contract = contract_of(ctx, submission.dataset_id)
     table = read_upload(upload_path(ctx, submission), contract)
-    return export_failing_rows(contract, table, report, fmt, clearance=actor.clearance,
+    return export_failing_rows(contract, table, report, fmt, lang=lang, clearance=actor.clearance,
                                dataset_level=submission_level(contract, submission))

@@ -73,7 +73,7 @@ def export_failing_rows(
     report: VerificationReport,
     fmt: Literal["csv", "xlsx"] = "csv",
     *,
-    lang: str = "id",
+    lang: str,
     clearance: Level | None = None,
     dataset_level: Level = Level.TERBUKA,
 ) -> bytes:
