@@ -287,6 +287,7 @@ def test_a_revision_above_the_takers_clearance_is_left_out_with_its_subject(demo
     request = procedure.file_request(
         demo_ctx, direktur, title="Ringkasan Terbatas", purpose="Untuk rapat unit.",
         datasets_wanted=["sampling-pengujian"], level=Level.TERBATAS, audience=["eselon_2"])
+    procedure.state_no_new_data(demo_ctx, analyst, request.id, "Data sampling sudah diterima.")
     start = procedure.start_mockup(demo_ctx, analyst, request.id)
     spec = demo_ctx.store.snapshot(start).specs[request.dashboard_id]
     raised = procedure.save_mockup(demo_ctx, analyst, request.id,
