@@ -253,6 +253,17 @@ def test_the_unit_and_pusdatin_download_the_letter_and_no_one_else(demo_ctx, as_
         assert missing.value.key == "procedure.request_missing"
 
 
+def test_a_letter_sent_before_letters_were_kept_as_pdf_is_named_not_made_up(demo_ctx, as_user):
+    with Session(demo_ctx.engine) as session:  # as an older version left it: text only
+        session.add(Evaluation(request_id=DISPLAYED, notes="-", letter_number="B-0007/PUSDATIN/OC/03/2026",
+                               letter_text="Nomor : B-0007/PUSDATIN/OC/03/2026", evaluated_by="analis"))
+        session.commit()
+    with pytest.raises(NotFound) as text_only:
+        letter_file(demo_ctx, as_user("direktur"), DISPLAYED)
+    assert text_only.value.params == {"request": DISPLAYED, "number": "B-0007/PUSDATIN/OC/03/2026"}
+    assert text_only.value.key == "letter.text_only"
+
+
 def test_the_receipt_page_offers_the_letter_to_download(app, demo_ctx, as_user):
     from ocenter.i18n import t_markdown
     from tests.test_app import _login

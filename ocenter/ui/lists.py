@@ -9,7 +9,9 @@ import streamlit as st
 from ocenter.accounts.authority import Authority
 from ocenter.accounts.visibility import RequestView, request_label, request_view
 from ocenter.context import AppContext
-from ocenter.ui.text import lang, tr, tr_plain
+from ocenter.errors import UserError
+from ocenter.procedure.letters import letter_file
+from ocenter.ui.text import lang, show_error, tr, tr_plain
 
 
 def paged(fetch, key: str, summary_key: str):  # noqa: ANN001, ANN201 - worklists.Page
@@ -123,10 +125,6 @@ def show_clock(clock, target=st) -> None:  # noqa: ANN001 - workdays.StepClock, 
 def letter_download(ctx: AppContext, viewer: Authority, request_id: int, key: str) -> None:
     """The button that downloads the request's letter as it was sent (its PDF), or the reason
     the viewer cannot have it; the rule is ``procedure.letters.letter_file``'s, on the server."""
-    from ocenter.errors import UserError
-    from ocenter.procedure.letters import letter_file
-    from ocenter.ui.text import show_error
-
     try:
         letter = letter_file(ctx, viewer, request_id)
     except UserError as error:
