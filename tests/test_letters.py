@@ -278,3 +278,19 @@ def test_the_receipt_page_offers_the_letter_to_download(app, demo_ctx, as_user):
     assert download.proto.label == t_markdown("letter.download", "id",
                                               number="B-1/POM.09.01/12/2026")
     assert "B\\-1\\/POM" in download.proto.label
+
+
+def test_the_signatory_comes_from_the_settings_and_production_has_no_demo_name(tmp_path):
+    from ocenter.config import PUSDATIN_HEAD_TITLE, load_settings
+
+    base = {"OCENTER_HOME": str(tmp_path), "OCENTER_COOKIE_KEY": "k" * 8 + "abcdefghij" * 4,
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"}
+    configured = load_settings({**base, "OCENTER_MODE": "production",
+                                "OCENTER_PUSDATIN_HEAD_NAME": " Dr. Siti Rahmawati ",
+                                "OCENTER_PUSDATIN_HEAD_NIP": "197501012000032001"})
+    assert configured.letter_signatory == Signatory(name="Dr. Siti Rahmawati",
+                                                    nip="197501012000032001",
+                                                    title=PUSDATIN_HEAD_TITLE)
+    assert load_settings({**base, "OCENTER_MODE": "production"}).letter_signatory is None
+    demo = load_settings({**base, "OCENTER_MODE": "demo"}).letter_signatory
+    assert demo.name == "Kepala Pusdatin (Demo)"
