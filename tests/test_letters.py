@@ -197,6 +197,30 @@ def test_a_second_issuer_waits_for_the_first_and_takes_the_next_number(postgres_
         engine.dispose()
 
 
+@pytest.mark.postgres
+def test_a_letter_is_issued_kept_and_downloaded_on_postgresql(postgres_url, tmp_path):
+    from ocenter.accounts.login import authority_of
+    from ocenter.bootstrap import initialise
+    from tests.conftest import settings_for
+
+    ctx = initialise(settings_for(tmp_path / "home", postgres_url), demo=True,
+                     progress=lambda _message: None, clock=FixedClock.wib(2026, 12, 31, 6))
+    try:
+        def user(username: str):  # noqa: ANN202
+            return authority_of(ctx.engine, username, production=False, today=ctx.clock.today())
+
+        evaluation = procedure.evaluate_dashboard(_signed(ctx, ctx.clock), user("analis"),
+                                                  DISPLAYED, "Baik.")
+        assert evaluation.letter_number == "B-1/POM.09.01/12/2026"
+        letter = letter_file(ctx, user("direktur"), DISPLAYED)
+        assert "Dr. Siti Rahmawati, S.Si., M.Kom." in _pages_text(letter.pdf)[0]
+        with Session(ctx.engine) as session:
+            assert session.get(Letter, evaluation.id).pdf_sha256 == hashlib.sha256(
+                letter.pdf).hexdigest()
+    finally:
+        ctx.engine.dispose()
+
+
 def _one_sequence(engine, year: int) -> int:  # noqa: ANN001
     with Session(engine) as session:
         sequence = next_sequence(session, year)
