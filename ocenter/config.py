@@ -31,6 +31,20 @@ class Mode(StrEnum):
     PRODUCTION = "production"
 
 
+#: The signatory's title when OCENTER_PUSDATIN_HEAD_TITLE is not set.
+PUSDATIN_HEAD_TITLE = "Kepala Pusat Data dan Informasi Obat dan Makanan"
+
+
+class Signatory(BaseModel):
+    """The official who signs Pusdatin's letters (the SOP's step 9 letter to the unit)."""
+
+    name: str = Field(description="Full name with academic titles, as printed under the signature.",
+                      examples=["Dr. Siti Rahmawati, S.Si., M.Kom."])
+    nip: str = Field(default="", description="Nomor Induk Pegawai (civil-service number); may be empty.",
+                     examples=["197501012000032001"])
+    title: str = Field(default=PUSDATIN_HEAD_TITLE, description="Position printed above the name.")
+
+
 class Settings(BaseModel):
     """Everything that differs between installations."""
 
@@ -56,6 +70,13 @@ class Settings(BaseModel):
         description="OCENTER_STORE_REMOTE: Git remote (URL or path) the store's main and mock-up "
         "branches are pushed to after each change; None: off.",
         examples=["https://gitlab.example.go.id/pusdatin/ocenter-specs.git", "/srv/git/specs.git"],
+    )
+
+    letter_signatory: Signatory | None = Field(
+        default=None,
+        description="Who signs the surat penyampaian informasi: the head of Pusdatin, from "
+        "OCENTER_PUSDATIN_HEAD_NAME, _NIP and _TITLE (a demo name in demo mode); None: not "
+        "configured, and letters are refused until it is.",
     )
 
     @field_validator("store_remote")
@@ -111,6 +132,19 @@ def load_settings(
         max_upload_mb=int(env.get("OCENTER_MAX_UPLOAD_MB", "200")),
         store_remote=check_store_remote(env.get("OCENTER_STORE_REMOTE")),
         client_address_header=(env.get("OCENTER_CLIENT_ADDRESS_HEADER") or "").strip() or None,
+        letter_signatory=_signatory(env, demo=mode == Mode.DEMO),
+    )
+
+
+def _signatory(env: dict[str, str], *, demo: bool) -> Signatory | None:
+    """The head of Pusdatin as configured; in demo mode a demo name stands in when none is."""
+    name = (env.get("OCENTER_PUSDATIN_HEAD_NAME") or "").strip()
+    if not name and not demo:
+        return None
+    return Signatory(
+        name=name or "Kepala Pusdatin (Demo)",
+        nip=(env.get("OCENTER_PUSDATIN_HEAD_NIP") or "").strip(),
+        title=(env.get("OCENTER_PUSDATIN_HEAD_TITLE") or "").strip() or PUSDATIN_HEAD_TITLE,
     )
 
 

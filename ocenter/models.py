@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Column, Index, Text, text
+from sqlalchemy import JSON, Column, Index, LargeBinary, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from ocenter.accounts.levels import Level, Role, ScopeKind
@@ -371,6 +371,37 @@ class Evaluation(SQLModel, table=True):
     acknowledged_by: str | None = Field(default=None, description="Unit user who received it.")
     acknowledged_at: datetime | None = Field(default=None, description="When it was received.")
     acknowledgement_note: str = Field(default="", description="The unit's reply, if any.")
+
+
+class Letter(SQLModel, table=True):
+    """The surat penyampaian informasi of an evaluation as it was sent: its number's parts and its
+    PDF, made once when the letter was issued (``procedure.letters``), so a later change of the
+    configured signatory or wording never alters a letter already sent. The letter's plain text
+    and full number stay on its ``Evaluation`` (``letter_text``, ``letter_number``)."""
+
+    __table_args__ = (UniqueConstraint("year", "sequence", name="uq_letter_year_sequence"),)
+
+    evaluation_id: int = Field(foreign_key="evaluation.id", primary_key=True,
+                               description="The evaluation the letter reports.")
+    year: int = Field(description="Calendar year (Jakarta) of the letter's date; numbers restart "
+                                  "each year.")
+    sequence: int = Field(description="Its number within the year, from 1; unique with the year.")
+    letter_date: date = Field(description="The date printed on the letter (Jakarta).")
+    signatory_name: str = Field(description="Who signed it: the head of Pusdatin when issued.")
+    signatory_nip: str = Field(default="", description="The signatory's NIP, as printed.")
+    signatory_title: str = Field(description="The signatory's position, as printed.")
+    pdf: bytes = Field(sa_column=Column(LargeBinary, nullable=False),
+                       description="The letter as sent: an A4 PDF.")
+    pdf_sha256: str = Field(description="SHA-256 of ``pdf`` in hex, to show it is unchanged.")
+
+
+class LetterSequence(SQLModel, table=True):
+    """The last letter number given in each year: one row per year, raised by one in the
+    transaction that issues a letter, so two letters issued at once wait for each other on this
+    row instead of both reading the same highest number."""
+
+    year: int = Field(primary_key=True, description="Calendar year (Jakarta).")
+    last: int = Field(default=0, description="The highest sequence given in that year.")
 
 
 class ContractChangeStatus(StrEnum):

@@ -44,6 +44,5 @@ for evaluation, request in letters.items:
         if not ui.may_read(viewer, request):  # the letter names the request
             st.info(ui.tr("request.purpose_withheld"))
             continue
+        ui.letter_download(ctx, viewer, request.id, key=f"letter-{evaluation.id}")
         st.text(evaluation.letter_text)
-        st.download_button(ui.tr("evaluate.download"), evaluation.letter_text,
-                           file_name=f"surat-{evaluation.id}.txt", key=f"letter-{evaluation.id}")

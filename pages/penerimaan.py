@@ -22,7 +22,9 @@ for request in mine.items:
         if not ui.may_read(viewer, request):  # the letter names the request
             st.info(ui.tr("request.purpose_withheld"))
             continue
-        st.text(evaluation.letter_text)
+        ui.letter_download(ctx, viewer, request.id, key=f"letter-{request.id}")
+        with st.expander(ui.tr("letter.text")):
+            st.text(evaluation.letter_text)
         if evaluation.acknowledged_at:
             st.success(ui.tr("receipt.done", who=evaluation.acknowledged_by,
                              at=ui.when(evaluation.acknowledged_at)))

@@ -135,8 +135,8 @@ def test_the_letter_is_dated_and_received_on_the_days_of_the_clock(demo_ctx, as_
     evaluating = _on(demo_ctx, date(2026, 2, 2), 6, 30)
     evaluation = procedure.evaluate_dashboard(evaluating, analyst, 1, "Dasbor dipakai rapat.")
     assert evaluation.evaluated_at == evaluating.clock.now()
-    assert evaluation.letter_number.endswith("/PUSDATIN/OC/02/2026")
-    assert "2026-02-02" in evaluation.letter_text
+    assert evaluation.letter_number.endswith("/POM.09.01/02/2026")
+    assert "Jakarta, 2 Februari 2026" in evaluation.letter_text
     # Step 10 (1 HK) from Mon 2 Feb 2026: Tue 3 = 1; late on Wed 4.
     request = procedure.get_request(evaluating, 1)
     on_time = procedure.request_clock(_on(demo_ctx, date(2026, 2, 3)), request)

@@ -171,7 +171,7 @@ def walk_the_procedure(ctx, as_user) -> None:  # noqa: ANN001
     # Steps 9-10: evaluation, the letter, and the unit's receipt.
     evaluation = procedure.evaluate_dashboard(ctx, analyst, request.id,
                                               "Dasbor dipakai rapat pimpinan mingguan.")
-    assert evaluation.letter_number.endswith("/PUSDATIN/OC/03/2026")
+    assert evaluation.letter_number.endswith("/POM.09.01/03/2026")
     assert "Penyampaian Informasi" in evaluation.letter_text
     assert "Temuan Pangan Olahan per Wilayah" in evaluation.letter_text
     received = procedure.acknowledge_letter(ctx, direktur, request.id, "Terima kasih.")

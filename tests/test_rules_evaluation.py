@@ -21,15 +21,16 @@ def test_the_letter_names_its_number_date_unit_dashboard_and_notes(demo_ctx, as_
     evaluation = procedure.evaluate_dashboard(on_the_day, as_user("analis"), DISPLAYED,
                                               "  Dipakai rapat pimpinan.  ")
     assert evaluation.evaluated_at == on_the_day.clock.now()
-    assert evaluation.letter_number == "B-0001/PUSDATIN/OC/03/2026"
+    assert evaluation.letter_number == "B-1/POM.09.01/03/2026"
     assert evaluation.notes == "Dipakai rapat pimpinan."
     assert evaluation.evaluated_by == "analis"
     letter = evaluation.letter_text
-    assert letter.startswith("Nomor    : B-0001/PUSDATIN/OC/03/2026\nTanggal  : 2026-03-05\n")
-    for part in ("Yth. Pimpinan Direktorat Pengawasan Peredaran Pangan Olahan",
-                 '"Pantauan Hasil Sampling dan Pengujian" (pantauan-sampling-pengujian)',
-                 "nomor 1,", "Dipakai rapat pimpinan.", "Analis Data Pusdatin"):
+    assert "Jakarta, 5 Maret 2026\n\nNomor    : B-1/POM.09.01/03/2026\n" in letter
+    for part in ("Yth. Direktur Pengawasan Peredaran Pangan Olahan",
+                 '"Pantauan Hasil Sampling dan Pengujian"', "kode pantauan-sampling-pengujian",
+                 "nomor 1 ", "Dipakai rapat pimpinan.", "Kepala Pusdatin (Demo)"):
         assert part in letter, part
+    assert "Analis Data Pusdatin" not in letter  # signed by the head of Pusdatin
     assert procedure.get_request(demo_ctx, DISPLAYED).status == RequestStatus.EVALUATED
     [logged] = [e for e in procedure.events(demo_ctx, DISPLAYED) if e.action == "dashboard.evaluated"]
     assert (logged.step, logged.actor, logged.detail) == (9, "analis", evaluation.letter_number)

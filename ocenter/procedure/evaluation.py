@@ -17,21 +17,17 @@ from ocenter.models import (
     RequestStatus,
     Submission,
     Unit,
-    User,
 )
 from ocenter.procedure.common import REQUESTER_ROLES, _advance, _expect_status, _own_unit
 from ocenter.procedure.data_intake import submission_level
 from ocenter.procedure.decisions import decided_conflict, lock_request, request_decision
+from ocenter.procedure.letters import issue_letter
 from ocenter.procedure.workdays import local_time
-
-#: The letter is an official document of the Indonesian government: Bahasa Indonesia only.
-LETTER_LANGUAGE = "id"
 
 
 def evaluate_dashboard(ctx: AppContext, actor: Authority, request_id: int, notes: str) -> Evaluation:
-    """Step 9: Pusdatin monitors and evaluates the dashboard and writes the letter to the unit."""
-    from ocenter.i18n import t
-
+    """Step 9: Pusdatin monitors and evaluates the dashboard and sends the unit the letter,
+    numbered, signed by the head of Pusdatin and kept as a PDF (``letters.issue_letter``)."""
     require_role(actor, Role.ANALIS)
     if not notes.strip():
         raise UserError("procedure.evaluation_needs_notes")
@@ -46,29 +42,14 @@ def evaluate_dashboard(ctx: AppContext, actor: Authority, request_id: int, notes
             if decided.username == actor.username and decided.text == notes.strip():
                 return _latest_evaluation(session, request_id)  # sent again: already done
             raise decided_conflict(session, decided, request=request_id)
-        # Both exist: the request's unit is a foreign key, and the actor's authority was read
-        # from their user row on this page run.
+        # It exists: the request's unit is a foreign key.
         unit = session.get(Unit, request.requesting_unit)
-        evaluator = session.get(User, actor.username)
-        count = len(session.exec(select(Evaluation)).all()) + 1
-        number = f"B-{count:04d}/PUSDATIN/OC/{today.month:02d}/{today.year}"
-        letter = t(
-            "letter.body",
-            LETTER_LANGUAGE,
-            number=number,
-            date=today.isoformat(),
-            unit=unit.name,
-            title=request.title,
-            dashboard=request.dashboard_id,
-            request=request.id,
-            notes=notes.strip(),
-            evaluator=evaluator.name,
-        )
         evaluation = Evaluation(
-            request_id=request_id, notes=notes.strip(), letter_number=number,
-            letter_text=letter, evaluated_by=actor.username, evaluated_at=now,
+            request_id=request_id, notes=notes.strip(), letter_number="", letter_text="",
+            evaluated_by=actor.username, evaluated_at=now,
         )
-        session.add(evaluation)
+        issue_letter(ctx, session, evaluation, request, unit, today)
+        number = evaluation.letter_number
         _advance(ctx, session, request, RequestStatus.EVALUATED, now, actor.username,
                  "dashboard.evaluated")
         record(session, actor.username, "dashboard.evaluated", step=9, request_id=request_id,

@@ -28,6 +28,7 @@ from ocenter.ui.frame import (
 from ocenter.ui.lists import (
     choose_request,
     label_of,
+    letter_download,
     may_read,
     paged,
     request_list,
@@ -61,6 +62,7 @@ __all__ = [
     "show_clock",
     "_dataset_table", "choose_request", "context", "current_viewer", "dashboard_tables",
     "data_note", "demo_banner", "error_text", "flash", "guarded", "in_wall_mode", "label_of",
+    "letter_download",
     "lang", "language_switch", "literal", "login_gate", "logout_button", "may_read", "navigation",
     "page", "paged", "recheck_viewer", "request_list", "scope_text", "set_wall_mode", "show_dashboard",
     "show_error", "show_flash", "sidebar", "summary_rows", "this_month", "tr", "tr_plain",

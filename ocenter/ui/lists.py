@@ -1,5 +1,6 @@
 """Lists on a page: a work list's search, step filter and pages, a step's picker of requests, a
-request named as the viewer may name it, and the summary of a verification report."""
+request named as the viewer may name it, the summary of a verification report, and a request's
+letter to download."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import streamlit as st
 from ocenter.accounts.authority import Authority
 from ocenter.accounts.visibility import RequestView, request_label, request_view
 from ocenter.context import AppContext
-from ocenter.ui.text import lang, tr, tr_plain
+from ocenter.errors import UserError
+from ocenter.procedure.letters import letter_file
+from ocenter.ui.text import lang, show_error, tr, tr_plain
 
 
 def paged(fetch, key: str, summary_key: str):  # noqa: ANN001, ANN201 - worklists.Page
@@ -117,3 +120,15 @@ def show_clock(clock, target=st) -> None:  # noqa: ANN001 - workdays.StepClock, 
         (target.error if clock.overdue else target.success)(text)
     else:
         target.caption(tr("beranda.no_standard"))
+
+
+def letter_download(ctx: AppContext, viewer: Authority, request_id: int, key: str) -> None:
+    """The button that downloads the request's letter as it was sent (its PDF), or the reason
+    the viewer cannot have it; the rule is ``procedure.letters.letter_file``'s, on the server."""
+    try:
+        letter = letter_file(ctx, viewer, request_id)
+    except UserError as error:
+        show_error(error)
+        return
+    st.download_button(tr("letter.download", number=letter.number), letter.pdf,
+                       file_name=letter.file_name, mime="application/pdf", key=key)
