@@ -11,6 +11,7 @@ from dataclasses import replace
 
 import pytest
 from sqlalchemy import text
+from sqlmodel import Session, select
 
 from ocenter import procedure
 from ocenter.accounts.admin import add_user
@@ -20,6 +21,7 @@ from ocenter.clock import FixedClock
 from ocenter.database import EVENT_LOG_TRIGGERS
 from ocenter.display.spec import DefaultView
 from ocenter.errors import PermissionDenied
+from ocenter.models import Letter
 from ocenter.records import export_request_record, request_history, write_request_record
 
 CLOCK = FixedClock.wib(2026, 3, 10, 10)
@@ -123,8 +125,13 @@ def test_the_record_holds_every_part_with_matching_digests_and_is_the_same_bytes
         archive.read(p.replace("siklus-hidup.yaml", "revisi.json")))["commit"] == step7["commit"]]
     assert "eselon_2" in archive.read(classified).decode()
 
-    [letter] = [p for p in names if p.startswith("05-evaluasi-dan-surat/surat-")]
+    [letter] = [p for p in names if p.startswith("05-evaluasi-dan-surat/surat-") and p.endswith(".txt")]
     assert TITLE in archive.read(letter).decode()
+    # The PDF as the unit received it, byte for byte.
+    [pdf] = [p for p in names if p.startswith("05-evaluasi-dan-surat/surat-") and p.endswith(".pdf")]
+    with Session(ctx.engine) as session:
+        [sent] = session.exec(select(Letter)).all()
+    assert archive.read(pdf) == sent.pdf and archive.read(pdf).startswith(b"%PDF")
     [receipt] = [p for p in names if p.startswith("06-tanda-terima/")]
     assert json.loads(archive.read(receipt))["acknowledged_by"] == "direktur"
 

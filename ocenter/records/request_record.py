@@ -40,6 +40,7 @@ from ocenter.models import (
     DashboardRequest,
     Evaluation,
     Event,
+    Letter,
     MainDecision,
     Submission,
     Unit,
@@ -353,6 +354,10 @@ def _add_letters(ctx: AppContext, archive: RecordArchive, request: DashboardRequ
         })
         if full:  # the letter names the request and quotes its title
             archive.add(f"05-evaluasi-dan-surat/surat-{number}.txt", evaluation.letter_text)
+            with Session(ctx.engine) as session:
+                sent = session.get(Letter, evaluation.id)
+            if sent is not None:  # the PDF as it was sent (letters before PDFs have text only)
+                archive.add(f"05-evaluasi-dan-surat/surat-{number}.pdf", sent.pdf)
         if evaluation.acknowledged_at is not None:
             archive.add_json(f"06-tanda-terima/tanda-terima-{number}.json", {
                 "evaluation": evaluation.id, "letter_number": evaluation.letter_number,
