@@ -7,14 +7,14 @@ import dataclasses
 from datetime import UTC, date, datetime
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from ocenter import procedure
 from ocenter.accounts.levels import Level
 from ocenter.bootstrap import demo_sampling_frame, demo_upt_code
 from ocenter.clock import FixedClock
-from ocenter.errors import Conflict, NotFound, PermissionDenied, UserError
-from ocenter.models import DatasetVersion, SubmissionStatus
+from ocenter.errors import Conflict, IntegrityError, NotFound, PermissionDenied, UserError
+from ocenter.models import DatasetVersion, Submission, SubmissionStatus
 
 DATASET = "sampling-pengujian"
 
@@ -211,3 +211,35 @@ def test_failing_rows_go_to_the_sender_and_pusdatin_only_after_a_check(demo_ctx,
         with pytest.raises(PermissionDenied) as refused:
             procedure.failing_rows_file(demo_ctx, as_user(refused_user), sent.id, "csv")
         assert refused.value.key == "auth.forbidden"
+
+
+def _accept(ctx, verifier, submission_id: int):  # noqa: ANN001, ANN202
+    procedure.receive_submission(ctx, verifier, submission_id)
+    procedure.check_submission(ctx, verifier, submission_id)
+    return procedure.decide_submission(ctx, verifier, submission_id, accept=True, note="Sesuai.")
+
+
+def test_the_same_file_accepted_again_reuses_its_stored_copy_unless_it_was_altered(
+        demo_ctx, as_user, region_rows):
+    verifier, upt = as_user("verifikator"), as_user("upt")
+    first = send(demo_ctx, upt, region_rows)
+    _accept(demo_ctx, verifier, first.id)
+    # Sent and accepted once more (a resend of the same month, say): the same stored copy serves.
+    again = send(demo_ctx, upt, region_rows, request_id=1)
+    assert _accept(demo_ctx, verifier, again.id).status == SubmissionStatus.VERIFIED
+    with Session(demo_ctx.engine) as session:
+        versions = session.exec(select(DatasetVersion).where(
+            col(DatasetVersion.submission_id).in_([first.id, again.id]))).all()
+    assert len({(v.sha256, v.file_sha256) for v in versions}) == 1 and len(versions) == 2
+    # The stored copy changed on disk behind the application's back: a third acceptance of the
+    # same file is refused rather than taking the altered copy as the accepted data.
+    [stored] = (demo_ctx.home / "datasets" / DATASET).glob(f"{versions[0].sha256}.parquet")
+    import pyarrow.parquet as pq
+
+    pq.write_table(pq.read_table(stored), stored, compression="none")  # still Parquet, other bytes
+    third = send(demo_ctx, upt, region_rows, request_id=2)
+    with pytest.raises(IntegrityError) as refused:
+        _accept(demo_ctx, verifier, third.id)
+    assert refused.value.key == "dataset.integrity"
+    with Session(demo_ctx.engine) as session:
+        assert session.get(Submission, third.id).status != SubmissionStatus.VERIFIED
