@@ -136,7 +136,7 @@ def test_a_file_without_rows_is_refused_unless_the_sender_says_there_is_nothing(
         procedure.submit_data(demo_ctx, upt, dataset_id=DATASET, level=Level.TERBATAS,
                               filename="isi.csv", content=as_csv(before.head(1)),
                               nothing_to_report=month)
-    assert not_empty.value.key == "procedure.declared_but_rows"
+    assert (not_empty.value.key, not_empty.value.params) == ("procedure.declared_but_rows", {"rows": 1})
 
     submission = send_and_accept(demo_ctx, upt, verifier, header, nothing_to_report=month)
 

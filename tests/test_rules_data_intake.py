@@ -243,3 +243,29 @@ def test_the_same_file_accepted_again_reuses_its_stored_copy_unless_it_was_alter
     assert refused.value.key == "dataset.integrity"
     with Session(demo_ctx.engine) as session:
         assert session.get(Submission, third.id).status != SubmissionStatus.VERIFIED
+
+
+def test_an_upload_whose_writer_died_mid_write_is_swept_at_the_next_start(demo_ctx, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from ocenter.bootstrap import remove_stale_temporaries
+    from ocenter.procedure.data_intake import _write_once
+    from tests.conftest import PROJECT_ROOT
+
+    whole = demo_ctx.uploads_dir / ("a" * 64 + ".csv")
+    _write_once(whole, b"kode,nilai\n1,2\n")  # a write that finishes leaves the file alone
+    # A sender's upload whose server process dies between writing and renaming it.
+    dying = demo_ctx.uploads_dir / ("b" * 64 + ".csv")
+    script = ("import os, sys; from pathlib import Path\n"
+              "from ocenter.procedure.data_intake import _write_once\n"
+              "os.fsync = lambda fd: os._exit(9)\n"
+              "_write_once(Path(sys.argv[1]), b'kode,nilai\\n3,4\\n')\n")
+    died = subprocess.run([sys.executable, "-c", script, str(dying)], cwd=PROJECT_ROOT,
+                          capture_output=True, check=False)
+    assert died.returncode == 9 and not dying.exists()
+    [left] = [p for p in demo_ctx.uploads_dir.iterdir() if p.name.startswith(f".{dying.name}.")]
+    os.utime(left, (0, 0))  # stale by now
+    assert remove_stale_temporaries(demo_ctx) == [str(left.relative_to(demo_ctx.home))]
+    assert not left.exists() and whole.read_bytes() == b"kode,nilai\n1,2\n"
