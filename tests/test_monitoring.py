@@ -26,7 +26,7 @@ from ocenter.display.usage import (
     record_view,
 )
 from ocenter.errors import PermissionDenied
-from ocenter.models import DatasetVersion, User
+from ocenter.models import DatasetVersion, PartitionVersion, User
 from ocenter.procedure.monitoring import FreshnessStatus, dashboard_monitoring, freshness_of
 from ocenter.verification.datasets import dataset_dir
 from tests.test_app import _login
@@ -114,6 +114,10 @@ def test_freshness_is_late_after_the_contracts_cadence(demo_ctx, as_user):
     assert on_time.status == FreshnessStatus.ON_TIME
     assert (late.age_days, late.status) == (32, FreshnessStatus.LATE)
     assert late.due_on == accepted_day + timedelta(days=31)
+    with Session(demo_ctx.engine) as session:  # the newest month any sender has rows for
+        newest_month = session.exec(select(func.max(PartitionVersion.period)).where(
+            PartitionVersion.dataset_id == DATASET, PartitionVersion.rows > 0)).one()
+    assert on_time.newest_period == newest_month and len(newest_month) == 7
 
 
 def test_freshness_without_data_or_cadence():

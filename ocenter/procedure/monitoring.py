@@ -21,6 +21,7 @@ from ocenter.display.filtering import can_view
 from ocenter.display.usage import DashboardView, FailureKind, TileFailure
 from ocenter.errors import NotFound, PermissionDenied, UserError
 from ocenter.models import DashboardRequest, DatasetVersion, User
+from ocenter.procedure.data_integration import data_status
 from ocenter.procedure.workdays import local_time
 
 #: The period looked at unless asked otherwise, in days up to today.
@@ -64,6 +65,11 @@ class Freshness(BaseModel):
     age_days: int | None = Field(description="Days from that acceptance to today (in Jakarta).")
     due_on: date | None = Field(description="The last day a new version is on time.")
     status: FreshnessStatus = Field(description="On time, late, no data, or no cadence.")
+    newest_period: str | None = Field(
+        default=None,
+        description="The newest month any sender has sent rows for, YYYY-MM (``integration."
+        "completeness``); None when the dataset has no months.",
+    )
 
 
 class FailedTile(BaseModel):
@@ -145,11 +151,14 @@ def dashboard_monitoring(
                 .group_by(DatasetVersion.dataset_id)
             ).all()
         )
+    status = data_status(ctx, list(request.datasets))  # kept per process; read again when changed
     freshness = []
     for dataset_id in request.datasets:
         contract = main.contracts.get(dataset_id)
         cadence = contract.cadence_days if contract is not None else None
-        freshness.append(freshness_of(dataset_id, cadence, accepted.get(dataset_id), today))
+        found = freshness_of(dataset_id, cadence, accepted.get(dataset_id), today)
+        held = status.get(dataset_id)
+        freshness.append(found.model_copy(update={"newest_period": held.period if held else None}))
     return Monitoring(
         request_id=request_id,
         dashboard_id=dashboard,

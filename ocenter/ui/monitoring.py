@@ -77,6 +77,7 @@ def show_monitoring(ctx: AppContext, viewer: Authority, request_id: int) -> None
                     tr_plain("monitoring.accepted"): when(f.accepted_at) if f.accepted_at else "-",
                     tr_plain("monitoring.age"): f.age_days,
                     tr_plain("monitoring.due"): f.due_on.isoformat() if f.due_on else "-",
+                    tr_plain("monitoring.newest_period"): f.newest_period or "-",
                 }
                 for f in found.freshness
             ],
