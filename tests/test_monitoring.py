@@ -235,3 +235,36 @@ def test_views_and_failures_add_up_on_postgresql(postgres_url):
         assert (tile.kind, tile.failures) == (FailureKind.UNREADABLE, 2)
     finally:
         engine.dispose()
+
+
+def test_every_freshness_status_and_failure_reason_has_words_in_both_languages():
+    from ocenter.i18n import t
+
+    keys = [f"monitoring.status.{s.value}" for s in FreshnessStatus]
+    keys += [f"monitoring.kind.{k.value}" for k in FailureKind]
+    for key in keys:  # a key no catalogue file defines raises KeyError
+        assert t(key, "id").strip() and t(key, "en").strip()
+
+
+def test_a_view_does_not_wait_for_a_long_write(demo_ctx, as_user):
+    import sqlite3
+    import time
+
+    from ocenter.database import SQLITE_BUSY_SECONDS
+
+    writer = sqlite3.connect(demo_ctx.engine.url.database, isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")  # another writer holds the database
+        started = time.monotonic()
+        assert note_view(demo_ctx.engine, DASHBOARD, as_user("kepala"),
+                         FixedClock.wib(2026, 12, 2, 10).now()) is False
+        # Given up well before the usual wait of a use case for the lock.
+        assert time.monotonic() - started < SQLITE_BUSY_SECONDS / 2
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    assert note_view(demo_ctx.engine, DASHBOARD, as_user("kepala"),
+                     FixedClock.wib(2026, 12, 2, 10).now()) is True
+    # The connection got its usual wait back.
+    with demo_ctx.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == SQLITE_BUSY_SECONDS * 1000

@@ -17,6 +17,8 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from enum import StrEnum
 
@@ -30,6 +32,9 @@ _log = logging.getLogger(__name__)
 
 #: Keys remembered by the process to write at most once a minute each (a few KB).
 MAX_REMEMBERED = 4096
+#: How long a count waits for another writer's lock before it gives up (and is tried again at
+#: the next run): the wall must not wait for a long write to be counted.
+LOCK_WAIT_MS = 500
 
 
 class FailureKind(StrEnum):
@@ -91,6 +96,23 @@ class _Once:
 _ONCE = _Once()
 
 
+@contextmanager
+def _counting(engine: Engine) -> Iterator[Connection]:
+    """A transaction that waits at most ``LOCK_WAIT_MS`` for a lock (SQLite's write lock, a row
+    another replica is counting on PostgreSQL); SQLite's connection gets its usual wait back."""
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql(f"SET LOCAL lock_timeout = '{LOCK_WAIT_MS}ms'")
+            yield connection
+            return
+        usual = connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
+        connection.exec_driver_sql(f"PRAGMA busy_timeout = {LOCK_WAIT_MS}")
+        try:
+            yield connection
+        finally:
+            connection.exec_driver_sql(f"PRAGMA busy_timeout = {int(usual)}")
+
+
 def _insert(connection: Connection, table):  # noqa: ANN001, ANN202 - a Table, a dialect's Insert
     if connection.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
@@ -108,7 +130,7 @@ def record_view(engine: Engine, dashboard_id: str, viewer: Authority, now: datet
         return False
     table = DashboardView.__table__  # type: ignore[attr-defined]
     try:
-        with engine.begin() as connection:
+        with _counting(engine) as connection:
             statement = _insert(connection, table).values(
                 dashboard_id=dashboard_id,
                 username=viewer.username,
@@ -144,7 +166,7 @@ def record_failures(
         return 0
     table = TileFailure.__table__  # type: ignore[attr-defined]
     try:
-        with engine.begin() as connection:
+        with _counting(engine) as connection:
             for panel_id, dataset_id, kind in claimed:
                 statement = _insert(connection, table).values(
                     dashboard_id=dashboard_id,
