@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import SQLModel, create_engine
 
 from ocenter import models
+from ocenter.display import usage  # noqa: F401 - its tables (step 9's monitoring)
 from ocenter.errors import Unavailable, disk_full, is_disk_full
 from ocenter.events import ensure_head
 

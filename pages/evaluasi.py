@@ -6,6 +6,7 @@ from ocenter import procedure, ui
 from ocenter.events import action_text
 from ocenter.models import RequestStatus
 from ocenter.procedure import worklists
+from ocenter.ui.monitoring import show_monitoring
 
 ctx, viewer = ui.page("evaluasi")
 waiting = worklists.request_page(ctx, viewer, worklists.RequestListQuery(
@@ -28,13 +29,16 @@ else:
              for e in procedure.events(ctx, request.id)],
             hide_index=True, width="stretch",
         )
-        with st.form("evaluation"):
+        notes_column, monitoring_column = st.columns(2)
+        with notes_column, st.form("evaluation"):
             notes = st.text_area(ui.tr("evaluate.notes"), height=200)
             if st.form_submit_button(ui.tr("evaluate.send"), type="primary"):
                 with ui.guarded():
                     evaluation = procedure.evaluate_dashboard(ctx, viewer, request.id, notes)
                     ui.flash(ui.tr("evaluate.done", number=evaluation.letter_number))
                     st.rerun()
+        with monitoring_column:  # what step 9 monitors, beside the notes
+            show_monitoring(ctx, viewer, request.id)
 
 st.subheader(ui.tr("evaluate.letters"))
 letters = ui.paged(lambda number: worklists.letter_page(ctx, viewer, page=number), "letters_page",

@@ -26,7 +26,7 @@ def _show(main: StoreSnapshot, spec: DashboardSpec, current: Authority) -> None:
     st.header(ui.literal(spec.title_in(ui.lang())))
     st.caption(ui.tr("display.caption", level=ui.tr(f"level.{spec.level.value}"),
                      unit=spec.owner_unit))
-    ui.show_dashboard(ctx, spec, main.contracts, current, main.lifecycle_of(spec.id))
+    ui.show_dashboard(ctx, spec, main.contracts, current, main.lifecycle_of(spec.id), record=True)
 
 
 if ui.in_wall_mode(viewer):
@@ -52,7 +52,7 @@ if ui.in_wall_mode(viewer):
         st.caption(ui.tr("display.caption", level=ui.tr(f"level.{spec.level.value}"),
                          unit=spec.owner_unit))
         ui.show_dashboard(ctx, spec, fresh_main.contracts, current, fresh_main.lifecycle_of(spec.id),
-                          wall=True)
+                          wall=True, record=True)
 
     _wall()
     if viewer.role != Role.LAYAR:

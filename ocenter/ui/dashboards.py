@@ -82,7 +82,7 @@ def dashboard_tables(
 
 def show_dashboard(  # noqa: ANN001 - a spec, and a lifecycle record of display.lifecycle
     ctx: AppContext, spec, contracts: dict, viewer: Authority, lifecycle=None, *,
-    wall: bool = False,
+    wall: bool = False, record: bool = False,
 ) -> None:
     """Render ``spec`` for ``viewer``: data filtered and aggregated on the server, then drawn,
     with the step-7 default of the viewer's tier from its ``lifecycle`` (None for a mock-up),
@@ -90,7 +90,9 @@ def show_dashboard(  # noqa: ANN001 - a spec, and a lifecycle record of display.
     how complete and how recent its data is. A tile whose data file was altered says so instead,
     and shows nothing of it; one whose data cannot be read now keeps its last good picture,
     marked stale. A viewer who may not open ``spec`` is told so, and nothing of it is read or
-    drawn. On a wall screen (``wall``) the tiles are sized to fit 1920x1080 without scrolling."""
+    drawn. On a wall screen (``wall``) the tiles are sized to fit 1920x1080 without scrolling.
+    On the display (``record``) the view and the tiles that failed are counted for step 9's
+    monitoring (``display.usage``); a failure to count is logged and the dashboard still shown."""
     from ocenter.display.filtering import can_view
     from ocenter.display.render import default_notice, render_dashboard, viewer_default
     from ocenter.procedure.data_integration import data_status
@@ -100,6 +102,8 @@ def show_dashboard(  # noqa: ANN001 - a spec, and a lifecycle record of display.
         st.info(tr("render.denied"))
         return
     tables, altered, unreadable = dashboard_tables(ctx, spec.datasets, viewer)
+    if record:
+        _count_use(ctx, spec, viewer, altered, unreadable)
     missing = [d for d in spec.datasets if d not in tables and d not in altered and d not in unreadable]
     if missing:
         st.info(tr("display.no_data", datasets=", ".join(missing)))
@@ -123,6 +127,19 @@ def show_dashboard(  # noqa: ANN001 - a spec, and a lifecycle record of display.
                     contract = contracts.get(item.panel.dataset)
                     note = _tile_note(item, contract, status.get(item.panel.dataset), short=wall)
                     _show_panel(item, note, height=height, dark=wall)
+
+
+def _count_use(ctx: AppContext, spec, viewer: Authority, altered: dict,  # noqa: ANN001 - a spec
+               unreadable: dict) -> None:
+    """Count this view of ``spec`` and its tiles that cannot be drawn (step 9's monitoring)."""
+    from ocenter.display.usage import FailureKind, note_failures, note_view
+
+    now = ctx.clock.now()
+    note_view(ctx.engine, spec.id, viewer, now)
+    failed = [(p.id, p.dataset, FailureKind.ALTERED if p.dataset in altered else FailureKind.UNREADABLE)
+              for p in spec.panels if p.dataset in altered or p.dataset in unreadable]
+    if failed:
+        note_failures(ctx.engine, spec.id, failed, now)
 
 
 def _tile_note(item, contract, status, *, short: bool = False) -> str:  # noqa: ANN001 - RenderedPanel, DataContract, Completeness
