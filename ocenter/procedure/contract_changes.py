@@ -30,7 +30,7 @@ from ocenter.store.names import contract_change_branch
 from ocenter.yamlfiles import yaml_problem
 
 #: Who may approve for the owner unit: the people of a unit that sends and owns data.
-OWNER_SIDE_ROLES = (Role.UNIT, Role.DIREKTUR, Role.UPT, Role.MITRA)
+OWNER_SIDE_ROLES = (Role.UNIT, Role.DIREKTUR, Role.UPT, Role.KABALAI, Role.MITRA)
 APPROVER_ROLES = (*PUSDATIN_ROLES, *OWNER_SIDE_ROLES)
 #: The two approvals, by the column holding each approver.
 _SIDES = {"owner": "owner_approved", "pusdatin": "pusdatin_approved"}

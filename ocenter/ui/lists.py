@@ -112,8 +112,9 @@ def show_clock(clock, target=st) -> None:  # noqa: ANN001 - workdays.StepClock, 
     """One line for where a request's clock stands: its due day and the working days used (red
     when late), paused and on whom it waits, or that the step has no time standard."""
     if clock.waiting_on is not None:
-        target.warning(tr(f"clock.waiting_{clock.waiting_on.value}", step=clock.step,
-                          used=clock.used_hk, standard=clock.standard_hk or "-"))
+        # Paused is no fault of the reader's: said plainly, not as a warning.
+        target.info(tr(f"clock.waiting_{clock.waiting_on.value}", step=clock.step,
+                       used=clock.used_hk, standard=clock.standard_hk or "-"), icon=":material/pause_circle:")
     elif clock.due is not None:
         text = tr("clock.due", step=clock.step, due=clock.due.isoformat(), used=clock.used_hk,
                   standard=clock.standard_hk)
