@@ -48,9 +48,9 @@ def mockup_due_monday_19_october(demo_ctx, as_user) -> int:  # noqa: ANN001
 
 def notes(ctx, rid: int) -> list[tuple[str, NotificationKind, int, date]]:  # noqa: ANN001
     with Session(ctx.engine) as session:
-        rows = session.exec(select(Notification).where(Notification.request_id == rid)
-                            .order_by(Notification.recipient, Notification.kind)).all()
-    return [(n.recipient, n.kind, n.step, n.due_day) for n in rows]
+        rows = session.exec(select(Notification).where(Notification.request_id == rid)).all()
+    # Sorted here: PostgreSQL orders an enum column by declaration, SQLite by its text.
+    return sorted((n.recipient, n.kind, n.step, n.due_day) for n in rows)
 
 
 def tasks(ctx, as_user, username: str, rid: int | None = None) -> list[tuple]:  # noqa: ANN001
@@ -297,3 +297,26 @@ def test_the_administrator_sets_the_address_reminders_go_to(demo_ctx, as_user):
     admin.set_email(demo_ctx, as_user("admin"), "direktur", "")  # cleared: no mail for them
     with Session(demo_ctx.engine) as session:
         assert session.get(User, "direktur").email == ""
+
+
+@pytest.mark.postgres
+def test_reminders_are_made_once_on_postgresql(postgres_url, tmp_path):
+    from ocenter.accounts.login import authority_of
+    from ocenter.bootstrap import initialise
+    from tests.conftest import settings_for
+
+    ctx = initialise(settings_for(tmp_path / "home", postgres_url), demo=True,
+                     progress=lambda _message: None, clock=FixedClock.wib(2026, 10, 5))
+    try:
+        rid = mockup_due_monday_19_october(ctx, lambda username: authority_of(
+            ctx.engine, username, production=False, today=ctx.clock.today()))
+        send_reminders(ctx, date(2026, 10, 16))
+        first = send_reminders(ctx, date(2026, 10, 20))
+        assert first.escalations >= 2  # the demo's own requests may be overdue too
+        assert send_reminders(ctx, date(2026, 10, 20)).model_dump() == {
+            "reminders": 0, "escalations": 0, "emailed": 0, "email_failed": 0}
+        assert [(n[0], n[1]) for n in notes(ctx, rid)] == [
+            ("analis", NotificationKind.ESCALATION), ("analis", NotificationKind.REMINDER),
+            ("direktur", NotificationKind.ESCALATION)]
+    finally:
+        ctx.engine.dispose()
