@@ -205,6 +205,21 @@ def _cmd_record(args: argparse.Namespace) -> int:
         ctx.engine.dispose()
 
 
+def _cmd_reminders(args: argparse.Namespace) -> int:
+    from ocenter.config import load_settings
+    from ocenter.context import open_context
+    from ocenter.procedure.reminders import send_reminders
+
+    ctx = open_context(load_settings())
+    try:
+        run = send_reminders(ctx, args.today)
+        print(f"reminders: {run.reminders}, escalations: {run.escalations}, "
+              f"e-mailed: {run.emailed}, e-mail failed: {run.email_failed}")
+        return 0
+    finally:
+        ctx.engine.dispose()
+
+
 def _one_line(text: str) -> str:
     """``text`` on one line of printable characters: a reason typed on the page may hold line
     breaks, tabs (the list's separator) or a terminal's escape sequences."""
@@ -345,6 +360,15 @@ def build_parser() -> argparse.ArgumentParser:
                                "requesting unit; what is above them is left out); without it, "
                                "the server's operator takes the whole record")
     record.set_defaults(run=_cmd_record)
+
+    reminders = commands.add_parser("reminders", help="reminders and escalations of the clocks")
+    reminder_commands = reminders.add_subparsers(dest="reminders_command", required=True)
+    reminders_send = reminder_commands.add_parser(
+        "send", help="make today's reminders (due next working day) and escalations (overdue), "
+        "and e-mail them when OCENTER_SMTP_HOST is set; safe to run more than once a day")
+    reminders_send.add_argument("--today", type=date.fromisoformat, metavar="YYYY-MM-DD",
+                                help="the day to run for (default: today in Jakarta)")
+    reminders.set_defaults(run=_cmd_reminders)
 
     user = commands.add_parser("user-add", help="add a user (password asked, never an option)")
     user.add_argument("username")

@@ -45,6 +45,20 @@ class Signatory(BaseModel):
     title: str = Field(default=PUSDATIN_HEAD_TITLE, description="Position printed above the name.")
 
 
+class SmtpSettings(BaseModel):
+    """The mail server reminders and escalations are e-mailed through."""
+
+    host: str = Field(description="OCENTER_SMTP_HOST: the server's name or address.",
+                      examples=["smtp.pom.go.id"])
+    port: int = Field(default=25, description="OCENTER_SMTP_PORT (25 unless set).")
+    from_address: str = Field(description="OCENTER_SMTP_FROM: the sender address of the mails.",
+                              examples=["ocenter@pom.go.id"])
+    user: str | None = Field(default=None, description="OCENTER_SMTP_USER; None: no login.")
+    password: str | None = Field(default=None, description="OCENTER_SMTP_PASSWORD.")
+    starttls: bool = Field(default=False, description="OCENTER_SMTP_STARTTLS=1: STARTTLS first.")
+    timeout_seconds: float = Field(default=20.0, description="How long one connection may wait.")
+
+
 class Settings(BaseModel):
     """Everything that differs between installations."""
 
@@ -78,6 +92,15 @@ class Settings(BaseModel):
         "OCENTER_PUSDATIN_HEAD_NAME, _NIP and _TITLE (a demo name in demo mode); None: not "
         "configured, and letters are refused until it is.",
     )
+
+    smtp: SmtpSettings | None = Field(
+        default=None, description="The mail server reminders are e-mailed through, from "
+        "OCENTER_SMTP_HOST and the settings beside it; None: reminders stay in the app.")
+    pusdatin_heads: list[str] = Field(
+        default_factory=list,
+        description="OCENTER_PUSDATIN_HEADS: usernames (comma-separated) of Pusdatin's heads, who "
+        "receive the escalation of an overdue step; empty: in demo mode the analysts.",
+        examples=[["kapusdatin", "kabid-tik"]])
 
     @field_validator("store_remote")
     @classmethod
@@ -133,6 +156,23 @@ def load_settings(
         store_remote=check_store_remote(env.get("OCENTER_STORE_REMOTE")),
         client_address_header=(env.get("OCENTER_CLIENT_ADDRESS_HEADER") or "").strip() or None,
         letter_signatory=_signatory(env, demo=mode == Mode.DEMO),
+        smtp=_smtp(env, secret_values),
+        pusdatin_heads=[name.strip().lower() for name in env.get("OCENTER_PUSDATIN_HEADS", "").split(",")
+                        if name.strip()],
+    )
+
+
+def _smtp(env: dict[str, str], secret_values: dict[str, str]) -> SmtpSettings | None:
+    """The mail server from ``OCENTER_SMTP_*``, or None when no host is set."""
+    host = (env.get("OCENTER_SMTP_HOST") or "").strip()
+    if not host:
+        return None
+    password = secret_values.get("OCENTER_SMTP_PASSWORD") or env.get("OCENTER_SMTP_PASSWORD")
+    return SmtpSettings(
+        host=host, port=int(env.get("OCENTER_SMTP_PORT") or 25),
+        from_address=(env.get("OCENTER_SMTP_FROM") or f"ocenter@{host}").strip(),
+        user=(env.get("OCENTER_SMTP_USER") or "").strip() or None, password=password or None,
+        starttls=(env.get("OCENTER_SMTP_STARTTLS") or "").strip().lower() in {"1", "true", "yes"},
     )
 
 

@@ -395,6 +395,35 @@ class Letter(SQLModel, table=True):
     pdf_sha256: str = Field(description="SHA-256 of ``pdf`` in hex, to show it is unchanged.")
 
 
+class NotificationKind(StrEnum):
+    """Why a notification was made (``procedure.reminders``)."""
+
+    REMINDER = "reminder"  # the step's due day is the next working day
+    ESCALATION = "escalation"  # the step is past its due day
+
+
+class Notification(SQLModel, table=True):
+    """A reminder or an escalation made for one person about one step's clock. One per person,
+    kind, request, step and due day: running the reminders twice makes nothing twice."""
+
+    __table_args__ = (UniqueConstraint("recipient", "kind", "request_id", "step", "due_day",
+                                       name="uq_notification_once"),)
+
+    id: int | None = Field(default=None, primary_key=True, description="Order of making.")
+    recipient: str = Field(foreign_key="user.username", index=True, description="Who it is for.")
+    kind: NotificationKind = Field(description="Reminder (due next working day) or escalation.")
+    request_id: int = Field(foreign_key="dashboardrequest.id", index=True,
+                            description="The request whose step it is about.")
+    step: int = Field(description="SOP step of the clock.")
+    due_day: date = Field(description="The step's due day when it was made.")
+    created_at: datetime = Field(default_factory=utcnow, description="When it was made (UTC).")
+    emailed_at: datetime | None = Field(
+        default=None, description="When it was sent by e-mail (UTC); None: not (yet) e-mailed.")
+    email_attempts: int = Field(default=0, description="How often sending it by e-mail was tried.")
+    email_error: str | None = Field(
+        default=None, description="Why the last e-mail attempt failed; None when none failed.")
+
+
 class LetterSequence(SQLModel, table=True):
     """The last letter number given in each year: one row per year, raised by one in the
     transaction that issues a letter, so two letters issued at once wait for each other on this

@@ -1,13 +1,43 @@
-"""Beranda: where every dashboard request stands in the procedure, against its time standard."""
+"""Beranda: what waits on the viewer (the inbox), and where every dashboard request stands in the
+procedure, against its time standard."""
 
 import streamlit as st
 
 from ocenter import procedure, ui
 from ocenter.models import SubmissionStatus
-from ocenter.procedure import overview, worklists
+from ocenter.navigation import PAGES, may_open
+from ocenter.procedure import inbox, overview, worklists
+from ocenter.procedure import reminders as procedure_reminders
 
 ctx, viewer = ui.page("beranda")
 st.write(ui.tr("beranda.intro"))
+
+# The inbox first: what waits on this person now, overdue first.
+st.subheader(ui.tr("todo.title"))
+paths = {page.key: page.path for page in PAGES}
+items = inbox.inbox_of(ctx, viewer, ui.lang())
+if not items:
+    st.caption(ui.tr("todo.empty"))
+for number, item in enumerate(items):
+    with st.container(border=True, key=f"inbox_item_{number}"):
+        left, right = st.columns([3, 1])
+        left.markdown(ui.literal(item.text))  # holds a title the unit typed
+        due = item.due.isoformat() if item.due else ""
+        if item.days_left is None:
+            left.caption(ui.tr("todo.no_due"))
+        elif item.days_left < 0:
+            left.error(ui.tr("todo.overdue", days=-item.days_left, due=due))
+        elif item.days_left == 0:
+            left.warning(ui.tr("todo.due_today", due=due))
+        else:
+            left.caption(ui.tr("todo.due_in", days=item.days_left, due=due))
+        if may_open(viewer.role, item.page):
+            right.page_link(paths[item.page], label=ui.tr("todo.open_page"))
+notes = inbox.notifications_of(ctx, viewer, limit=10)
+if notes:
+    with st.expander(ui.tr("todo.notifications"), expanded=False):
+        for note in notes:
+            st.markdown(ui.literal(procedure_reminders.notification_text(note, ui.lang())[0]))
 # Pusdatin counts the due days: a year without cuti bersama entered counts them too early.
 missing = procedure.years_without_cuti_bersama(ctx, viewer)
 if missing:

@@ -14,6 +14,7 @@ st.dataframe(
       ui.tr("col.role"): ui.tr(f"role.{u.role.value}"),
       ui.tr("col.level"): ui.tr(f"level.{u.clearance.value}"),
       ui.tr("col.scope"): u.scope.value, ui.tr("col.unit"): u.unit_code,
+      ui.tr("col.email"): u.email,
       ui.tr("col.active"): u.active, ui.tr("col.demo"): u.is_demo} for u in users],
     hide_index=True, width="stretch",
 )
@@ -31,11 +32,12 @@ with st.form("add_user", clear_on_submit=True):
                            format_func=lambda s: ui.tr(f"scope.{s.value}"))
     unit = right.text_input(ui.tr("col.unit"))
     password = left.text_input(ui.tr("login.password"), type="password")
+    email = right.text_input(ui.tr("col.email"))
     if st.form_submit_button(ui.tr("users.save"), type="primary"):
         with ui.guarded():
             admin.add_user(ctx, viewer, username=username, name=name, role=role,
                            clearance=clearance, scope=scope, unit_code=unit or None,
-                           password=password)
+                           password=password, email=email)
             ui.flash(ui.tr("users.added", username=username))
             st.rerun()
 
@@ -56,6 +58,18 @@ with st.form("change_user"):
         with ui.guarded():
             admin.change_user(ctx, viewer, target, role=new_role, clearance=new_clearance)
             ui.flash(ui.tr("users.changed", username=target))
+            st.rerun()
+
+st.subheader(ui.tr("users.email"))
+with st.form("user_email"):
+    left, right = st.columns(2)
+    email_target = left.selectbox(ui.tr("col.username"), options=list(by_name), key="email_target")
+    new_email = right.text_input(ui.tr("col.email"), key="email_value",
+                                 help=ui.tr_plain("users.email_help"))
+    if st.form_submit_button(ui.tr("users.email_button")):
+        with ui.guarded():
+            admin.set_email(ctx, viewer, email_target, new_email)
+            ui.flash(ui.tr("users.changed", username=email_target))
             st.rerun()
 
 st.subheader(ui.tr("users.toggle"))

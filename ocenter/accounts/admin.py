@@ -18,6 +18,8 @@ from ocenter.events import record
 from ocenter.models import LoginThrottle, Unit, User
 
 USERNAME_PATTERN = re.compile(r"^[a-z][a-z0-9._-]{2,39}$")
+#: A work e-mail address as reminders are sent to it: one address, no spaces or display name.
+EMAIL_PATTERN = re.compile(r"^[^@\s<>,;\"]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 
 
 def list_users(ctx: AppContext, actor: Authority) -> list[User]:
@@ -52,6 +54,7 @@ def add_user(
         raise UserError("users.name_required")
     if scope in (ScopeKind.UNIT, ScopeKind.UPT) and not unit_code:
         raise UserError("users.unit_required")
+    email = checked_email(email)
     password_hash = hash_password(password)
     with Session(ctx.engine) as session:
         if session.get(User, username) is not None:
@@ -105,6 +108,34 @@ def change_user(
         user.role, user.clearance = new_role, new_clearance
         session.add(user)
         record(session, actor.username if actor else "cli", "user.changed", detail=detail)
+        session.commit()
+        session.refresh(user)
+        return user
+
+
+def checked_email(email: str) -> str:
+    """``email`` stripped, or empty; refused when it is not one plain address."""
+    email = email.strip()
+    if email and (len(email) > 254 or not EMAIL_PATTERN.match(email)):
+        raise UserError("users.bad_email")
+    return email
+
+
+def set_email(ctx: AppContext, actor: Authority | None, username: str, email: str) -> User:
+    """Set (or with an empty text, clear) the e-mail address reminders are sent to."""
+    if actor is not None:
+        require_role(actor, Role.ADMIN)
+    email = checked_email(email)
+    with Session(ctx.engine) as session:
+        user = session.get(User, username)
+        if user is None:
+            raise NotFound("users.unknown", username=username)
+        if user.email == email:
+            return user
+        user.email = email
+        session.add(user)
+        record(session, actor.username if actor else "cli", "user.changed",
+               detail=f"{username}: e-mail {'set' if email else 'cleared'}")
         session.commit()
         session.refresh(user)
         return user
