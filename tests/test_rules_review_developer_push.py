@@ -16,7 +16,7 @@ from ocenter import procedure
 from ocenter.accounts import admin
 from ocenter.accounts.levels import Level, Role, ScopeKind
 from ocenter.bootstrap import DEMO_PASSWORD
-from ocenter.errors import PermissionDenied, UserError
+from ocenter.errors import NotFound, PermissionDenied, UserError
 from ocenter.models import RequestStatus
 
 IN_REVIEW = 2  # the demo's mock-up in review, of the Direktorat Pengawasan Kosmetik
@@ -187,3 +187,30 @@ def test_an_update_from_main_keeps_a_problem_the_mock_up_already_had(demo_ctx, a
     updated = procedure.update_mockup_from_main(demo_ctx, analyst, request.id, {}, broken, main)
     assert store.merge_base("main", updated) == main
     assert [p.split(": ", 1)[0] for p in procedure.mockup_problems(demo_ctx, request.id)] == [path]
+
+
+def test_a_mock_up_pushed_with_a_history_of_its_own_is_refused_by_name(demo_ctx, as_user):
+    store = demo_ctx.store
+    request_id, path, head = in_review(demo_ctx, as_user)
+    # A developer force-pushes a branch that never forked from main (an orphan commit).
+    text = store.read_file(head, path)
+    with tempfile.TemporaryDirectory() as scratch:
+        env = {**os.environ, "GIT_DIR": str(store.path), "GIT_INDEX_FILE": str(Path(scratch) / "index"),
+               "GIT_AUTHOR_NAME": "Pengembang", "GIT_AUTHOR_EMAIL": "pengembang@pom.go.id",
+               "GIT_COMMITTER_NAME": "Pengembang", "GIT_COMMITTER_EMAIL": "pengembang@pom.go.id"}
+
+        def git(*args: str, stdin: bytes | None = None) -> str:
+            return subprocess.run(["git", *args], env=env, input=stdin, capture_output=True,
+                                  check=True).stdout.decode().strip()
+
+        blob = git("hash-object", "-w", "--stdin", stdin=text.encode())
+        git("update-index", "--add", "--cacheinfo", f"100644,{blob},{path}")
+        orphan = git("commit-tree", git("write-tree"), "-m", "Riwayat sendiri")
+        git("update-ref", f"refs/heads/{store.mockup_branch(request_id)}", orphan, head)
+    with pytest.raises(UserError) as unrelated:
+        procedure.mockup_merge_preview(demo_ctx, request_id)
+    assert (unrelated.value.key, unrelated.value.params) == ("store.unrelated_history",
+                                                             {"request": request_id})
+    with pytest.raises(NotFound) as no_base:  # nothing to judge its level by: nothing shown
+        procedure.review_access(demo_ctx, as_user("unit"), request_id, orphan)
+    assert no_base.value.key == "store.revision_not_found"

@@ -150,6 +150,10 @@ def test_search_finds_a_number_and_title_words_but_never_through_a_withheld_titl
     readable = worklists.request_page(filled, analis, worklists.RequestListQuery(search="DASBOR TERBATAS",
                                                                                  page_size=200))
     assert readable.total == 30 and all(r.level == Level.TERBATAS for r in readable.items)
+    # A number too long for a request id (a phone or an NIP pasted in) searches titles only:
+    # PostgreSQL's integer would refuse it.
+    for typed in ("9999999999", "#12345678901"):
+        assert worklists.request_page(filled, analis, worklists.RequestListQuery(search=typed)).total == 0
     # "%" and "_" are letters of the title, not patterns.
     assert worklists.request_page(filled, analis, worklists.RequestListQuery(search="100%")).total == 60
     underscored = worklists.request_page(filled, analis, worklists.RequestListQuery(search="_rahasia_",
