@@ -43,30 +43,12 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
+# The same sampling file as the verification benchmark's (this folder is on sys.path when run).
+from verify_benchmark import COLUMNS, PRODUCTS
+
 REPO = Path(__file__).resolve().parent.parent
 #: The environment of both tools, given explicitly (numpy's BLAS thread would otherwise spin).
 ENV = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
-COLUMNS = [
-    "no_sampel",
-    "kode_upt",
-    "tanggal",
-    "kategori",
-    "nama_produk",
-    "hasil",
-    "kadar",
-    "jumlah",
-    "terverifikasi",
-]
-PRODUCTS = [
-    "Sirup Batuk Anak",
-    "Mi Instan Rasa Soto",
-    "Krim Pemutih",
-    "Jamu Pegal Linu",
-    "Susu Formula Bayi",
-    "Teh Hijau Celup",
-    "Saus Sambal",
-    "Tablet Vitamin C",
-]
 OCENTER_CONTRACT = """\
 id: sampling-peer
 title: Sampling dan pengujian (pembanding)

@@ -15,6 +15,7 @@ from typing import Any
 
 from ocenter.accounts.levels import Level
 from ocenter.contracts.model import DataContract, FieldType
+from ocenter.contracts.quality import OPERATORS
 from ocenter.errors import UserError
 from ocenter.i18n import Said
 from ocenter.yamlfiles import load_yaml
@@ -63,16 +64,6 @@ _LEGACY_OPERATORS = {
     "mustBeGreaterThanOrEqualTo": "mustBeGreaterOrEqualTo",
     "mustBeLessThanOrEqualTo": "mustBeLessOrEqualTo",
 }
-_OPERATORS = (
-    "mustBe",
-    "mustNotBe",
-    "mustBeGreaterThan",
-    "mustBeGreaterOrEqualTo",
-    "mustBeLessThan",
-    "mustBeLessOrEqualTo",
-    "mustBeBetween",
-    "mustNotBeBetween",
-)
 _TIME_OF_DAY = re.compile(r"^[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?$")
 
 
@@ -188,7 +179,7 @@ def _current_rule(rule: Any) -> None:
         arguments = rule.setdefault("arguments", {})
         if "validValues" in rule:
             arguments["validValues"] = rule.pop("validValues")
-        if not any(op in rule for op in _OPERATORS):
+        if not any(op in rule for op in OPERATORS):
             rule["mustBe"] = 0
     elif "rule" in rule and "metric" not in rule:
         rule["metric"] = rule.pop("rule")
@@ -354,7 +345,7 @@ def _rule_data(rule: Any, where: str) -> dict[str, Any]:
     kind = str(rule.type or ("library" if rule.metric else "text")).lower()
     if kind not in ("library", "sql", "custom", "text"):
         raise OdcsRefusal("odcs.quality_type", where=where, type=kind)
-    operators = [op for op in _OPERATORS if getattr(rule, op) is not None]
+    operators = [op for op in OPERATORS if getattr(rule, op) is not None]
     if len(operators) > 1:
         raise OdcsRefusal("odcs.quality_operators", where=where, operators=", ".join(operators))
     unit = str(rule.unit or "rows").lower()
