@@ -166,7 +166,9 @@ def test_a_deep_contract_given_to_verify_or_to_the_odcs_import_is_refused(tmp_pa
     imported = subprocess.run([sys.executable, "-m", "ocenter", "contract", "import-odcs", str(deep)],
                               cwd=ROOT, capture_output=True, text=True)
     assert imported.returncode == 2  # a refusal, not a signal
-    assert imported.stderr.strip() == f"error: {t('yaml.too_deep', 'en', limit=MAX_YAML_DEPTH)}"
+    # The import says which file it could not read, then why.
+    detail = t('yaml.too_deep', 'en', limit=MAX_YAML_DEPTH)
+    assert imported.stderr.strip() == f"error: {t('odcs.not_yaml', 'en', detail=detail)}"
 
 
 def _libyaml_depth(text: str) -> int:
