@@ -226,6 +226,7 @@ def test_the_wall_screen_of_a_deactivated_account_shows_the_login_form_within_a_
         ctx.engine.dispose()
     # The wall's fragment runs every few seconds; nothing else happens on the page.
     page.get_by_text(t("login.account_deactivated", "id")).wait_for(timeout=120_000)
+    page.get_by_label("Kata sandi").wait_for(timeout=30_000)  # the form follows its message
     assert page.get_by_label("Kata sandi").count() == 1
     assert page.locator(".vega-embed").count() == 0
 
