@@ -44,28 +44,19 @@ from collections.abc import Callable
 from pathlib import Path
 
 # The same sampling file as the verification benchmark's (this folder is on sys.path when run).
-from verify_benchmark import COLUMNS, PRODUCTS
+from verify_benchmark import COLUMNS, CONTRACT, PRODUCTS
 
 REPO = Path(__file__).resolve().parent.parent
 #: The environment of both tools, given explicitly (numpy's BLAS thread would otherwise spin).
 ENV = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+# The verification benchmark's fields, under this comparison's own id and no freshness check.
 OCENTER_CONTRACT = """\
 id: sampling-peer
 title: Sampling dan pengujian (pembanding)
 owner_unit: PPPOMN
 level: terbatas
 primary_key: [no_sampel]
-fields:
-  - {name: no_sampel, required: true, unique: true, pattern: '^S\\d{8}$'}
-  - {name: kode_upt, required: true, reference: upt}
-  - {name: tanggal, type: date, required: true}
-  - {name: kategori, required: true, reference: kategori_produk}
-  - {name: nama_produk, required: true, min_length: 3, max_length: 60}
-  - {name: hasil, required: true, allowed_values: [MS, TMS]}
-  - {name: kadar, type: number, minimum: 0, maximum: 1000}
-  - {name: jumlah, type: integer, required: true, minimum: 1}
-  - {name: terverifikasi, type: boolean}
-"""
+""" + CONTRACT[CONTRACT.index("fields:\n"):]
 
 
 def odcs_contract(data: Path, upt: list[str], kategori: list[str]) -> str:
