@@ -51,7 +51,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         from ocenter.verification.command import run_verify
 
         return run_verify(Path(args.contract), Path(args.data), Path(args.report) if args.report
-                          else None, args.lang, ahead)
+                          else None, args.lang, ahead, args.schema)
 
 
 def _cmd_validate_store(args: argparse.Namespace) -> int:
@@ -281,6 +281,8 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("data", help="CSV, XLSX, XLS, ODS or XLSB file")
     verify.add_argument("--report", help="write the full JSON report here")
     verify.add_argument("--lang", choices=["id", "en"], default="id", help="message language")
+    verify.add_argument("--schema", metavar="NAME",
+                        help="the table of an ODCS contract with several that the file holds")
     verify.set_defaults(run=_cmd_verify)
 
     validate = commands.add_parser("validate-store", help="check every spec and contract")

@@ -353,3 +353,48 @@ def test_row_bounds_round_trip_as_a_row_count_rule(low: int | None, high: int | 
     assert not list(validator.iter_errors(doc))
     (rule,) = doc["schema"][0]["quality"]
     assert rule["metric"] == "rowCount" and contract_from_odcs(contract_to_odcs(contract)) == contract
+
+
+def test_verify_checks_a_file_against_the_table_it_chooses_with_schema(tmp_path: Path) -> None:
+    """``verify --schema NAME`` checks a file against one table of an official contract with
+    several; without it, or with a name the contract lacks, the command names the tables."""
+    from tests.test_cli import _ocenter
+
+    contract = ODCS / "examples" / "all" / "full-example.odcs.yaml"
+    data = tmp_path / "receivers.csv"
+    # The "tbl" table's date column is headed by its physicalName, txn_ref_dt.
+    dates = tmp_path / "tbl.csv"
+    data.write_text("id,country_code,receiver_name,receiver_type\n"
+                    "R1,ID,Balai Besar POM di Bandung,UPT\n"
+                    "R1,ID,Balai POM di Bogor,UPT\n"
+                    "R3,,Loka POM di Kabupaten Bogor,\n", encoding="utf-8")
+    dates.write_text("txn_ref_dt,rcvr_id,rcvr_cntry_code\n2026-11-02,R1,ID\n2026-13-02,R2,ID\n",
+                     encoding="utf-8")
+    report = tmp_path / "report.json"
+
+    checked = _ocenter("verify", str(contract), str(data), "--schema", "receivers",
+                       "--report", str(report), "--lang", "en")
+    assert checked.returncode == 1, checked.stderr
+    found = json.loads(report.read_text(encoding="utf-8"))
+    cells = {(e["row"], e["column"], e["check"]) for e in found["errors"]}
+    assert cells == {(3, "id", "unique"), (4, "country_code", "required")}
+
+    other = _ocenter("verify", str(contract), str(dates), "--schema", "tbl", "--report", str(report))
+    assert other.returncode == 1, other.stderr
+    found = json.loads(report.read_text(encoding="utf-8"))
+    assert [(e["row"], e["column"], e["check"]) for e in found["errors"]] == [
+        (3, "transaction_reference_date", "type")]
+
+    unchosen = _ocenter("verify", str(contract), str(data), "--lang", "en")
+    assert unchosen.returncode == 2
+    assert "2 tables" in unchosen.stderr and "receivers" in unchosen.stderr and "--schema" in unchosen.stderr
+    assert "Traceback" not in unchosen.stderr
+
+    unknown = _ocenter("verify", str(contract), str(data), "--schema", "penerima", "--lang", "en")
+    assert unknown.returncode == 2 and '"penerima"' in unknown.stderr and "Traceback" not in unknown.stderr
+
+    ours = tmp_path / "kontrak.yaml"
+    ours.write_text("id: penerima\ntitle: Penerima\nowner_unit: PUSDATIN\nlevel: terbatas\n"
+                    "fields:\n  - {name: id}\n", encoding="utf-8")
+    refused = _ocenter("verify", str(ours), str(data), "--schema", "receivers", "--lang", "en")
+    assert refused.returncode == 2 and "--schema applies only to ODCS" in refused.stderr

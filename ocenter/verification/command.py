@@ -18,10 +18,12 @@ from ocenter.verification.report import VerificationReport, _json_error_texts
 # --- command line ---------------------------------------------------------------------------------
 
 
-def load_contract(path: Path) -> DataContract:
-    """A contract file: OCenter YAML, or ODCS v3 when it has ``apiVersion``/``kind: DataContract``.
+def load_contract(path: Path, table: str | None = None) -> DataContract:
+    """A contract file: OCenter YAML, or ODCS v3 when it has ``apiVersion``/``kind: DataContract``
+    (``table``: which of its tables, when it describes several).
 
-    Raises ``UserError("verify.contract_unreadable")`` with the reason.
+    Raises ``UserError("verify.contract_unreadable")`` with the reason, the ODCS import's own
+    refusal, or ``verify.schema_not_odcs`` for a table chosen in an OCenter contract.
     """
     import yaml
     from pydantic import ValidationError
@@ -35,7 +37,9 @@ def load_contract(path: Path) -> DataContract:
         if isinstance(data, dict) and ("apiVersion" in data or data.get("kind") == "DataContract"):
             from ocenter.contracts.odcs import contract_from_odcs
 
-            return contract_from_odcs(text)
+            return contract_from_odcs(text, table)
+        if table is not None:
+            raise UserError("verify.schema_not_odcs", path=str(path))
         if not isinstance(data, dict):
             raise ValueError("a data contract must be a YAML mapping")
         return DataContract.model_validate(data)
@@ -70,8 +74,10 @@ def run_verify(
     report_path: Path | str | None,
     lang: str = "id",
     ahead: ReadAhead | None = None,
+    table: str | None = None,
 ) -> int:
-    """Verify a data file against a contract and write the JSON report.
+    """Verify a data file against a contract (``table``: the one of an ODCS contract's tables
+    the file holds) and write the JSON report.
 
     Prints a short summary. Returns 0 when the data conforms, 1 when it does not, 2 when the
     contract or the data cannot be read (the reason is printed, never a traceback). A CSV is
@@ -84,7 +90,7 @@ def run_verify(
     # collector would walk every object the imports made: pause it for the command.
     gc.disable()
     try:
-        return _run_verify(contract_path, data_path, report_path, lang, ahead)
+        return _run_verify(contract_path, data_path, report_path, lang, ahead, table)
     finally:
         if ahead is not None:
             ahead.cancel()  # the contract could not be read, say: the file is not needed
@@ -98,11 +104,12 @@ def _run_verify(
     report_path: Path | str | None,
     lang: str,
     ahead: ReadAhead | None,
+    table: str | None = None,
 ) -> int:
     from ocenter.intake.read import ReadLimits, file_kind, iter_batches, read_table
 
     try:
-        contract = load_contract(Path(contract_path))
+        contract = load_contract(Path(contract_path), table)
         limits = ReadLimits()
         if not data_path.is_file():
             raise UserError("ingest.not_found", path=str(data_path))
