@@ -130,10 +130,25 @@ def test_a_ref_to_a_missing_object_fails_the_store_check(demo_ctx):
     assert (store.status, store.message_key) == (CheckStatus.FAILING, "health.store.broken_refs")
 
 
-def test_a_missing_folder_fails_the_storage_check(demo_ctx):
+def test_a_folder_that_cannot_be_made_fails_the_storage_check(demo_ctx):
     shutil.rmtree(demo_ctx.uploads_dir)
+    demo_ctx.uploads_dir.write_text("not a folder")
     storage = _by_name(check_health(demo_ctx))["storage"]
     assert (storage.status, storage.params) == (CheckStatus.FAILING, {"folder": "uploads"})
+
+
+def test_a_new_installation_without_data_yet_is_all_ok(tmp_path):
+    from ocenter.bootstrap import initialise
+
+    ctx = initialise(settings_for(tmp_path / "home", mode="production"), progress=lambda _m: None)
+    try:
+        assert not (ctx.home / "datasets").exists()  # made by the first accepted upload
+        report = check_health(ctx)
+    finally:
+        ctx.engine.dispose()
+    assert {c.name: c.status for c in report.checks} == dict.fromkeys(CHECK_NAMES, CheckStatus.OK)
+    assert _by_name(report)["freshness"].message_key == "health.freshness.none"
+    assert not [p for p in ctx.home.iterdir() if p.name.startswith(".ocenter-health")]  # probe gone
 
 
 def test_a_change_waiting_for_its_push_warns_then_fails(demo_home, tmp_path):

@@ -242,10 +242,14 @@ def _probe(folder: Path) -> None:
 def _check_storage(ctx: AppContext) -> _Outcome:
     folders = {"datasets": ctx.home / "datasets", "uploads": ctx.uploads_dir}
     for name, folder in folders.items():
-        if not folder.is_dir():
+        if folder.is_dir():
+            target = folder
+        elif not folder.exists() and folder.parent.is_dir():
+            target = folder.parent  # datasets/ is made by the first accepted upload
+        else:
             return _failing("health.storage.missing", folder=name)
         try:
-            _probe(folder)
+            _probe(target)
         except OSError as error:
             return _failing("health.storage.failing", folder=name, error=type(error).__name__)
     return _ok("health.storage.ok", len(folders), folders=", ".join(folders))
