@@ -398,7 +398,7 @@ def build_parser() -> argparse.ArgumentParser:
         "health", help="check the database, store, mirror, folders, disk, data freshness, failed "
         "tiles and e-mails; exit 0 all ok, 1 a warning, 2 a check failing")
     health.add_argument("--json", action="store_true", help="print the checks as JSON")
-    health.add_argument("--lang", choices=["id", "en"], default="en", help="message language")
+    health.add_argument("--lang", choices=["id", "en"], default="id", help="message language")
     health.set_defaults(run=_cmd_health)
 
     user = commands.add_parser("user-add", help="add a user (password asked, never an option)")

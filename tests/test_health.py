@@ -219,14 +219,15 @@ def test_the_command_exits_0_when_all_is_ok_and_1_on_a_warning(demo_home):
                         [("peta-tms", "sampling-pengujian", FailureKind.UNREADABLE)], datetime.now(UTC))
     finally:
         ctx.engine.dispose()
-    warned = _ocenter_health(demo_home)
+    warned = _ocenter_health(demo_home, "--lang", "en")
     assert warned.returncode == 1, warned.stdout + warned.stderr
     assert "warning\trenders\t1\t1 tiles failed to draw" in warned.stdout
+    assert "1 tile gagal digambar" in _ocenter_health(demo_home).stdout  # Indonesian unless asked
 
 
 def test_an_unreachable_database_fails_without_traceback_or_password(demo_home):
     url = f"postgresql+psycopg://ocenter:{PASSWORD}@127.0.0.1:{_free_port()}/ocenter"
-    for args in ((), ("--json",)):
+    for args in ((), ("--json", "--lang", "en")):
         result = _ocenter_health(demo_home, *args, database_url=url)
         assert result.returncode == 2, result.stdout + result.stderr
         output = result.stdout + result.stderr
