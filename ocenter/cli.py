@@ -220,6 +220,30 @@ def _cmd_reminders(args: argparse.Namespace) -> int:
         ctx.engine.dispose()
 
 
+def _cmd_health(args: argparse.Namespace) -> int:
+    import json
+
+    from ocenter.config import load_settings
+    from ocenter.operations.health import check_health, health_context
+
+    # Opened for reading only: a health check creates no table, folder or store, nor pushes.
+    ctx = health_context(load_settings())
+    try:
+        report = check_health(ctx)
+    finally:
+        ctx.engine.dispose()
+    if args.json:
+        document = report.model_dump(mode="json")
+        for check, entry in zip(report.checks, document["checks"], strict=True):
+            entry["message"] = check.message(args.lang)
+        print(json.dumps(document, ensure_ascii=False, indent=2))
+    else:
+        for check in report.checks:
+            value = "" if check.value is None else f"{check.value} {check.unit}".strip()
+            print("\t".join([check.status.value, check.name, value, check.message(args.lang)]))
+    return report.exit_code
+
+
 def _one_line(text: str) -> str:
     """``text`` on one line of printable characters: a reason typed on the page may hold line
     breaks, tabs (the list's separator) or a terminal's escape sequences."""
@@ -371,6 +395,13 @@ def build_parser() -> argparse.ArgumentParser:
     reminders_send.add_argument("--today", type=date.fromisoformat, metavar="YYYY-MM-DD",
                                 help="the day to run for (default: today in Jakarta)")
     reminders.set_defaults(run=_cmd_reminders)
+
+    health = commands.add_parser(
+        "health", help="check the database, store, mirror, folders, disk, data freshness, failed "
+        "tiles and e-mails; exit 0 all ok, 1 a warning, 2 a check failing")
+    health.add_argument("--json", action="store_true", help="print the checks as JSON")
+    health.add_argument("--lang", choices=["id", "en"], default="id", help="message language")
+    health.set_defaults(run=_cmd_health)
 
     user = commands.add_parser("user-add", help="add a user (password asked, never an option)")
     user.add_argument("username")

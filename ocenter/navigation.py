@@ -90,6 +90,11 @@ PAGES: tuple[PageEntry, ...] = (
     PageEntry(key="kalender-kerja", path="pages/kalender_kerja.py", title_key="page.kalender_kerja",
               icon=":material/calendar_month:", section_key="section.admin",
               roles=frozenset({R.ADMIN, R.ANALIS})),
+    # The operator's view of the installation itself (operations.health): database, store,
+    # mirror, folders, disk, data freshness, failed tiles and e-mails.
+    PageEntry(key="kesehatan-sistem", path="pages/kesehatan_sistem.py",
+              title_key="page.kesehatan_sistem", icon=":material/monitor_heart:",
+              section_key="section.admin", roles=frozenset({R.ADMIN})),
 )
 
 

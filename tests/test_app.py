@@ -113,7 +113,8 @@ def test_each_role_gets_only_its_pages():
         Role.KABALAI: {"beranda", "tampilan", "permintaan", "tinjau-mockup", "penerimaan",
                        "perubahan-kontrak", "arsip-permintaan"},
         Role.MITRA: {"beranda", "tampilan", "kirim-data", "perubahan-kontrak"},
-        Role.ADMIN: {"beranda", "tampilan", "log", "pengguna", "hak-akses", "kalender-kerja"},
+        Role.ADMIN: {"beranda", "tampilan", "log", "pengguna", "hak-akses", "kalender-kerja",
+                     "kesehatan-sistem"},
     }
     for role, keys in expected.items():
         assert {p.key for p in pages_for(role)} == keys, role
