@@ -136,6 +136,12 @@ def _partition_states(session: Session, dataset_id: str) -> dict[PartitionKey, P
     return current_partitions(PartitionState(*row) for row in rows)
 
 
+def integration_lock(dataset_id: str) -> str:
+    """The name of the PostgreSQL advisory lock a dataset's builds take turns on (``hashtext`` of
+    it is the key); a backup holds it while it copies the build its snapshot names."""
+    return f"integrate:{dataset_id}"
+
+
 def _rebuild(
     ctx: AppContext, session: Session, contract: DataContract, changed: dict[PartitionKey, int]
 ) -> IntegratedDataset | None:
@@ -143,7 +149,7 @@ def _rebuild(
         # Two acceptances of one dataset at once would each build from the partitions before
         # the other's, and the later build would drop the earlier one's rows. SQLite's writers
         # are one at a time already; on PostgreSQL the builds of a dataset take turns.
-        session.exec(select(func.pg_advisory_xact_lock(func.hashtext(f"integrate:{contract.id}"))))
+        session.exec(select(func.pg_advisory_xact_lock(func.hashtext(integration_lock(contract.id)))))
     current = _partition_states(session, contract.id)
     previous = session.exec(
         select(IntegratedDataset).where(IntegratedDataset.dataset_id == contract.id)
