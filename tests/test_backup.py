@@ -4,6 +4,7 @@ and a non-empty installation are refused; a backup taken while people work resto
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import shutil
@@ -237,6 +238,27 @@ def test_a_tampered_backup_is_refused_naming_the_file_and_nothing_is_written(
     assert name.relative_to(copy).as_posix() in refused.value.text("id")
     assert not target.store_path.exists() and not (target.home / "ocenter.db").exists()
     assert not (target.home / "datasets").exists() and not (target.home / "uploads").exists()
+
+
+def test_an_event_changed_with_its_digest_recomputed_is_found_by_the_chain_after_restore(
+    backup_of_worked, tmp_path
+):
+    """Someone who rewrites an event in the dump and its digest in the manifest passes the file
+    checks; the event log's chain, verified after the restore, names the entry."""
+    copy = tmp_path / "copy"
+    shutil.copytree(backup_of_worked, copy)
+    dump = copy / "database" / "event.jsonl.gz"
+    events = [json.loads(line) for line in gzip.decompress(dump.read_bytes()).decode().splitlines()]
+    events[9]["detail"] += " (edited)"
+    dump.write_bytes(gzip.compress("".join(json.dumps(e) + "\n" for e in events).encode()))
+    manifest = json.loads((copy / "manifest.json").read_text(encoding="utf-8"))
+    manifest["files"]["database/event.jsonl.gz"] = {
+        "sha256": data_files.sha256_of(dump).sha256, "size": dump.stat().st_size}
+    (copy / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(UserError) as refused:
+        restore_backup(settings_for(tmp_path / "target"), copy, _quiet)
+    assert refused.value.key == "backup.chain_broken"
+    assert f"#{events[9]['id']}" in str(refused.value)
 
 
 def test_a_manifest_naming_a_path_outside_the_backup_is_refused(backup_of_worked, tmp_path):
