@@ -33,6 +33,7 @@ from sqlalchemy.engine import Engine
 from ocenter.config import Settings
 from ocenter.database import open_engine
 from ocenter.errors import UserError
+from ocenter.integration import integration_lock
 from ocenter.models import IntegratedDataset
 from ocenter.operations import bundle, data_files, rows
 from ocenter.operations.manifest import (
@@ -48,7 +49,6 @@ from ocenter.operations.manifest import (
     StoreBundle,
     write_manifest,
 )
-from ocenter.procedure.data_integration import integration_lock
 from ocenter.store.git import _run
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent

@@ -14,6 +14,7 @@ from ocenter.context import AppContext
 from ocenter.contracts.model import DataContract
 from ocenter.errors import IntegrityError, NotFound, UserError
 from ocenter.events import record
+from ocenter.integration import integration_lock
 from ocenter.integration.build import build_integrated, current_partitions, remove_builds
 from ocenter.integration.completeness import Completeness, completeness, grid, periods_of
 from ocenter.integration.partitions import (
@@ -134,12 +135,6 @@ def _partition_states(session: Session, dataset_id: str) -> dict[PartitionKey, P
         .where(PartitionVersion.dataset_id == dataset_id)
     ).all()
     return current_partitions(PartitionState(*row) for row in rows)
-
-
-def integration_lock(dataset_id: str) -> str:
-    """The name of the PostgreSQL advisory lock a dataset's builds take turns on (``hashtext`` of
-    it is the key); a backup holds it while it copies the build its snapshot names."""
-    return f"integrate:{dataset_id}"
 
 
 def _rebuild(
