@@ -288,6 +288,30 @@ def _cmd_audit_verify(args: argparse.Namespace) -> int:
         engine.dispose()
 
 
+def _cmd_backup(args: argparse.Namespace) -> int:
+    from ocenter.config import load_settings
+    from ocenter.operations.backup import make_backup, to_stderr
+
+    result = make_backup(load_settings(), Path(args.destination), to_stderr)
+    problems = result.manifest.data.problems
+    print(f"backup written to {result.folder} ({len(result.manifest.files)} files, {result.size} bytes)")
+    if problems:
+        print(f"{len(problems)} file(s) the database names missing or altered: see stderr", file=sys.stderr)
+    return 1 if problems else 0
+
+
+def _cmd_restore(args: argparse.Namespace) -> int:
+    from ocenter.config import load_settings
+    from ocenter.operations.backup import to_stderr
+    from ocenter.operations.restore import restore_backup
+
+    settings = load_settings()
+    result = restore_backup(settings, Path(args.source), to_stderr)
+    print(f"restored into {settings.home}: {sum(result.rows.values())} rows, {len(result.refs)} refs, "
+          f"{result.files} files; event log intact")
+    return 1 if result.problems else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m ocenter``."""
     from ocenter.accounts.levels import Level, Role, ScopeKind
@@ -402,6 +426,18 @@ def build_parser() -> argparse.ArgumentParser:
     health.add_argument("--json", action="store_true", help="print the checks as JSON")
     health.add_argument("--lang", choices=["id", "en"], default="id", help="message language")
     health.set_defaults(run=_cmd_health)
+    backup = commands.add_parser(
+        "backup", help="one consistent snapshot of the installation (database, spec store, data "
+        "files) into a new folder, while the app runs; progress on stderr; exit 1 when a file the "
+        "database names was missing")
+    backup.add_argument("destination", metavar="DEST", help="a folder that does not exist yet, or is empty")
+    backup.set_defaults(run=_cmd_backup)
+
+    restore = commands.add_parser(
+        "restore", help="bring a backup back into an empty installation (OCENTER_HOME, "
+        "DATABASE_URL): every file checked first, the event log verified after")
+    restore.add_argument("source", metavar="SRC", help="the backup's folder")
+    restore.set_defaults(run=_cmd_restore)
 
     user = commands.add_parser("user-add", help="add a user (password asked, never an option)")
     user.add_argument("username")

@@ -6,3 +6,9 @@ May import: ocenter.contracts, ocenter.verification.datasets (stored versions), 
 ocenter.models (the partition tables' rows as plain values); never the procedure, the store or
 the UI.
 """
+
+
+def integration_lock(dataset_id: str) -> str:
+    """The name of the PostgreSQL advisory lock a dataset's builds take turns on (its ``hashtext``
+    is the key); a backup holds it while it copies the build its snapshot names."""
+    return f"integrate:{dataset_id}"

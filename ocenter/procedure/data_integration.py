@@ -14,6 +14,7 @@ from ocenter.context import AppContext
 from ocenter.contracts.model import DataContract
 from ocenter.errors import IntegrityError, NotFound, UserError
 from ocenter.events import record
+from ocenter.integration import integration_lock
 from ocenter.integration.build import build_integrated, current_partitions, remove_builds
 from ocenter.integration.completeness import Completeness, completeness, grid, periods_of
 from ocenter.integration.partitions import (
@@ -143,7 +144,7 @@ def _rebuild(
         # Two acceptances of one dataset at once would each build from the partitions before
         # the other's, and the later build would drop the earlier one's rows. SQLite's writers
         # are one at a time already; on PostgreSQL the builds of a dataset take turns.
-        session.exec(select(func.pg_advisory_xact_lock(func.hashtext(f"integrate:{contract.id}"))))
+        session.exec(select(func.pg_advisory_xact_lock(func.hashtext(integration_lock(contract.id)))))
     current = _partition_states(session, contract.id)
     previous = session.exec(
         select(IntegratedDataset).where(IntegratedDataset.dataset_id == contract.id)
