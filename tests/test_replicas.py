@@ -32,7 +32,7 @@ from tests.replica_writer import DATASET, UPLOADS_EACH
 from tests.s3_server import bucket_env, new_bucket, running_s3_server
 from tests.test_browser import CHROMIUM, _free_port, _login
 
-pytestmark = pytest.mark.browser
+pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture(scope="module")
@@ -138,6 +138,7 @@ def _healthy(url: str, process: subprocess.Popen, log: Path) -> None:
     pytest.fail("the app did not start: " + log.read_text())
 
 
+@pytest.mark.browser
 def test_two_app_servers_show_the_same_dashboard(shared):
     if not CHROMIUM.exists():
         pytest.skip("needs Debian's chromium at /usr/bin/chromium")
