@@ -187,6 +187,34 @@ def test_an_upload_waiting_for_verification_is_verified_by_another_replica(insta
     assert logged[0] == "data.integrity_failed", logged  # newest first
 
 
+def test_a_spreadsheet_is_shared_and_its_derived_table_stays_with_each_replica(installation):
+    from ocenter.intake.stored import kept_table_path
+    from tests.test_spreadsheets import _sampling_xlsx
+
+    sender_side, verifier_side = installation.replica("xlsx-sender"), installation.replica("xlsx-verifier")
+    upt = _as(sender_side, "upt")
+    frame = demo_sampling_frame(date(2026, 11, 30), months=2)
+    frame = frame[frame["kode_upt"] == upt.unit_code].head(6).reset_index(drop=True)
+    frame.loc[2, "jumlah_sampel"] = "dua"
+    sent = procedure.submit_data(sender_side, upt, dataset_id=DATASET, level=Level.TERBATAS,
+                                 filename="Sampling.xlsx", content=_sampling_xlsx(frame))
+    contract = procedure.contract_of(sender_side, DATASET)
+    assert kept_table_path(procedure.upload_path(sender_side, sent), contract).exists()
+    verifier = _as(verifier_side, "verifikator")
+    procedure.receive_submission(verifier_side, verifier, sent.id)
+    report = procedure.check_submission(verifier_side, verifier, sent.id)
+    assert [(e.row, e.column, e.value) for e in report.errors] == [(4, "jumlah_sampel", "dua")]
+    # The verifier's replica read the upload from the bucket and keeps its own table of it;
+    # the bucket holds the upload only.
+    upload = procedure.upload_path(verifier_side, sent)
+    assert kept_table_path(upload, contract).exists()
+    assert f"uploads/{sent.upload_sha256}.xlsx" in installation.keys(verifier_side)
+    assert not [k for k in installation.keys(verifier_side) if k.endswith(".arrow")]
+    # The sender downloads the failing rows from its own replica.
+    failing = procedure.failing_rows_file(sender_side, upt, sent.id, "csv").decode("utf-8-sig")
+    assert "dua" in failing
+
+
 def test_without_a_bucket_files_stay_in_the_home_folders(tmp_path):
     ctx = open_context(load_settings({"OCENTER_HOME": str(tmp_path / "home"), "OCENTER_MODE": "demo"}))
     try:
