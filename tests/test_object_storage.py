@@ -255,6 +255,24 @@ def test_an_unreachable_bucket_refuses_the_upload_and_records_nothing(installati
         assert len(session.exec(select(Submission.id)).all()) == before
 
 
+def test_the_health_check_probes_the_bucket(installation):
+    from ocenter.operations.health import CheckStatus, check_health
+
+    def storage_of(ctx: AppContext):  # noqa: ANN202
+        [check] = [c for c in check_health(ctx).checks if c.name == "storage"]
+        return check
+
+    healthy = storage_of(installation.replica("health-ok"))
+    assert (healthy.status, healthy.message_key) == (CheckStatus.OK, "storage.bucket_ok")
+    env = installation.env(installation.root / "health-cut-off")
+    env["OCENTER_S3_ENDPOINT_URL"] = "http://127.0.0.1:9"
+    cut_off = open_context(load_settings(env))
+    installation.opened.append(cut_off)
+    failing = storage_of(cut_off)
+    assert (failing.status, failing.message_key) == (CheckStatus.FAILING, "storage.bucket_failing")
+    assert installation.opened[0].bucket.list("tmp") == []  # the probe leaves nothing
+
+
 def test_temporary_objects_of_killed_writers_are_swept_at_the_next_start(installation):
     first = installation.opened[0]
     fs = first.bucket._fs  # a writer killed after its upload, before the copy to the name

@@ -126,6 +126,16 @@ class Bucket:
             infos = self._fs.get_file_info(selector)
         return sorted(i.path[len(self._root):] for i in infos if i.type == self._fs_module.FileType.File)
 
+    def probe(self) -> None:
+        """Write, read back and delete a small object (``Unavailable`` when any of it fails)."""
+        key = f"{TEMPORARY_FOLDER}/{uuid.uuid4().hex}.probe"
+        try:
+            self.put(key, b"ocenter health probe\n")
+            if self.get(key) != b"ocenter health probe\n":
+                raise Unavailable("storage.unavailable", bucket=self.describe())
+        finally:
+            self.delete(key)
+
     def remove_stale_temporaries(self, older_than: float) -> list[str]:
         """Delete temporary objects older than ``older_than`` seconds (left by killed writers;
         another replica may be writing the younger ones); returns their keys."""
