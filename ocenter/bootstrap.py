@@ -330,12 +330,18 @@ STALE_TEMPORARY_SECONDS = 3600
 
 def remove_stale_temporaries(ctx: AppContext, older_than: float = STALE_TEMPORARY_SECONDS) -> list[str]:
     """Remove what killed writers left of files they never renamed into place: the dot-named
-    ``.part`` of an upload and ``.tmp`` of a dataset file (never read by anyone); returns them."""
+    ``.part`` of an upload, a kept table or a dataset file (``.tmp`` in earlier versions), never
+    read by anyone, and the temporary objects of the shared bucket, if there is one; returns
+    them (bucket keys as ``s3://bucket/prefix/tmp/...``)."""
     import time
 
     removed = []
     limit = time.time() - older_than
-    for folder, pattern in ((ctx.uploads_dir, ".*.part"), (ctx.home / "datasets", "*/.*.tmp")):
+    bucket = ctx.bucket
+    if bucket is not None:
+        removed += [f"{bucket.describe()}/{key}" for key in bucket.remove_stale_temporaries(older_than)]
+    for folder, pattern in ((ctx.uploads_dir, ".*.part"), (ctx.uploads_dir, ".*.tmp"),
+                            (ctx.home / "datasets", "*/.*.part"), (ctx.home / "datasets", "*/.*.tmp")):
         for path in folder.glob(pattern):
             try:
                 if path.stat().st_mtime < limit:

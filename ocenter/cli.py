@@ -29,6 +29,7 @@ def _cmd_init(args: argparse.Namespace) -> int:
     print(f"OCenter ready in {ctx.home} ({settings.mode.value} mode)")
     print(f"  database: {settings.database_url.split('@')[-1]}")
     print(f"  store:    {settings.store_path}")
+    print(f"  datasets: {ctx.bucket.describe() if ctx.bucket else ctx.home / 'datasets'}")
     return 0
 
 

@@ -86,6 +86,33 @@ class Settings(BaseModel):
         examples=["https://gitlab.example.go.id/pusdatin/ocenter-specs.git", "/srv/git/specs.git"],
     )
 
+    store_location: Path | None = Field(
+        default=None,
+        description="OCENTER_STORE_PATH: the bare Git repository of specs and contracts, when it "
+        "is not OCENTER_HOME/store.git; replicas with homes of their own point it at one "
+        "repository on shared storage (see README, Replicas and storage).",
+        examples=["/mnt/ocenter-shared/store.git"],
+    )
+    datasets_url: str | None = Field(
+        default=None,
+        description="OCENTER_DATASETS_URL: the S3-compatible bucket and prefix accepted datasets "
+        "and waiting uploads are kept in, shared by every replica (OCENTER_HOME then holds a "
+        "cache of it); None: they are kept under OCENTER_HOME only. Credentials come from the "
+        "standard AWS_* variables, never from here.",
+        examples=["s3://bpom-ocenter/produksi"],
+    )
+    s3_endpoint_url: str | None = Field(
+        default=None,
+        description="OCENTER_S3_ENDPOINT_URL: the http(s) address of an S3-compatible server "
+        "(MinIO, Ceph); None: AWS S3.",
+        examples=["https://minio.pom.go.id:9000"],
+    )
+    s3_region: str | None = Field(
+        default=None,
+        description="OCENTER_S3_REGION: the bucket's region; None: the SDK's own (AWS_REGION).",
+        examples=["ap-southeast-3"],
+    )
+
     letter_signatory: Signatory | None = Field(
         default=None,
         description="Who signs the surat penyampaian informasi: the head of Pusdatin, from "
@@ -110,7 +137,7 @@ class Settings(BaseModel):
     @property
     def store_path(self) -> Path:
         """The bare Git repository holding specs and contracts."""
-        return self.home / "store.git"
+        return self.store_location or self.home / "store.git"
 
     @property
     def is_demo(self) -> bool:
@@ -155,11 +182,33 @@ def load_settings(
         max_upload_mb=int(env.get("OCENTER_MAX_UPLOAD_MB", "200")),
         store_remote=check_store_remote(env.get("OCENTER_STORE_REMOTE")),
         client_address_header=(env.get("OCENTER_CLIENT_ADDRESS_HEADER") or "").strip() or None,
+        store_location=_optional_path(env.get("OCENTER_STORE_PATH")),
+        **_bucket_settings(env),
         letter_signatory=_signatory(env, demo=mode == Mode.DEMO),
         smtp=_smtp(env, secret_values),
         pusdatin_heads=[name.strip().lower() for name in env.get("OCENTER_PUSDATIN_HEADS", "").split(",")
                         if name.strip()],
     )
+
+
+def _optional_path(value: str | None) -> Path | None:
+    """An absolute path from a setting, or None when it is empty."""
+    text = (value or "").strip()
+    return Path(text).resolve() if text else None
+
+
+def _bucket_settings(env: dict[str, str]) -> dict[str, str | None]:
+    """OCENTER_DATASETS_URL and the S3 settings beside it, checked (``UserError`` when the URL
+    or endpoint cannot be used); all None when no bucket is set."""
+    from ocenter.storage import parse_bucket_url
+
+    url = (env.get("OCENTER_DATASETS_URL") or "").strip() or None
+    endpoint = (env.get("OCENTER_S3_ENDPOINT_URL") or "").strip() or None
+    region = (env.get("OCENTER_S3_REGION") or "").strip() or None
+    if url is None:
+        return {"datasets_url": None, "s3_endpoint_url": None, "s3_region": None}
+    parse_bucket_url(url, endpoint, region)
+    return {"datasets_url": url, "s3_endpoint_url": endpoint, "s3_region": region}
 
 
 def _smtp(env: dict[str, str], secret_values: dict[str, str]) -> SmtpSettings | None:

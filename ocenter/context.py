@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 from ocenter.clock import SYSTEM_CLOCK, Clock
 from ocenter.config import Settings
 from ocenter.database import make_engine
+from ocenter.storage import Bucket, attach_bucket, detach_bucket, files_of, parse_bucket_url
 from ocenter.store.mirror import MirrorStatus, mirror_status, start_mirror, stop_mirror
 from ocenter.store.spec_store import SpecStore
 
@@ -35,6 +36,11 @@ class AppContext:
         return self.settings.home / "uploads"
 
     @property
+    def bucket(self) -> Bucket | None:
+        """The shared bucket datasets and uploads are kept in; None when they are local only."""
+        return files_of(self.home / "datasets").bucket
+
+    @property
     def mirror(self) -> MirrorStatus | None:
         """How pushing the store to OCENTER_STORE_REMOTE stands; None when it is off."""
         return mirror_status(self.settings.store_path)
@@ -45,10 +51,17 @@ def open_context(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> AppContext:
     take the time and the day from ``clock``.
 
     With ``settings.store_remote``, a background thread pushes the store after every change
-    (and at once when an earlier run left a change unpushed); nothing here waits for it.
+    (and at once when an earlier run left a change unpushed); nothing here waits for it. With
+    ``settings.datasets_url``, datasets and uploads are kept in that bucket, and the folders
+    under home become this process's cache of it.
     """
     settings.home.mkdir(parents=True, exist_ok=True)
     (settings.home / "uploads").mkdir(exist_ok=True)
+    if settings.datasets_url:
+        location = parse_bucket_url(settings.datasets_url, settings.s3_endpoint_url, settings.s3_region)
+        attach_bucket(settings.home, Bucket(location))
+    else:
+        detach_bucket(settings.home)
     engine = make_engine(settings.database_url)
     store = SpecStore.open_or_init(settings.store_path)
     if settings.store_remote:

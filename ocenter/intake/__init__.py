@@ -1,4 +1,5 @@
 """Reading what senders send (CSV, XLSX, XLS, ODS, XLSB) into tables of text, refusing what cannot be read.
 
-May import: ocenter.contracts, ocenter.textformats, errors; never verification or the procedure.
+May import: ocenter.contracts, ocenter.textformats, ocenter.storage, errors; never verification or the
+procedure.
 """

@@ -6,14 +6,15 @@ so checking, accepting and sending back failing rows read that instead. The key 
 text depends on (the contract's decimal mark and datetime columns, and :data:`TEXT_RULES`), so a
 contract changed in between is read afresh. A CSV is not kept twice: Arrow reads it as fast as it
 would read the copy.
+
+A kept table is derived, so it stays in this machine's folder even when uploads are kept in a
+shared bucket (``ocenter.storage``): another replica reads the upload and keeps its own.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import pyarrow as pa
@@ -21,6 +22,7 @@ import pyarrow.ipc as ipc
 
 from ocenter.contracts.model import DataContract, FieldType
 from ocenter.intake.read import ReadLimits, file_kind, read_table
+from ocenter.storage import write_atomically
 
 #: Version of the rules that turn cells into text: a change makes every kept table stale.
 TEXT_RULES = "1"
@@ -60,13 +62,9 @@ def keep_table(upload: Path, contract: DataContract, table: pa.Table) -> None:
     kept = kept_table_path(upload, contract)
     if kept.exists():
         return
-    handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed below, before the rename
-        dir=kept.parent, prefix=f".{kept.name}.", suffix=".tmp", delete=False
-    )
-    try:
-        with handle, ipc.new_file(handle, table.schema) as writer:
+
+    def write(handle) -> None:
+        with ipc.new_file(handle, table.schema) as writer:
             writer.write_table(table)
-        os.replace(handle.name, kept)  # a reader sees the whole table or none
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise
+
+    write_atomically(kept, write)  # a reader sees the whole table or none

@@ -2,9 +2,9 @@
 partitions, dashboards read the union of the newest version of every partition, and Pusdatin
 sees who has and has not sent.
 
-May import: ocenter.contracts, ocenter.verification.datasets (stored versions), ocenter.reference,
-ocenter.models (the partition tables' rows as plain values); never the procedure, the store or
-the UI.
+May import: ocenter.contracts, ocenter.verification.datasets (stored versions), ocenter.storage
+(where they are kept), ocenter.reference, ocenter.models (the partition tables' rows as plain
+values); never the procedure, the store or the UI.
 """
 
 

@@ -22,6 +22,7 @@ from ocenter.integration.partitions import (
     key_columns,
     rows_in,
 )
+from ocenter.storage import files_of
 from ocenter.verification.datasets import dataset_dir, load_dataset, sha256_of_file, write_parquet
 
 
@@ -80,17 +81,19 @@ def build_integrated(
         return IntegratedFile(whole.sha256, whole.rows, 1, digests.get(whole.sha256))
     digest = manifest_digest(contract.id, current)
     path = dataset_dir(home, contract.id) / f"{digest}.parquet"
-    if path.exists():
+    files = files_of(path)
+    if files.fetch(path):
         # Built before from the same partitions (e.g. a partition restored): still the bytes
         # recorded then, or refused.
         found, recorded = sha256_of_file(path), digests.get(digest)
         if recorded is not None and found != recorded:
+            files.forget_cached(path)
             raise IntegrityError("dataset.integrity", dataset_id=contract.id, address=digest,
                                  expected=recorded, found=found)
         return IntegratedFile(digest, pq.read_metadata(path).num_rows, len(with_rows), found)
     changed = set(changed)
     pieces: list[pa.Table] = []
-    if previous is not None and (dataset_dir(home, contract.id) / f"{previous}.parquet").exists():
+    if previous is not None and files.exists(dataset_dir(home, contract.id) / f"{previous}.parquet"):
         before = load_dataset(home, contract.id, previous, file_sha256=digests.get(previous))
         pieces.append(before.filter(pc.invert(rows_in(contract, before, changed))))
     else:
@@ -122,12 +125,15 @@ def remove_builds(home: Path, dataset_id: str, shas: set[str]) -> None:
     """Delete integrated builds no one reads any more (never an accepted version: those are
     named by their upload's digest and carry no integration mark)."""
     folder = dataset_dir(home, dataset_id)
+    files = files_of(folder)
+    # ``shas`` holds every build ever superseded: one listing of the bucket, not a request each.
+    present = {p.name for p in files.list(folder)} if files.bucket is not None else None
     for sha256 in shas:
         path = folder / f"{sha256}.parquet"
-        if not path.exists():
+        if (present is not None and path.name not in present) or not files.fetch(path):
             continue
         if b"ocenter.integrated" in (pq.read_schema(path).metadata or {}):
-            path.unlink(missing_ok=True)
+            files.delete(path)  # from the shared bucket too; other replicas' copies are a cache
 
 
 def _ordered(contract: DataContract, table: pa.Table) -> pa.Table:

@@ -36,7 +36,7 @@ from ocenter.config import Settings
 from ocenter.context import AppContext
 from ocenter.database import open_engine
 from ocenter.display.usage import TileFailure
-from ocenter.errors import PermissionDenied
+from ocenter.errors import PermissionDenied, UserError
 from ocenter.i18n import t
 from ocenter.models import DashboardRequest, DatasetVersion, Notification
 from ocenter.procedure.monitoring import FreshnessStatus, freshness_of
@@ -252,6 +252,14 @@ def _check_storage(ctx: AppContext) -> _Outcome:
             _probe(target)
         except OSError as error:
             return _failing("health.storage.failing", folder=name, error=type(error).__name__)
+    bucket = ctx.bucket
+    if bucket is not None:  # the folders are a cache; the bucket holds what replicas share
+        try:
+            bucket.probe()
+        except UserError:
+            return _failing("storage.bucket_failing", bucket=bucket.describe())
+        return _ok("storage.bucket_ok", len(folders) + 1, folders=", ".join(folders),
+                   bucket=bucket.describe())
     return _ok("health.storage.ok", len(folders), folders=", ".join(folders))
 
 

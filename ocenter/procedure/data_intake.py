@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -50,6 +48,7 @@ from ocenter.procedure.decisions import decided_conflict, submission_decision
 from ocenter.procedure.step_clocks import follow_data
 from ocenter.procedure.work_calendar import calendar_of
 from ocenter.procedure.workdays import StepClock, step_clock
+from ocenter.storage import files_of
 from ocenter.verification.datasets import DatasetVersionFile, sha256_of_file, store_dataset_version
 from ocenter.verification.engine import verify_table
 from ocenter.verification.failing_rows import export_failing_rows
@@ -190,25 +189,12 @@ def fixes_of(ctx: AppContext, submission_ids: list[int]) -> dict[int, Submission
 
 
 def _write_once(path: Path, content: bytes) -> None:
-    """Write ``content`` to ``path`` atomically unless it is already there (content-addressed).
+    """Keep ``content`` as ``path`` unless it is already there (content-addressed), in the
+    folder and, when one is configured, in the shared bucket (``ocenter.storage``).
 
     Written under a name of its own (two senders of the same file write at once) and renamed
     into place whole; a write that fails, a full disk for one, leaves nothing behind."""
-    if path.exists():
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed below, before the rename
-        dir=path.parent, prefix=f".{path.name}.", suffix=".part", delete=False
-    )
-    try:
-        with handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(handle.name, path)
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise
+    files_of(path).put(path, content)
 
 
 @contextmanager
@@ -304,8 +290,12 @@ def _decided_already(
 
 
 def upload_path(ctx: AppContext, submission: Submission) -> Path:
-    """Where the submission's original bytes are kept."""
-    return ctx.uploads_dir / f"{submission.upload_sha256}{submission.upload_suffix}"
+    """Where the submission's original bytes are kept on this machine: fetched first from the
+    shared bucket when another replica received them (the path does not exist when they are
+    nowhere). Whoever reads them checks them against ``upload_sha256``."""
+    path = ctx.uploads_dir / f"{submission.upload_sha256}{submission.upload_suffix}"
+    files_of(path).fetch(path)
+    return path
 
 
 def check_submission(
@@ -327,6 +317,7 @@ def check_submission(
         path = upload_path(ctx, submission)
         found = sha256_of_file(path)
         if found != submission.upload_sha256:
+            files_of(path).forget_cached(path)
             raise IntegrityError("procedure.upload_changed", submission=submission.id,
                                  expected=submission.upload_sha256, found=found)
         table = read_upload(path, contract)
@@ -466,9 +457,11 @@ def decide_submission(
 
 def _upload_as_sent(ctx: AppContext, submission: Submission) -> bytes:
     """The submission's upload, read once, refused unless it is the file that was sent."""
-    original = upload_path(ctx, submission).read_bytes()
+    path = upload_path(ctx, submission)
+    original = path.read_bytes()
     found = hashlib.sha256(original).hexdigest()
     if found != submission.upload_sha256:
+        files_of(path).forget_cached(path)
         raise IntegrityError("procedure.upload_changed", submission=submission.id,
                              expected=submission.upload_sha256, found=found)
     return original

@@ -41,6 +41,7 @@ from ocenter.procedure.common import (
     integrity_logged,
     log_integrity_failure,
 )
+from ocenter.storage import files_of
 from ocenter.verification.datasets import dataset_dir, load_dataset, sha256_of_file
 
 #: Units that may send every sender's partitions (a central unit compiles national data).
@@ -309,7 +310,7 @@ def seal_stored_files(ctx: AppContext) -> int:
         sealed: list[str] = []
         for row in unsealed:
             path = dataset_dir(ctx.home, row.dataset_id) / f"{row.sha256}.parquet"
-            if path.exists():  # a build no one reads any more was removed: nothing to seal
+            if files_of(path).fetch(path):  # a build no one reads any more was removed: nothing to seal
                 row.file_sha256 = sha256_of_file(path)
                 sealed.append(f"{row.dataset_id}/{row.sha256[:12]}")
         if sealed:

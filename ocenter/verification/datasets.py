@@ -9,12 +9,8 @@ digest, from the very bytes that are then parsed, so a file edited on disk is re
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
-from typing import IO
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -22,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ocenter.contracts.model import ID_PATTERN, DataContract
 from ocenter.errors import IntegrityError, NotFound, UserError
+from ocenter.storage import files_of
 from ocenter.verification.typed import typed_table
 
 #: Suffixes an original upload may be kept under; anything else is refused, so a stored name
@@ -61,8 +58,9 @@ def store_dataset_version(
     """Keep ``original`` unchanged and ``table`` as typed Parquet, both named by SHA-256.
 
     Idempotent: storing the same upload again changes nothing and returns the same paths. Each
-    file is written to a temporary name in the same folder and renamed into place, so a reader
-    never sees half a file; the Parquet is written last, so its presence means a whole version.
+    file is written to a temporary name in the same folder and renamed into place (and into the
+    shared bucket, when there is one, as a whole object), so a reader never sees half a file;
+    the Parquet is written last, so its presence means a whole version.
     """
     suffix = Path(original_name).suffix.lower()
     if suffix not in ORIGINAL_SUFFIXES:
@@ -72,11 +70,13 @@ def store_dataset_version(
     folder.mkdir(parents=True, exist_ok=True)
     parquet_path = folder / f"{digest}.parquet"
     original_path = folder / f"{digest}.orig{suffix}"
-    if not original_path.exists():
-        _write_atomically(original_path, lambda handle: handle.write(original))
-    if parquet_path.exists():
+    files = files_of(folder)
+    files.put(original_path, original)
+    if files.fetch(parquet_path):
         # The same upload accepted before: the caller compares this with the digest it recorded.
-        file_digest = sha256_of_file(parquet_path)
+        data = parquet_path.read_bytes()
+        files.put(parquet_path, data)  # kept in the bucket too, if an earlier write missed it
+        file_digest = hashlib.sha256(data).hexdigest()
     else:
         typed = typed_table(contract, table)
         metadata = {
@@ -98,11 +98,12 @@ def store_dataset_version(
 
 
 def write_parquet(path: Path, table: pa.Table) -> str:
-    """Write ``table`` to ``path`` atomically and return the SHA-256 of the bytes written."""
+    """Write ``table`` to ``path`` atomically (and to the shared bucket, when there is one) and
+    return the SHA-256 of the bytes written."""
     sink = pa.BufferOutputStream()
     pq.write_table(table, sink)
-    data = sink.getvalue()
-    _write_atomically(path, lambda handle: handle.write(data))
+    data = sink.getvalue().to_pybytes()
+    files_of(path).put(path, data)
     return hashlib.sha256(data).hexdigest()
 
 
@@ -179,28 +180,16 @@ def _checked_source(home: Path, dataset_id: str, sha256: str, file_sha256: str |
     if not _SHA256.match(sha256):
         raise UserError("dataset.bad_id", value=sha256)
     path = dataset_dir(home, dataset_id) / f"{sha256}.parquet"
-    if not path.exists():
+    files = files_of(path)
+    if not files.fetch(path):
         raise NotFound("dataset.not_found", dataset_id=dataset_id, sha256=sha256)
     if file_sha256 is None:
         return path
     data = path.read_bytes()  # hashed and parsed from the same bytes: no window to swap the file
     found = hashlib.sha256(data).hexdigest()
     if found != file_sha256:
+        files.forget_cached(path)
         raise IntegrityError("dataset.integrity", dataset_id=dataset_id, address=sha256,
                              expected=file_sha256, found=found)
     return data
 
-
-def _write_atomically(path: Path, write: Callable[[IO[bytes]], object]) -> None:
-    handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed below, before the rename
-        dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False
-    )
-    try:
-        with handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(handle.name, path)
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise
