@@ -131,6 +131,32 @@ async def _warm_up(port: int, cookies: dict[str, tuple[str, str]], wanted: dict[
     return runs
 
 
+async def _alone(port: int, pid: int, cookies: dict[str, tuple[str, str]],
+                 wanted: dict[str, Expectation], timeout: float, repeat: int = 3) -> dict[str, dict]:
+    """The baseline: one user at a time opens each page of its role's walk ``repeat`` times, warm;
+    each page's time and the server's CPU for it (nothing else is asked of the server then)."""
+    from benchmarks.load_client import process_cpu_seconds
+
+    times: dict[str, list[float]] = {}
+    cpu: dict[str, list[float]] = {}
+    for role, cookie in cookies.items():
+        user = StreamlitUser(port, cookie, timeout=timeout)
+        try:
+            await user.open("", wanted[""])
+            for address in WALKS[role] * repeat:
+                before = process_cpu_seconds(pid)
+                run = await user.open(address, wanted[address])
+                await asyncio.sleep(0.05)  # the last messages' sending is the server's work too
+                if run.error:
+                    raise RuntimeError(f"alone: {role} opening /{address} got {run.error}")
+                times.setdefault(address or "beranda", []).append(run.ms)
+                cpu.setdefault(address or "beranda", []).append(process_cpu_seconds(pid) - before)
+        finally:
+            await user.close()
+    return {page: {"opens": len(times[page]), "median_ms": _median(times[page]),
+                   "server_cpu_ms": 1000 * sum(cpu[page]) / len(cpu[page])} for page in times}
+
+
 async def _simulate(user: StreamlitUser, walk: tuple[str, ...], start: int, wanted: dict[str, Expectation],
                     deadline: float, think: float, rng: random.Random, runs: list[PageRun]) -> None:
     """One user: a staggered start, then the walk in a loop until ``deadline`` (a page opened
@@ -196,6 +222,7 @@ def run_configuration(db: str, users: int, args: argparse.Namespace, folder: Pat
         wanted = expectations()
         with AppServer(environ, folder / f"{db}-{users}" / "server.log") as server:
             warm = asyncio.run(_warm_up(server.port, first_of_role, wanted, args.timeout))
+            alone = asyncio.run(_alone(server.port, server.pid, first_of_role, wanted, args.timeout))
             load_before = os.getloadavg()
             client_cpu = time.process_time()
             with watched(server.pid) as figures:
@@ -215,6 +242,8 @@ def run_configuration(db: str, users: int, args: argparse.Namespace, folder: Pat
     return {
         "db": db, "users": users, "duration_s": args.duration, "think_s": args.think,
         **summary, "error_kinds": dict(kinds),
+        "error_examples": [{"page": run.page, "error": run.error, "ms": round(run.ms),
+                            "headings": run.headings[:3]} for run in runs if run.error][:10],
         "pages_per_s": summary["pages"] / figures["wall_s"],
         "display_median_ms": pages.get(DISPLAY, {}).get("median_ms"),
         "display_p95_ms": pages.get(DISPLAY, {}).get("p95_ms"),
@@ -231,6 +260,7 @@ def run_configuration(db: str, users: int, args: argparse.Namespace, folder: Pat
         "warm_up_ms": [[run.page or "beranda", round(run.ms)] for run in warm],
         "load_average_before": load_before, "load_average_after": load_after,
         "per_page": pages,
+        "alone": alone,
     }
 
 
@@ -256,6 +286,19 @@ def table(results: list[dict]) -> str:
             f"| {row['display_median_ms']:.0f} / {row['display_p95_ms']:.0f} | {row['errors']} "
             f"| {row['server_rss_peak_mb']:.0f} | {row['server_cpu_percent']:.0f} "
             f"| {row['server_cpu_ms_per_page']:.0f} |")
+    return "\n".join(lines)
+
+
+def alone_table(results: list[dict]) -> str:
+    """One user at a time, warm: each page's median time and the server's CPU per open."""
+    columns = [f"{row['db']}, {row['users']} users' server" for row in results]
+    pages = sorted({page for row in results for page in row["alone"]})
+    lines = ["| page | " + " | ".join(f"{name}: ms (CPU ms)" for name in columns) + " |",
+             "|---|" + "---|" * len(columns)]
+    for page in pages:
+        cells = [f"{row['alone'][page]['median_ms']:.0f} ({row['alone'][page]['server_cpu_ms']:.0f})"
+                 if page in row["alone"] else "" for row in results]
+        lines.append(f"| {page} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -309,6 +352,8 @@ def main(argv: list[str] | None = None) -> int:
     shutil.rmtree(folder, ignore_errors=True)
     report["load_average_after"] = os.getloadavg()
     print(table(report["results"]))
+    print()
+    print(alone_table(report["results"]))
     text = json.dumps(report, indent=2, ensure_ascii=False)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
