@@ -220,7 +220,8 @@ def run_configuration(db: str, users: int, args: argparse.Namespace, folder: Pat
         cookies = [(name, (cookie_name, token)) for name, token in zip(names, tokens, strict=True)]
         first_of_role = {name: cookie for name, cookie in reversed(cookies)}
         wanted = expectations()
-        with AppServer(environ, folder / f"{db}-{users}" / "server.log") as server:
+        with AppServer(environ, folder / f"{db}-{users}" / "server.log",
+                       options=tuple(args.server_option)) as server:
             warm = asyncio.run(_warm_up(server.port, first_of_role, wanted, args.timeout))
             alone = asyncio.run(_alone(server.port, server.pid, first_of_role, wanted, args.timeout))
             load_before = os.getloadavg()
@@ -312,6 +313,8 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--host", default=LOOPBACK, help=f"the server's address: {LOOPBACK} only")
     parser.add_argument("--postgres-admin-url", default=POSTGRES_ADMIN_URL)
+    parser.add_argument("--server-option", action="append", default=[], metavar="NAME=VALUE",
+                        help="a Streamlit option for the server, e.g. runner.postScriptGC=true")
     parser.add_argument("--json", type=Path, help="also write the results to this file")
     args = parser.parse_args(argv)
     try:
@@ -324,6 +327,9 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--db takes sqlite and/or postgres")
     if not all(0 < count <= MAX_USERS for count in args.user_counts):
         parser.error(f"--users: 1 to {MAX_USERS}")
+    if any("=" not in option or not option.split("=")[0].replace(".", "").isalnum()
+           for option in args.server_option):
+        parser.error("--server-option takes NAME=VALUE, e.g. runner.postScriptGC=true")
     if not 0 < args.duration <= MAX_DURATION:
         parser.error(f"--duration: up to {MAX_DURATION:.0f} s")
     if "postgres" in args.databases:
@@ -335,7 +341,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     report = {"machine": machine(), "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-              "duration_s": args.duration, "think_s": args.think, "walks": WALKS, "results": []}
+              "duration_s": args.duration, "think_s": args.think, "walks": WALKS,
+              "server_options": args.server_option, "results": []}
     folder = Path(tempfile.mkdtemp(prefix="ocenter-load-"))
     for db in args.databases:
         for users in args.user_counts:

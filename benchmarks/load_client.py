@@ -234,8 +234,9 @@ class AppServer:
     stopped on leaving the ``with`` block."""
 
     def __init__(self, environ: Mapping[str, str], log_path: Path, host: str = LOOPBACK,
-                 start_timeout: float = 120.0) -> None:
+                 start_timeout: float = 120.0, options: tuple[str, ...] = ()) -> None:
         self.host = require_loopback(host)
+        self.options = tuple(f"--{option}" for option in options)  # e.g. runner.postScriptGC=true
         self.port = free_port(host)
         self.environ = dict(environ)
         self.log_path = log_path
@@ -252,7 +253,7 @@ class AppServer:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "streamlit", "run", "Home.py", "--server.headless=true",
                  f"--server.port={self.port}", f"--server.address={self.host}",
-                 "--server.fileWatcherType=none", "--browser.gatherUsageStats=false"],
+                 "--server.fileWatcherType=none", "--browser.gatherUsageStats=false", *self.options],
                 cwd=REPO, env=self.environ, stdout=log, stderr=subprocess.STDOUT)
         try:
             self._wait_healthy()
