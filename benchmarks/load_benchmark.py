@@ -5,13 +5,14 @@ the server's memory and CPU (README, "Load").
 Usage::
 
     python benchmarks/load_benchmark.py [--users 10,50] [--db sqlite,postgres] [--duration 60]
-        [--think 1.0] [--json benchmarks/results/load.json]
+        [--think 1.0] [--server-option runner.postScriptGC=true] [--json benchmarks/results/load.json]
 
 For every database and number of users: a fresh demo installation (its own ``OCENTER_HOME``; on
 PostgreSQL a database ``ocenter_load`` of its own, created and dropped), one login session per
 user opened through the login form's use case, ``streamlit run Home.py`` on 127.0.0.1, a
 warm-up in which one user of each role opens each page of its walk once and must see it (its
-title; on the display, the dashboard's charts), then every user walks its pages in a loop for
+title; on the display, the dashboard's charts), a baseline in which one user at a time opens each
+page three times (its time and the server's CPU for it), then every user walks its pages in a loop for
 ``--duration`` seconds with ``--think`` seconds (0.5x-1.5x, at random) between pages. The
 server is always stopped and the database dropped. Users speak Streamlit's WebSocket protocol
 (``load_client.py``); nothing is drawn, so the figures are the server's.
