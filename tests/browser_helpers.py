@@ -93,9 +93,19 @@ def launch(playwright):  # noqa: ANN001, ANN201 - playwright objects
 
 def login(page, username: str) -> None:  # noqa: ANN001 - playwright Page
     """Log in as a demo user on the login form the page shows, and wait for the login cookie."""
+    submit_login(page, username)
+    await_login(page)
+
+
+def submit_login(page, username: str) -> None:  # noqa: ANN001 - playwright Page
+    """Fill in the login form as a demo user and send it (``await_login`` waits for the answer)."""
     page.get_by_label("Nama pengguna").fill(username)
     page.get_by_label("Kata sandi").fill(DEMO_PASSWORD)
     page.get_by_role("button", name="Masuk").click()
+
+
+def await_login(page) -> None:  # noqa: ANN001 - playwright Page
+    """Wait for the page after login, and for the login cookie."""
     page.get_by_role("heading", name="Beranda").first.wait_for()
     # The login cookie is set by a component after the page appears; a person would not type a
     # URL faster than that, so wait for it before opening pages by address.
