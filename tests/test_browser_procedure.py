@@ -157,6 +157,8 @@ class Walk:
 
 @pytest.fixture
 def walk(demo_home: Path, tmp_path: Path) -> Iterator[Walk]:
+    """The app served on a private copy of the demo, and the five people of the walk logged in,
+    each in a browser context of their own (their own cookie, their own session)."""
     require_chromium()
     from playwright.sync_api import sync_playwright
 
@@ -184,7 +186,7 @@ def walk(demo_home: Path, tmp_path: Path) -> Iterator[Walk]:
 
 
 def _data_files(folder: Path) -> tuple[Path, Path]:
-    """A month-by-month CSV of one UPT's samples as the contract wants it, and the same file with
+    """A CSV of one UPT's latest 150 samples as the contract wants them, and the same file with
     one broken cell (row 6 of the sheet: "dua" where a whole number belongs)."""
     frame = demo_sampling_frame(SYSTEM_CLOCK.today(), months=12)
     region = frame[frame["kode_upt"] == demo_upt_code()].tail(150).reset_index(drop=True)
