@@ -2,12 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,51 +9,18 @@ import pytest
 
 from ocenter.bootstrap import DEMO_PASSWORD
 from ocenter.i18n import t
+from tests.browser_helpers import ARTIFACTS, launch, require_chromium, serve, settle
+from tests.browser_helpers import login as _login
 
 pytestmark = pytest.mark.browser
-CHROMIUM = Path("/usr/bin/chromium")
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture
 def server(demo_home: Path, tmp_path: Path) -> Iterator[str]:
     """``streamlit run Home.py`` on a free local port, serving a private demo installation."""
-    if not CHROMIUM.exists():
-        if os.environ.get("OCENTER_REQUIRE_BROWSER") == "1":
-            pytest.fail("/usr/bin/chromium is missing (apt-get install chromium)")
-        pytest.skip("needs Debian's chromium at /usr/bin/chromium")
-    port = _free_port()
-    env = {**os.environ, "OCENTER_HOME": str(demo_home), "OCENTER_MODE": "demo"}
-    env.pop("DATABASE_URL", None)
-    log = (tmp_path / "streamlit.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "Home.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true"],
-        cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:  # noqa: S310
-                    if answer.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.3)
-        else:
-            pytest.fail("the app did not start: " + (tmp_path / "streamlit.log").read_text())
+    require_chromium()
+    with serve(demo_home, tmp_path / "streamlit.log") as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        log.close()
 
 
 @pytest.fixture
@@ -68,12 +29,7 @@ def blank_page(server: str):  # noqa: ANN201 - playwright Page
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync"],
-        )
+        browser = launch(playwright)
         context = browser.new_context(viewport={"width": 1600, "height": 1000})
         page = context.new_page()
         page.set_default_timeout(60_000)
@@ -88,25 +44,12 @@ def page(blank_page, server: str):  # noqa: ANN001, ANN201 - playwright Page
     return blank_page
 
 
-def _login(page, username: str) -> None:  # noqa: ANN001
-    page.get_by_label("Nama pengguna").fill(username)
-    page.get_by_label("Kata sandi").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Masuk").click()
-    page.get_by_role("heading", name="Beranda").first.wait_for()
-    # The login cookie is set by a component after the page appears; a person would not type a
-    # URL faster than that, so wait for it before opening pages by address.
-    for _ in range(100):
-        if any(c["name"] == "ocenter_login" for c in page.context.cookies()):
-            return
-        page.wait_for_timeout(100)
-    raise AssertionError("the login cookie was never set")
-
-
 def test_kepala_logs_in_and_sees_the_dashboard_drawn(page, server, tmp_path):
     _login(page, "kepala")
     page.goto(f"{server}/tampilan")
     page.get_by_text("Pantauan Hasil Sampling dan Pengujian").first.wait_for()
     page.locator(".vega-embed").first.wait_for()
+    settle(page)  # the first chart is drawn while the run still draws the others
     assert page.locator(".vega-embed").count() >= 3
     page.screenshot(path=str(tmp_path / "tampilan-kepala.png"), full_page=True)
     # Reloading a sub-page keeps the login (the cookie) and the page.
@@ -229,11 +172,6 @@ def test_the_wall_screen_of_a_deactivated_account_shows_the_login_form_within_a_
     page.get_by_label("Kata sandi").wait_for(timeout=30_000)  # the form follows its message
     assert page.get_by_label("Kata sandi").count() == 1
     assert page.locator(".vega-embed").count() == 0
-
-
-#: Where the browser tests keep their screenshots for people to look at (CI keeps the folder).
-ARTIFACTS = Path(os.environ.get("OCENTER_TEST_ARTIFACTS", Path(__file__).resolve().parent.parent
-                                / "test-artifacts"))
 
 
 @pytest.mark.parametrize(("width", "height"), [(1920, 1080), (1366, 768)])
