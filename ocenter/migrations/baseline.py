@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-#: The baseline's tables. Enum columns store the member's name (SQLAlchemy's default for an
-#: ``enum.Enum``); on PostgreSQL each enum is a type of its own, named as below.
+#: The baseline's tables, written so that ``create_all`` emits the very statements it emitted for
+#: the models (foreign keys on their columns, constraints in the models' order). Enum columns store
+#: the member's name (SQLAlchemy's default for an ``enum.Enum``); on PostgreSQL each enum is a type
+#: of its own, named as below.
 METADATA = sa.MetaData()
 
 FAILUREKIND = sa.Enum("ALTERED", "UNREADABLE", name="failurekind")
@@ -65,6 +67,7 @@ sa.Table(
 )
 sa.Table(
     "eventloghead", METADATA,
+    # One row, always id 1 (the model's default): no sequence.
     sa.Column("id", sa.Integer(), nullable=False, autoincrement=False),
     sa.Column("chain_seq", sa.Integer(), nullable=False),
     sa.Column("entry_hash", sa.String(), nullable=True),
@@ -138,6 +141,7 @@ sa.Table(
 )
 sa.Table(
     "workcalendarrevision", METADATA,
+    # One row, always id 1 (the model's default): no sequence.
     sa.Column("id", sa.Integer(), nullable=False, autoincrement=False),
     sa.Column("token", sa.String(), nullable=False),
     sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False),

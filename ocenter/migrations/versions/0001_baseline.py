@@ -1,5 +1,7 @@
-"""Baseline: the schema of the app when its database came under migrations (the tables, indexes
-and constraints of ``ocenter.migrations.baseline``) and the event log's append-only triggers.
+"""Baseline: the schema when the database came under migrations.
+
+The tables, indexes and constraints of ``ocenter.migrations.baseline`` (what ``create_all`` made
+of the models then) and the event log's append-only triggers.
 
 Revision ID: 0001
 Revises:
