@@ -8,8 +8,9 @@ with a new engine), and a whole new process that imports ``ocenter.database`` an
 subtracted). The database is made once beforehand by ``make_engine``.
 
 Run from the project root: ``python benchmarks/startup_benchmark.py [--repeat 30] [--processes 7]
-[--postgres postgresql+psycopg://postgres@127.0.0.1:5432/test]`` (``--postgres ''`` skips it; a
-database of its own is made on that server and dropped afterwards).
+[--postgres postgresql+psycopg://postgres@127.0.0.1:5432/test] [--root CHECKOUT]`` (``--postgres
+''`` skips it; a database of its own is made on that server and dropped afterwards). ``--root``
+measures another checkout's ``ocenter`` (an older version, to compare with), interleave runs.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+if "--root" in sys.argv:  # before ocenter is imported: the checkout to measure
+    ROOT = Path(sys.argv[sys.argv.index("--root") + 1]).resolve()
 sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import create_engine, text  # noqa: E402
@@ -82,7 +85,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--processes", type=int, default=7)
     parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--root", help="the checkout whose ocenter to measure (default: this one)")
     args = parser.parse_args()
+    print(f"ocenter from {ROOT}")
 
     with tempfile.TemporaryDirectory(prefix="startup-benchmark-") as folder:
         report("SQLite", f"sqlite:///{Path(folder) / 'ocenter.db'}", args.repeat, args.processes)
