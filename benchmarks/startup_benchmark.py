@@ -30,7 +30,8 @@ if "--root" in sys.argv:  # before ocenter is imported: the checkout to measure
     ROOT = Path(sys.argv[sys.argv.index("--root") + 1]).resolve()
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy import create_engine, event, text  # noqa: E402
+from sqlalchemy.engine import Engine  # noqa: E402
 
 from ocenter.database import make_engine  # noqa: E402
 
@@ -54,6 +55,22 @@ def in_process(url: str, repeat: int) -> float:
     return statistics.median(times)
 
 
+def statements(url: str) -> int:
+    """How many SQL statements ``make_engine`` sends (a figure the machine's load cannot move;
+    SQLite's connection pragmas not counted)."""
+    sent = []
+
+    def count(*_args: object) -> None:
+        sent.append(None)
+
+    event.listen(Engine, "before_cursor_execute", count)
+    try:
+        make_engine(url).dispose()
+    finally:
+        event.remove(Engine, "before_cursor_execute", count)
+    return len(sent)
+
+
 def new_processes(url: str, processes: int) -> tuple[float, float]:
     """Median seconds of a process that imports and opens, and of one that only imports."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -73,11 +90,12 @@ def new_processes(url: str, processes: int) -> tuple[float, float]:
 
 def report(label: str, url: str, repeat: int, processes: int) -> None:
     make_engine(url).dispose()  # the database, made and brought up to date once
+    sent = statements(url)
     warm = in_process(url, repeat)
     opening, importing = new_processes(url, processes)
-    print(f"{label}: make_engine on an up-to-date database {_ms(warm)} (warm process, median of "
-          f"{repeat}); new process {_ms(opening)} of which import {_ms(importing)}, so opening "
-          f"{_ms(opening - importing)} (median of {processes})")
+    print(f"{label}: make_engine on an up-to-date database sends {sent} statements, "
+          f"{_ms(warm)} (warm process, median of {repeat}); new process {_ms(opening)} of which "
+          f"import {_ms(importing)}, so opening {_ms(opening - importing)} (median of {processes})")
 
 
 def main() -> None:
