@@ -313,6 +313,34 @@ def _cmd_restore(args: argparse.Namespace) -> int:
     return 1 if result.problems else 0
 
 
+def _cmd_db(args: argparse.Namespace) -> int:
+    from ocenter.config import load_settings
+    from ocenter.database import database_revision, upgrade_database
+    from ocenter.i18n import t
+    from ocenter.migrations import BASELINE, HEAD
+
+    url = load_settings().database_url
+    if args.db_command == "current":
+        revision = database_revision(url)
+        if revision is None:
+            print(t("migration.no_revision", args.lang, head=HEAD))
+        else:
+            print(t("migration.current", args.lang, revision=revision, head=HEAD))
+        if revision != HEAD:
+            print(t("migration.behind", args.lang), file=sys.stderr)
+        return 0 if revision == HEAD else 1
+    done = upgrade_database(url)
+    if done.adopted is not None:
+        added = ", ".join(done.adopted) or t("migration.nothing_added", args.lang)
+        print(t("migration.adopted", args.lang, baseline=BASELINE, added=added))
+    if not done.changed:
+        print(t("migration.up_to_date", args.lang, head=done.after))
+    elif done.applied:
+        print(t("migration.upgraded", args.lang, before=done.before or t("migration.none", args.lang),
+                after=done.after, applied=", ".join(done.applied)))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m ocenter``."""
     from ocenter.accounts.levels import Level, Role, ScopeKind
@@ -356,6 +384,17 @@ def build_parser() -> argparse.ArgumentParser:
         "changed, inserted or removed")
     audit_verify.add_argument("--lang", choices=["id", "en"], default="id", help="message language")
     audit_verify.set_defaults(run=_cmd_audit_verify)
+
+    db = commands.add_parser("db", help="the database's schema: its revision, and upgrading it")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    db_upgrade = db_commands.add_parser(
+        "upgrade", help="bring the database to this version's newest revision (every start does "
+        "it too); a database made before migrations is recognised and adopted")
+    db_current = db_commands.add_parser(
+        "current", help="print the database's revision, changing nothing: 0 at the newest, 1 behind")
+    for command in (db_upgrade, db_current):
+        command.add_argument("--lang", choices=["id", "en"], default="id", help="message language")
+    db.set_defaults(run=_cmd_db)
 
     grant = commands.add_parser("grant", help="dashboards granted to authorised parties")
     grant_commands = grant.add_subparsers(dest="grant_command", required=True)

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from sqlalchemy import event, inspect, text
+from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session as OrmSession
-from sqlmodel import SQLModel, create_engine
+from sqlalchemy.pool import NullPool
+from sqlmodel import create_engine
 
-from ocenter import models
+from ocenter import migrations, models
 from ocenter.display import usage  # noqa: F401 - its tables (step 9's monitoring)
 from ocenter.errors import Unavailable, disk_full, is_disk_full
 from ocenter.events import ensure_head
+from ocenter.migrations import Upgrade
 
 #: What the database answers to an UPDATE or DELETE of an event (its triggers' message).
 APPEND_ONLY = "the event log is append-only"
@@ -27,32 +28,79 @@ SQLITE_BUSY_SECONDS = 30
 
 
 def make_engine(database_url: str) -> Engine:
-    """An engine for ``database_url`` with the tables created, columns added since an older
-    version added, and the event log protected."""
-    engine = open_engine(database_url)
-    SQLModel.metadata.create_all(engine)
-    _add_new_columns(engine)
-    _add_new_indexes(engine)
-    protect_event_log(engine)
-    ensure_head(engine)
+    """An engine for ``database_url`` with the database brought to the models' schema by the
+    migrations (``ocenter.migrations``: an empty database gets every revision, one made before
+    migrations is recognised and adopted), and the event log protected and its chain's head made.
+    On a database already up to date this is a few small queries."""
+    engine, _upgrade = _open_up_to_date(database_url)
     return engine
+
+
+def upgrade_database(database_url: str) -> Upgrade:
+    """Bring the database at ``database_url`` to the newest revision (``python -m ocenter db
+    upgrade``; every start does the same): what it was at, what it is at now, what was added to a
+    database made before migrations."""
+    engine, upgrade = _open_up_to_date(database_url)
+    engine.dispose()
+    return upgrade
+
+
+def database_revision(database_url: str) -> str | None:
+    """The revision the database at ``database_url`` is at, changing nothing (``python -m ocenter
+    db current``); None for an empty database or one made before migrations."""
+    engine = open_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            return migrations.stored_revision(connection)
+    finally:
+        engine.dispose()
+
+
+def _open_up_to_date(database_url: str) -> tuple[Engine, Upgrade]:
+    engine = open_engine(database_url)
+    upgrade = migrations.upgrade(engine)
+    protect_event_log(engine)  # puts back a trigger someone dropped (``audit verify`` reports it)
+    ensure_head(engine)
+    return engine, upgrade
 
 
 def open_engine(database_url: str) -> Engine:
     """An engine for ``database_url`` that changes nothing in the database's schema (for
     ``audit verify``, which must see the database as it is)."""
-    connect_args: dict[str, object] = {}
     sqlite = database_url.startswith("sqlite")
-    if sqlite:
-        # Streamlit serves sessions from several threads; each uses its own connection.
-        connect_args = {"check_same_thread": False}
-        if "timeout" not in make_url(database_url).query:
-            connect_args["timeout"] = SQLITE_BUSY_SECONDS
+    connect_args = _sqlite_connect_args(database_url) if sqlite else {}
     engine = create_engine(database_url, connect_args=connect_args, pool_pre_ping=True)
     if sqlite:
         event.listen(engine, "connect", _sqlite_pragmas)
     event.listen(engine, "handle_error", _machine_failures)
     return engine
+
+
+def open_migration_engine(database_url: str) -> Engine:
+    """An engine whose transactions hold the database's write lock from their first statement
+    and keep DDL inside them, for migrating an SQLite file: a second process starting at the
+    same moment waits (up to the busy timeout) and then finds the work done. Python's sqlite3
+    module would otherwise begin no transaction before DDL, so each statement would commit on
+    its own and two processes could interleave. One connection, closed when the engine is."""
+    engine = create_engine(database_url, connect_args=_sqlite_connect_args(database_url),
+                           poolclass=NullPool)
+    event.listen(engine, "connect", _sqlite_pragmas)
+    event.listen(engine, "connect", _sqlite_transactions_by_statement)
+    event.listen(engine, "begin", lambda connection: connection.exec_driver_sql("BEGIN IMMEDIATE"))
+    event.listen(engine, "handle_error", _machine_failures)
+    return engine
+
+
+def _sqlite_connect_args(database_url: str) -> dict[str, object]:
+    # Streamlit serves sessions from several threads; each uses its own connection.
+    connect_args: dict[str, object] = {"check_same_thread": False}
+    if "timeout" not in make_url(database_url).query:
+        connect_args["timeout"] = SQLITE_BUSY_SECONDS
+    return connect_args
+
+
+def _sqlite_transactions_by_statement(dbapi_connection, _record) -> None:  # noqa: ANN001
+    dbapi_connection.isolation_level = None  # no implicit BEGIN: the "begin" listener emits it
 
 
 def _machine_failures(context) -> None:  # noqa: ANN001 - sqlalchemy ExceptionContext
@@ -73,60 +121,26 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001 - DB-API
     cursor.close()
 
 
-def _add_new_columns(engine: Engine) -> None:
-    """Add the nullable columns a newer version defines to tables an older one created
-    (``create_all`` makes missing tables only). Nothing else is migrated."""
-    inspector = inspect(engine)
-    quote = engine.dialect.identifier_preparer.quote
-    for table in SQLModel.metadata.sorted_tables:
-        if not inspector.has_table(table.name):
-            continue
-        present = {column["name"] for column in inspector.get_columns(table.name)}
-        for column in table.columns:
-            if column.name in present or not column.nullable or column.primary_key:
-                continue
-            kind = column.type.compile(dialect=engine.dialect)
-            exists = " IF NOT EXISTS" if engine.dialect.name == "postgresql" else ""
-            statement = f"ALTER TABLE {quote(table.name)} ADD COLUMN{exists} {quote(column.name)} {kind}"
-            try:
-                with engine.begin() as connection:
-                    connection.execute(text(statement))
-            except OperationalError as error:  # SQLite: another process added it first
-                if "duplicate column" not in str(error):
-                    raise
-
-
-def _add_new_indexes(engine: Engine) -> None:
-    """Create the indexes a newer version defines on tables an older one created (the work lists
-    look requests up by status, unit and number; ``create_all`` indexes new tables only)."""
-    inspector = inspect(engine)
-    for table in SQLModel.metadata.sorted_tables:
-        if not table.indexes or not inspector.has_table(table.name):
-            continue
-        present = {index["name"] for index in inspector.get_indexes(table.name)}
-        for index in table.indexes:
-            if index.name in present:
-                continue
-            try:
-                with engine.begin() as connection:
-                    index.create(connection, checkfirst=True)
-            except (OperationalError, ProgrammingError) as error:  # another process made it first
-                if "already exists" not in str(error):
-                    raise
-
-
 def protect_event_log(engine: Engine) -> None:
     """Triggers that make the database itself refuse to change or remove an event (whoever
-    connects: the application, a console, a script). Idempotent."""
+    connects: the application, a console, a script), put back if one is missing. Idempotent;
+    one query when they are all there."""
     with engine.begin() as connection:
-        if engine.dialect.name == "postgresql":
-            _protect_on_postgresql(connection)
-        elif engine.dialect.name == "sqlite":
-            for name, operation in zip(EVENT_LOG_TRIGGERS["sqlite"], ("UPDATE", "DELETE"), strict=True):
-                connection.execute(text(
-                    f"CREATE TRIGGER IF NOT EXISTS {name} BEFORE {operation} ON event "
-                    f"BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY}'); END"
-                ))
+        if missing_event_log_triggers(connection):
+            create_event_log_triggers(connection)
+
+
+def create_event_log_triggers(connection: Connection) -> None:
+    """Create the event log's append-only triggers those missing (the baseline revision makes
+    them; ``protect_event_log`` puts back one that was dropped)."""
+    if connection.dialect.name == "postgresql":
+        _protect_on_postgresql(connection)
+    elif connection.dialect.name == "sqlite":
+        for name, operation in zip(EVENT_LOG_TRIGGERS["sqlite"], ("UPDATE", "DELETE"), strict=True):
+            connection.execute(text(
+                f"CREATE TRIGGER IF NOT EXISTS {name} BEFORE {operation} ON event "
+                f"BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY}'); END"
+            ))
 
 
 def _protect_on_postgresql(connection: Connection) -> None:
