@@ -20,14 +20,13 @@ somewhere else (a ticket, a letter) closes that too.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, inspect, select
 from sqlalchemy.engine import Connection, Engine, Row
 
-from ocenter.database import missing_event_log_triggers
+from ocenter.database import missing_event_log_triggers, read_snapshot
 from ocenter.events import CHAINED_FIELDS, GENESIS, entry_hash, seal
 from ocenter.i18n import t
 from ocenter.models import Event, EventLogHead
@@ -74,7 +73,7 @@ class LogAudit:
 def verify_event_log(engine: Engine) -> LogAudit:
     """Check the whole event log, in one consistent snapshot of the database (appends that
     happen meanwhile are neither seen nor blocked)."""
-    with _snapshot(engine) as connection:
+    with read_snapshot(engine) as connection:
         if "entry_hash" not in {c["name"] for c in inspect(connection).get_columns("event")}:
             # A database this version has not opened yet: nothing is chained so far.
             count = connection.execute(select(func.count()).select_from(Event)).scalar_one()
@@ -82,22 +81,6 @@ def verify_event_log(engine: Engine) -> LogAudit:
         audit = _walk(connection)
         audit.missing_triggers = missing_event_log_triggers(connection)
     return audit
-
-
-@contextlib.contextmanager
-def _snapshot(engine: Engine) -> Iterator[Connection]:
-    if engine.dialect.name == "postgresql":
-        with engine.connect().execution_options(isolation_level="REPEATABLE READ") as connection:
-            yield connection
-            connection.rollback()
-        return
-    with engine.connect() as connection:
-        if engine.dialect.name == "sqlite":
-            # The driver begins transactions only before writes: a read transaction keeps one
-            # snapshot of the file for every query below (WAL mode, so writers go on).
-            connection.exec_driver_sql("BEGIN")
-        yield connection
-        connection.rollback()
 
 
 def _walk(connection: Connection) -> LogAudit:

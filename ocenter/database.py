@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.orm import Session as OrmSession
@@ -186,3 +189,23 @@ def _event_log_is_append_only(session: OrmSession, _context, _instances) -> None
     for obj in list(session.dirty) + list(session.deleted):
         if isinstance(obj, models.Event):
             raise RuntimeError(APPEND_ONLY)
+
+
+@contextlib.contextmanager
+def read_snapshot(engine: Engine) -> Iterator[Connection]:
+    """A connection that sees the database as it stood at its first read, whatever commits later,
+    without blocking anyone (PostgreSQL: REPEATABLE READ, READ ONLY; SQLite: one read transaction,
+    WAL mode, so writers go on): ``audit verify`` and backups read through it."""
+    if engine.dialect.name == "postgresql":
+        options = {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
+        with engine.connect().execution_options(**options) as connection:
+            yield connection
+            connection.rollback()
+        return
+    with engine.connect() as connection:
+        if engine.dialect.name == "sqlite":
+            # The driver begins transactions only before writes; an explicit BEGIN keeps one
+            # snapshot of the file for every read below.
+            connection.exec_driver_sql("BEGIN")
+        yield connection
+        connection.rollback()

@@ -15,7 +15,6 @@ load is one transaction too: either every row is in, or none.
 from __future__ import annotations
 
 import base64
-import contextlib
 import enum
 import gzip
 import io
@@ -26,10 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Column, Integer, Table, TypeDecorator, func, inspect, select, text
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
 from ocenter import database  # noqa: F401 - every table of the models is in the metadata
+from ocenter.database import read_snapshot as snapshot  # noqa: F401 - the backup's one point in time
 from ocenter.operations.manifest import DATABASE_DIR, TableDump
 
 #: Rows read from the database, and inserted, at a time.
@@ -42,25 +42,6 @@ GZIP_LEVEL = 6
 def tables() -> list[Table]:
     """Every table of the models, parents before the tables that refer to them."""
     return list(SQLModel.metadata.sorted_tables)
-
-
-@contextlib.contextmanager
-def snapshot(engine: Engine) -> Iterator[Connection]:
-    """A connection that sees the database as it stood at its first read, whatever commits later,
-    without blocking anyone (PostgreSQL: REPEATABLE READ, READ ONLY; SQLite: one read transaction)."""
-    if engine.dialect.name == "postgresql":
-        options = {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
-        with engine.connect().execution_options(**options) as connection:
-            yield connection
-            connection.rollback()
-        return
-    with engine.connect() as connection:
-        if engine.dialect.name == "sqlite":
-            # The driver begins transactions only before writes; an explicit BEGIN keeps one
-            # snapshot of the file for every read below (as ``audit verify`` does).
-            connection.exec_driver_sql("BEGIN")
-        yield connection
-        connection.rollback()
 
 
 def alembic_revision(connection: Connection) -> str | None:
