@@ -27,10 +27,10 @@ from ocenter.config import load_settings
 from ocenter.context import open_context
 from ocenter.models import DatasetVersion, Event, Submission, SubmissionStatus
 from ocenter.verification.datasets import load_dataset
+from tests.browser_helpers import _free_port, launch, login, require_chromium
 from tests.conftest import PROJECT_ROOT, fresh_postgres_database
 from tests.replica_writer import DATASET, UPLOADS_EACH
 from tests.s3_server import bucket_env, new_bucket, running_s3_server
-from tests.test_browser import CHROMIUM, _free_port, _login
 
 pytestmark = pytest.mark.postgres
 
@@ -140,8 +140,7 @@ def _healthy(url: str, process: subprocess.Popen, log: Path) -> None:
 
 @pytest.mark.browser
 def test_two_app_servers_show_the_same_dashboard(shared):
-    if not CHROMIUM.exists():
-        pytest.skip("needs Debian's chromium at /usr/bin/chromium")
+    require_chromium()
     from playwright.sync_api import sync_playwright
 
     logs = [shared["root"] / f"server-{n}.log" for n in (0, 1)]
@@ -151,15 +150,13 @@ def test_two_app_servers_show_the_same_dashboard(shared):
             _healthy(url, process, log)
         shown = []
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=str(CHROMIUM),
-                args=["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"])
+            browser = launch(playwright)
             try:
                 for _process, url in servers:
                     page = browser.new_context(viewport={"width": 1600, "height": 1000}).new_page()
                     page.set_default_timeout(90_000)
                     page.goto(url)
-                    _login(page, "kepala")
+                    login(page, "kepala")
                     page.goto(f"{url}/tampilan")
                     page.get_by_text("Pantauan Hasil Sampling dan Pengujian").first.wait_for()
                     page.locator(".vega-embed").first.wait_for()
