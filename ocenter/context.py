@@ -46,6 +46,20 @@ class AppContext:
         return mirror_status(self.settings.store_path)
 
 
+def attach_storage(settings: Settings) -> Bucket | None:
+    """Keep the data files under ``settings.home`` in the bucket ``settings.datasets_url`` names,
+    for this process (its folders become a cache of it), or in those folders alone when it names
+    none; the bucket, or None. Every command that reads or writes data files starts with this:
+    the app (``open_context``), backup and restore."""
+    if not settings.datasets_url:
+        detach_bucket(settings.home)
+        return None
+    location = parse_bucket_url(settings.datasets_url, settings.s3_endpoint_url, settings.s3_region)
+    bucket = Bucket(location)
+    attach_bucket(settings.home, bucket)
+    return bucket
+
+
 def open_context(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> AppContext:
     """Open (creating if needed) the folders, database and store of ``settings``; the use cases
     take the time and the day from ``clock``.
@@ -57,11 +71,7 @@ def open_context(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> AppContext:
     """
     settings.home.mkdir(parents=True, exist_ok=True)
     (settings.home / "uploads").mkdir(exist_ok=True)
-    if settings.datasets_url:
-        location = parse_bucket_url(settings.datasets_url, settings.s3_endpoint_url, settings.s3_region)
-        attach_bucket(settings.home, Bucket(location))
-    else:
-        detach_bucket(settings.home)
+    attach_storage(settings)
     engine = make_engine(settings.database_url)
     store = SpecStore.open_or_init(settings.store_path)
     if settings.store_remote:

@@ -9,7 +9,8 @@ in the parts taken after it:
    committed, so the refs reach it. A decision on main newer than the snapshot is taken in from
    its commit's trailers at the next start, as after a crash between the two (``reconcile_main``);
 3. the data files, after that point too: each is in place before the row naming it is committed
-   and never changes (``data_files``).
+   and never changes (``data_files``). With a bucket (``OCENTER_DATASETS_URL``) they are listed
+   and read there, through the local cache, since the folders may hold only some of them.
 
 The destination is a new folder, not an archive: each file is written once and checked on its
 own, a restore can name the one file that changed, and tools that copy folders off the machine
@@ -31,6 +32,7 @@ from sqlalchemy import func, inspect, select
 from sqlalchemy.engine import Engine
 
 from ocenter.config import Settings
+from ocenter.context import attach_storage
 from ocenter.database import open_engine
 from ocenter.errors import UserError
 from ocenter.integration import integration_lock
@@ -49,6 +51,7 @@ from ocenter.operations.manifest import (
     StoreBundle,
     write_manifest,
 )
+from ocenter.storage import Bucket
 from ocenter.store.git import _run
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
@@ -76,16 +79,19 @@ def make_backup(
     Files the database names but the installation lacks do not stop the backup: they are listed
     in the manifest (``data.problems``), for the caller to report.
     """
+    bucket = attach_storage(settings)
     folder = _new_folder(settings, destination)
     try:
-        manifest = _write(settings, folder, progress)
+        manifest = _write(settings, folder, progress, bucket)
     except BaseException:
         _empty(folder)  # everything in it is ours: it was empty or new
         raise
     return BackupResult(folder=folder, manifest=manifest)
 
 
-def _write(settings: Settings, folder: Path, progress: Callable[[str], None]) -> Manifest:
+def _write(
+    settings: Settings, folder: Path, progress: Callable[[str], None], bucket: Bucket | None
+) -> Manifest:
     files: dict[str, FileEntry] = {}
     target = folder / FILES_DIR
     engine = open_engine(settings.database_url)
@@ -122,7 +128,8 @@ def _write(settings: Settings, folder: Path, progress: Callable[[str], None]) ->
     problems = data_files.missing_or_altered(named, copied)
     counts = {name: sum(1 for r in copied if r.startswith(f"{name}/")) for name in data_files.DATA_FOLDERS}
     progress(f"files: {counts['datasets']} dataset files, {counts['uploads']} uploads "
-             f"({sum(e.size for e in copied.values())} bytes)")
+             f"({sum(e.size for e in copied.values())} bytes"
+             f"{', from ' + bucket.describe() if bucket else ''})")
     for problem in problems:
         progress(f"warning: a file the database names: {problem}")
 

@@ -6,8 +6,9 @@ any more is ever removed. So the files can be copied while the application runs,
 database snapshot: every file a dumped row names was in place before that row was committed, and
 a file newer than the snapshot is only an extra, which no restored row names.
 
-``copy_data_files`` is the one function that lists and reads them; the rest of the backup knows
-them only by the relative paths it returns.
+``copy_data_files`` is the one function that lists and reads them (in the installation's bucket,
+through its local cache, when it keeps them in one), and ``put_data_files`` the one that writes
+them back; the rest of the backup knows them only by the relative paths they use.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from sqlalchemy.engine import Connection
 
 from ocenter.models import DatasetVersion, IntegratedDataset, Submission
 from ocenter.operations.manifest import SAFE_PATH, FileEntry
+from ocenter.storage import files_of
 
 #: The folders of OCENTER_HOME that hold data files, as relative paths start.
 DATA_FOLDERS = ("datasets", "uploads")
@@ -36,18 +38,32 @@ def copy_data_files(
     relative to ``home``; never those ``done``) to the same relative path under ``target``,
     hashing it on the way; each copied file's digest, by its path relative to ``home``.
 
+    With a bucket attached to ``home`` (``context.attach_storage``), the bucket is the truth and
+    the folders only a cache: the files are listed in the bucket, and each is fetched into the
+    cache (when it is not there yet) before it is copied.
+
     Temporaries (names beginning with a dot: a writer's file not yet renamed into place) are left
     out, and so is a file removed between listing and reading (an integrated build replaced).
     """
     copied: dict[str, FileEntry] = {}
     for folder in DATA_FOLDERS:
-        root = home / folder
-        listed = sorted(root.rglob("*")) if only is None and root.is_dir() else \
-            [home / name for name in sorted(only or ()) if name.startswith(f"{folder}/")]
-        for path in listed:
-            relative = path.relative_to(home).as_posix()
-            if not SAFE_PATH.fullmatch(relative) or relative in done or not path.is_file():
-                continue  # a temporary (".name.part"), a folder, or a name the app never makes
+        shared = files_of(home / folder)
+        if only is not None:
+            listed = [name for name in sorted(only) if name.startswith(f"{folder}/")]
+        elif shared.bucket is not None:
+            listed = shared.bucket.list(folder)
+        else:
+            root = home / folder
+            listed = [path.relative_to(home).as_posix() for path in sorted(root.rglob("*"))] \
+                if root.is_dir() else []
+        for relative in listed:
+            path = home / relative
+            if not SAFE_PATH.fullmatch(relative) or relative in done:
+                continue  # a temporary (".name.part") or a name the app never makes
+            if shared.bucket is not None and not shared.fetch(path):
+                continue  # removed from the bucket since it was listed or named
+            if not path.is_file():
+                continue  # a folder
             try:
                 copied[relative] = copy_file(path, target / relative)
             except FileNotFoundError:
@@ -58,12 +74,20 @@ def copy_data_files(
 def put_data_files(source: Path, home: Path, names: Iterable[str]) -> int:
     """Put the files ``names`` (relative to ``home``, as ``copy_data_files`` gave them) from
     ``source`` into the installation, each under a temporary name first and renamed into place
-    whole, as the application writes them; how many were put."""
+    whole, as the application writes them; how many were put.
+
+    With a bucket attached to ``home``, each goes into the bucket first, as the application
+    puts it (``SharedFiles.put``), so every replica reads it, whatever its cache holds."""
     count = 0
     for relative in names:
         if relative.split("/", 1)[0] not in DATA_FOLDERS or not SAFE_PATH.fullmatch(relative):
             raise ValueError(f"not a data file's path: {relative!r}")
         destination = home / relative
+        shared = files_of(destination)
+        if shared.bucket is not None:
+            shared.put(destination, (source / relative).read_bytes())
+            count += 1
+            continue
         destination.parent.mkdir(parents=True, exist_ok=True)
         handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed below, before the rename
             dir=destination.parent, prefix=f".{destination.name}.", suffix=".tmp", delete=False)

@@ -1,11 +1,12 @@
 """``python -m ocenter restore SRC``: a backup brought back into an empty installation.
 
 Nothing is written until everything was checked: the installation is empty (no rows in its
-database, no ref in its store, no data file), every file of the backup has the SHA-256 its
-manifest records, the store's bundle is whole and holds the refs the manifest names, and every
-table and column of the dump exists in this version's models. Then the data files, the store
-and the database (in one transaction) are written, and the event log's hash chain is verified
-as ``audit verify`` does.
+database, no ref in its store, no data file in its folders or under its bucket's prefix), every
+file of the backup has the SHA-256 its manifest records, the store's bundle is whole and holds
+the refs the manifest names, and every table and column of the dump exists in this version's
+models. Then the data files (into the bucket too, when there is one), the store and the database
+(in one transaction) are written, and the event log's hash chain is verified as ``audit verify``
+does.
 """
 
 from __future__ import annotations
@@ -21,12 +22,14 @@ from sqlalchemy.exc import OperationalError
 
 from ocenter.audit import LogAudit, audit_lines, verify_event_log
 from ocenter.config import Settings
+from ocenter.context import attach_storage
 from ocenter.database import make_engine, open_engine
 from ocenter.errors import UserError
 from ocenter.i18n import Said
 from ocenter.models import EventLogHead
 from ocenter.operations import bundle, data_files, rows
 from ocenter.operations.manifest import FILES_DIR, Manifest, read_manifest
+from ocenter.storage import Bucket
 from ocenter.store.git import GitError, _run
 from ocenter.store.names import PUSHERS_FILE
 from ocenter.store.spec_store import SpecStore
@@ -55,7 +58,8 @@ def restore_backup(
     """
     source = source.resolve()
     manifest = read_manifest(source)
-    _check_empty(settings)
+    bucket = attach_storage(settings)
+    _check_empty(settings, bucket)
     _check_schema(manifest)
     _check_digests(source, manifest, progress)
     _check_bundle(source, manifest)
@@ -64,7 +68,7 @@ def restore_backup(
 
     names = [name[len(FILES_DIR) + 1:] for name in manifest.files if name.startswith(f"{FILES_DIR}/")]
     count = data_files.put_data_files(source / FILES_DIR, settings.home, names)
-    progress(f"files: {count} put in place")
+    progress(f"files: {count} put in place" + (f", and in {bucket.describe()}" if bucket else ""))
 
     store = SpecStore.open_or_init(settings.store_path)
     refs = bundle.unbundle(store.path, source / manifest.store.bundle) if manifest.store.bundle else {}
@@ -99,8 +103,9 @@ def restore_backup(
                          problems=problems)
 
 
-def _check_empty(settings: Settings) -> None:
-    """Refuse an installation that holds anything: rows, refs or data files."""
+def _check_empty(settings: Settings, bucket: Bucket | None) -> None:
+    """Refuse an installation that holds anything: rows, refs or data files (in its folders, or
+    under its bucket's prefix, which other replicas read)."""
     if _database_exists(settings.database_url):
         engine = open_engine(settings.database_url)
         try:
@@ -124,6 +129,9 @@ def _check_empty(settings: Settings) -> None:
         root = settings.home / folder
         if root.is_dir() and any(p.is_file() and not p.name.startswith(".") for p in root.rglob("*")):
             raise UserError("backup.target_files_not_empty", path=str(root))
+        if bucket is not None and bucket.list(folder):
+            raise UserError("backup.target_bucket_not_empty",
+                            bucket=f"{bucket.describe()}/{folder}")
 
 
 def _database_exists(database_url: str) -> bool:
