@@ -14,8 +14,7 @@ them back; the rest of the backup knows them only by the relative paths they use
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
+import shutil
 from collections.abc import Collection, Iterable
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from sqlalchemy.engine import Connection
 from ocenter.models import DatasetVersion, IntegratedDataset, Submission
 from ocenter.operations.manifest import SAFE_PATH, FileEntry
 from ocenter.storage import files_of
+from ocenter.storage.files import write_atomically
 
 #: The folders of OCENTER_HOME that hold data files, as relative paths start.
 DATA_FOLDERS = ("datasets", "uploads")
@@ -88,19 +88,9 @@ def put_data_files(source: Path, home: Path, names: Iterable[str]) -> int:
             shared.put(destination, (source / relative).read_bytes())
             count += 1
             continue
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed below, before the rename
-            dir=destination.parent, prefix=f".{destination.name}.", suffix=".tmp", delete=False)
-        try:
-            with handle, (source / relative).open("rb") as original:
-                while chunk := original.read(_CHUNK):
-                    handle.write(chunk)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(handle.name, destination)
-        except BaseException:
-            Path(handle.name).unlink(missing_ok=True)
-            raise
+        with (source / relative).open("rb") as original:
+            write_atomically(destination, lambda handle, original=original: shutil.copyfileobj(
+                original, handle, _CHUNK))
         count += 1
     return count
 
