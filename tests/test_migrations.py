@@ -39,6 +39,7 @@ from ocenter.migrations import BASELINE, HEAD, VERSION_TABLE, stored_revision
 from ocenter.migrations.apply import alembic_config, head_revision
 from ocenter.models import Event, User
 from tests.conftest import fresh_postgres_database, settings_for
+from tests.test_backup import _ocenter
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -228,29 +229,20 @@ def test_a_database_of_a_newer_version_is_refused_not_touched(tmp_path):
         engine.dispose()
 
 
-def _run(home: Path, *args: str, database_url: str | None = None) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OCENTER_HOME": str(home), "OCENTER_MODE": "demo"}
-    env.pop("DATABASE_URL", None)
-    if database_url:
-        env["DATABASE_URL"] = database_url
-    return subprocess.run([sys.executable, "-m", "ocenter", *args], capture_output=True, text=True,
-                          env=env, cwd=ROOT, timeout=300)
-
-
 def test_db_upgrade_and_db_current_on_the_command_line(tmp_path):
     home = tmp_path / "home"
     home.mkdir()
-    before = _run(home, "db", "current", "--lang", "en")
+    before = _ocenter("db", "current", "--lang", "en", home=home)
     assert before.returncode == 1
     assert before.stdout.startswith("The database has no revision yet")
-    first = _run(home, "db", "upgrade", "--lang", "en")
+    first = _ocenter("db", "upgrade", "--lang", "en", home=home)
     assert (first.returncode, first.stderr) == (0, "")
     assert first.stdout.splitlines() == [
         f"Database upgraded from revision (none) to {HEAD} (run: {BASELINE})."]
-    second = _run(home, "db", "upgrade", "--lang", "en")
+    second = _ocenter("db", "upgrade", "--lang", "en", home=home)
     assert second.stdout.splitlines() == [
         f"The database is at the newest revision {HEAD} already; nothing was changed."]
-    current = _run(home, "db", "current")
+    current = _ocenter("db", "current", home=home)
     assert (current.returncode, current.stdout.strip()) == (
         0, f"Basis data pada revisi {HEAD}; revisi terbaru versi ini: {HEAD}.")
 
@@ -366,7 +358,7 @@ def test_a_database_made_before_migrations_is_adopted_with_its_rows_and_its_chai
 
         # The event log: one intact chain, and the database refuses to change it again.
         assert verify_event_log(engine).intact
-        audit = _run(home, "audit", "verify", "--lang", "en", database_url=url)
+        audit = _ocenter("audit", "verify", "--lang", "en", home=home, database_url=url)
         assert (audit.returncode, audit.stderr) == (0, ""), audit.stdout
         opened = make_engine(url)
         with Session(opened) as session:
