@@ -25,7 +25,8 @@ BROKEN_SPEC = "id: [tidak ditutup\ntitle: parameter_tms disebut di sini\n"
 
 def developer_commit(store, ref: str, files: dict[str, str | None], parents: list[str]) -> str:  # noqa: ANN001
     """A commit made outside the app, as ``git push`` by a developer leaves it: ``files`` (None
-    deletes) on top of ``parents[0]``'s tree, with ``parents``, and ``ref`` moved to it."""
+    deletes) on top of ``parents[0]``'s tree (no parents: a history of its own, from nothing),
+    with ``parents``, and ``ref`` moved to it."""
     with tempfile.TemporaryDirectory() as scratch:
         env = {**os.environ, "GIT_DIR": str(store.path), "GIT_INDEX_FILE": str(Path(scratch) / "index"),
                "GIT_AUTHOR_NAME": "Pengembang", "GIT_AUTHOR_EMAIL": "pengembang@pom.go.id",
@@ -35,7 +36,8 @@ def developer_commit(store, ref: str, files: dict[str, str | None], parents: lis
             return subprocess.run(["git", *args], env=env, input=stdin, capture_output=True,
                                   check=True).stdout.decode().strip()
 
-        git("read-tree", parents[0])
+        if parents:
+            git("read-tree", parents[0])
         for path, text in files.items():
             if text is None:
                 git("update-index", "--index-info", stdin=f"0 {'0' * 40}\t{path}\n".encode())
@@ -193,20 +195,8 @@ def test_a_mock_up_pushed_with_a_history_of_its_own_is_refused_by_name(demo_ctx,
     store = demo_ctx.store
     request_id, path, head = in_review(demo_ctx, as_user)
     # A developer force-pushes a branch that never forked from main (an orphan commit).
-    text = store.read_file(head, path)
-    with tempfile.TemporaryDirectory() as scratch:
-        env = {**os.environ, "GIT_DIR": str(store.path), "GIT_INDEX_FILE": str(Path(scratch) / "index"),
-               "GIT_AUTHOR_NAME": "Pengembang", "GIT_AUTHOR_EMAIL": "pengembang@pom.go.id",
-               "GIT_COMMITTER_NAME": "Pengembang", "GIT_COMMITTER_EMAIL": "pengembang@pom.go.id"}
-
-        def git(*args: str, stdin: bytes | None = None) -> str:
-            return subprocess.run(["git", *args], env=env, input=stdin, capture_output=True,
-                                  check=True).stdout.decode().strip()
-
-        blob = git("hash-object", "-w", "--stdin", stdin=text.encode())
-        git("update-index", "--add", "--cacheinfo", f"100644,{blob},{path}")
-        orphan = git("commit-tree", git("write-tree"), "-m", "Riwayat sendiri")
-        git("update-ref", f"refs/heads/{store.mockup_branch(request_id)}", orphan, head)
+    orphan = developer_commit(store, store.mockup_branch(request_id),
+                              {path: store.read_file(head, path)}, [])
     with pytest.raises(UserError) as unrelated:
         procedure.mockup_merge_preview(demo_ctx, request_id)
     assert (unrelated.value.key, unrelated.value.params) == ("store.unrelated_history",
