@@ -12,6 +12,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -58,32 +59,44 @@ def _free_port() -> int:
 def serve(home: Path, log_path: Path) -> Iterator[str]:
     """``streamlit run Home.py`` on a free local port, serving the demo installation in ``home``;
     yields its address and stops it afterwards."""
-    port = _free_port()
     env = {**os.environ, "OCENTER_HOME": str(home), "OCENTER_MODE": "demo"}
     env.pop("DATABASE_URL", None)
-    log = log_path.open("w")
+    with log_path.open("w") as log:
+        process, url = start_app(env, log)
+    try:
+        wait_until_healthy(url, process, log_path, seconds=60)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def start_app(env: dict[str, str], log: IO[str]) -> tuple[subprocess.Popen, str]:
+    """Start ``streamlit run Home.py`` on a free local port for the installation ``env`` names,
+    its output to ``log``; the process and its address (not answering yet: see
+    :func:`wait_until_healthy`)."""
+    port = _free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "Home.py", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true"],
         cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:  # noqa: S310
-                    if answer.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.3)
-        else:
-            pytest.fail("the app did not start: " + log_path.read_text())
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        log.close()
+    return process, f"http://127.0.0.1:{port}"
+
+
+def wait_until_healthy(url: str, process: subprocess.Popen, log_path: Path, seconds: float) -> None:
+    """Wait until the app at ``url`` answers its health check; fail the test with its log when
+    the process ends first or ``seconds`` pass."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert process.poll() is None, log_path.read_text()
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:  # noqa: S310
+                if answer.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    pytest.fail("the app did not start: " + log_path.read_text())
 
 
 def launch(playwright):  # noqa: ANN001, ANN201 - playwright objects

@@ -13,7 +13,6 @@ import os
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,7 +26,7 @@ from ocenter.config import load_settings
 from ocenter.context import open_context
 from ocenter.models import DatasetVersion, Event, Submission, SubmissionStatus
 from ocenter.verification.datasets import load_dataset
-from tests.browser_helpers import _free_port, launch, login, require_chromium
+from tests.browser_helpers import launch, login, require_chromium, start_app, wait_until_healthy
 from tests.conftest import PROJECT_ROOT, fresh_postgres_database
 from tests.replica_writer import DATASET, UPLOADS_EACH
 from tests.s3_server import bucket_env, new_bucket, running_s3_server
@@ -116,26 +115,8 @@ def test_two_replicas_working_at_once_lose_nothing_and_do_nothing_twice(shared):
 
 
 def _serve(shared: dict, name: str, log: Path) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "Home.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true"],
-        cwd=PROJECT_ROOT, env=_replica_env(shared, name), stdout=log.open("w"), stderr=subprocess.STDOUT,
-    )
-    return process, f"http://127.0.0.1:{port}"
-
-
-def _healthy(url: str, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        assert process.poll() is None, log.read_text()
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:  # noqa: S310
-                if answer.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    pytest.fail("the app did not start: " + log.read_text())
+    with log.open("w") as output:
+        return start_app(_replica_env(shared, name), output)
 
 
 @pytest.mark.browser
@@ -147,7 +128,7 @@ def test_two_app_servers_show_the_same_dashboard(shared):
     servers = [_serve(shared, f"server-{n}", logs[n]) for n in (0, 1)]
     try:
         for (process, url), log in zip(servers, logs, strict=True):
-            _healthy(url, process, log)
+            wait_until_healthy(url, process, log, seconds=120)
         shown = []
         with sync_playwright() as playwright:
             browser = launch(playwright)
