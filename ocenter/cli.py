@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import getpass
 import os
 import sys
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ocenter.errors import UserError
+
+if TYPE_CHECKING:
+    from ocenter.config import Settings
+    from ocenter.context import AppContext
 
 # Each command imports what it needs when it runs: ``verify`` starts reading its file before
 # pyarrow's numpy, pydantic and the contract model load (see _cmd_verify), which importing the
@@ -18,6 +25,20 @@ from ocenter.errors import UserError
 
 #: How often threads hand the interpreter over during ``verify`` (Python's default: 5 ms).
 _SWITCH_SECONDS = 0.0002
+
+
+@contextlib.contextmanager
+def _installation(settings: Settings | None = None) -> Iterator[AppContext]:
+    """The installation the environment names (or ``settings``), opened for one command, its
+    database connections closed after it."""
+    from ocenter.config import load_settings
+    from ocenter.context import open_context
+
+    ctx = open_context(settings or load_settings())
+    try:
+        yield ctx
+    finally:
+        ctx.engine.dispose()
 
 
 def _cmd_init(args: argparse.Namespace) -> int:
@@ -103,26 +124,21 @@ def _cmd_contract(args: argparse.Namespace) -> int:
 def _cmd_user_add(args: argparse.Namespace) -> int:
     from ocenter.accounts.admin import add_user
     from ocenter.accounts.levels import Level, Role, ScopeKind
-    from ocenter.config import load_settings
-    from ocenter.context import open_context
 
-    ctx = open_context(load_settings())
-    password = sys.stdin.readline().rstrip("\n") if args.password_stdin else getpass.getpass()
-    add_user(ctx, None, username=args.username, name=args.name, role=Role(args.role),
-             clearance=Level(args.clearance), scope=ScopeKind(args.scope), unit_code=args.unit,
-             password=password, email=args.email or "")
+    with _installation() as ctx:
+        password = sys.stdin.readline().rstrip("\n") if args.password_stdin else getpass.getpass()
+        add_user(ctx, None, username=args.username, name=args.name, role=Role(args.role),
+                 clearance=Level(args.clearance), scope=ScopeKind(args.scope), unit_code=args.unit,
+                 password=password, email=args.email or "")
     print(f"user {args.username} added")
     return 0
 
 
 def _cmd_grant(args: argparse.Namespace) -> int:
     from ocenter.accounts import grants
-    from ocenter.config import load_settings
-    from ocenter.context import open_context
 
     # The server's operator: actor None, logged as "cli", like user-add.
-    ctx = open_context(load_settings())
-    try:
+    with _installation() as ctx:
         if args.grant_command == "add":
             grant = grants.grant_dashboard(ctx, None, args.username, args.dashboard, args.reason,
                                            args.until)
@@ -137,19 +153,14 @@ def _cmd_grant(args: argparse.Namespace) -> int:
                                  entry.dashboard_id, entry.expires_on.isoformat(),
                                  entry.granted_by, _one_line(entry.reason)]))
         return 0
-    finally:
-        ctx.engine.dispose()
 
 
 def _cmd_calendar(args: argparse.Namespace) -> int:
     from ocenter import procedure
-    from ocenter.config import load_settings
-    from ocenter.context import open_context
     from ocenter.models import CalendarEntryKind
 
     # The server's operator: actor None, logged as "cli", like grant.
-    ctx = open_context(load_settings())
-    try:
+    with _installation() as ctx:
         procedure.seed_work_calendar(ctx)  # an installation not started since it was upgraded
         if args.calendar_command == "add":
             entry = procedure.add_calendar_entry(ctx, None, args.date, args.name, args.decree,
@@ -170,8 +181,6 @@ def _cmd_calendar(args: argparse.Namespace) -> int:
                     fields += [day.removed_by or "", day.remove_reason or ""]
                 print("\t".join(_one_line(field) for field in fields))
         return 0
-    finally:
-        ctx.engine.dispose()
 
 
 def _cmd_record(args: argparse.Namespace) -> int:
@@ -179,13 +188,11 @@ def _cmd_record(args: argparse.Namespace) -> int:
     from ocenter.accounts.levels import Level, Role, ScopeKind
     from ocenter.accounts.login import authority_of
     from ocenter.config import load_settings
-    from ocenter.context import open_context
     from ocenter.errors import PermissionDenied
     from ocenter.records import write_request_record
 
     settings = load_settings()
-    ctx = open_context(settings)
-    try:
+    with _installation(settings) as ctx:
         if args.as_user:
             actor = authority_of(ctx.engine, args.as_user, production=not settings.is_demo,
                                  today=ctx.clock.today())
@@ -202,23 +209,16 @@ def _cmd_record(args: argparse.Namespace) -> int:
             return 2
         print(f"record of request {args.request_id} written to {args.output} ({size} bytes)")
         return 0
-    finally:
-        ctx.engine.dispose()
 
 
 def _cmd_reminders(args: argparse.Namespace) -> int:
-    from ocenter.config import load_settings
-    from ocenter.context import open_context
     from ocenter.procedure.reminders import send_reminders
 
-    ctx = open_context(load_settings())
-    try:
+    with _installation() as ctx:
         run = send_reminders(ctx, args.today)
-        print(f"reminders: {run.reminders}, escalations: {run.escalations}, "
-              f"e-mailed: {run.emailed}, e-mail failed: {run.email_failed}")
-        return 0
-    finally:
-        ctx.engine.dispose()
+    print(f"reminders: {run.reminders}, escalations: {run.escalations}, "
+          f"e-mailed: {run.emailed}, e-mail failed: {run.email_failed}")
+    return 0
 
 
 def _cmd_health(args: argparse.Namespace) -> int:
@@ -253,10 +253,9 @@ def _one_line(text: str) -> str:
 
 def _cmd_user_unlock(args: argparse.Namespace) -> int:
     from ocenter.accounts.admin import unlock_user
-    from ocenter.config import load_settings
-    from ocenter.context import open_context
 
-    unlock_user(open_context(load_settings()), None, args.username)
+    with _installation() as ctx:
+        unlock_user(ctx, None, args.username)
     print(f"user {args.username} unlocked")
     return 0
 
