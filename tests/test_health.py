@@ -273,3 +273,38 @@ def test_the_page_run_directly_refuses_another_role(demo_home, monkeypatch):
     assert [e.value for e in at.error] == [
         "Anda tidak berwenang membuka halaman atau melakukan tindakan ini."]
     assert not at.dataframe
+
+
+def test_a_database_at_another_schema_revision_than_the_app_is_named_with_what_to_do(demo_ctx, demo_home,
+                                                                                   monkeypatch):
+    from sqlalchemy import text
+
+    from ocenter.migrations import HEAD
+    from ocenter.operations import health
+
+    def set_revision(statement: str, **values: str) -> None:
+        with demo_ctx.engine.begin() as connection:
+            connection.execute(text(statement), values)
+
+    assert _by_name(check_health(demo_ctx))["database"].message_key == "health.database.ok"
+    # Newer than this app knows: made by a newer version (a downgrade of the app, say).
+    set_revision("UPDATE alembic_version SET version_num = '0999'")
+    database = _by_name(check_health(demo_ctx))["database"]
+    assert (database.status, database.message_key, database.value) == (
+        CheckStatus.FAILING, "health.database.newer", "0999")
+    unknown = f"revision 0999, which this version of the app does not know (it needs {HEAD})"
+    assert unknown in database.message("en")
+    command = _ocenter_health(demo_home)
+    assert command.returncode == 2 and "0999" in command.stdout and "Traceback" not in command.stderr
+    # Behind: the app needs a revision the database has not had yet (an upgrade not migrated).
+    set_revision("UPDATE alembic_version SET version_num = :head", head=HEAD)
+    monkeypatch.setattr(health, "HEAD", "0002")
+    database = _by_name(check_health(demo_ctx))["database"]
+    assert (database.status, database.message_key) == (CheckStatus.FAILING, "health.database.behind")
+    assert "python -m ocenter db upgrade" in database.message("en")
+    assert "python -m ocenter db upgrade" in database.message("id")
+    monkeypatch.undo()
+    # Made before migrations: the app adopts it at its next start, so only a warning.
+    set_revision("DROP TABLE alembic_version")
+    database = _by_name(check_health(demo_ctx))["database"]
+    assert (database.status, database.message_key) == (CheckStatus.WARNING, "health.database.unversioned")

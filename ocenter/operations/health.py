@@ -1,10 +1,10 @@
 """The operator's health check of one installation: is each part it depends on working now?
 
-``check_health`` runs a fixed list of checks (database, spec store, its mirror, the dataset
-folders, free disk, data freshness, failed tiles, unsent e-mails) and returns each as ok, warning
-or failing with a measured value and a catalogue key. It is read by the administrator's page
-(Kesehatan Sistem), by ``python -m ocenter health`` (exit code 0 / 1 / 2, for cron, a systemd
-timer or a load balancer's readiness probe) and by nothing else.
+``check_health`` runs a fixed list of checks (database and its schema revision, spec store, its
+mirror, the dataset folders, free disk, data freshness, failed tiles, unsent e-mails) and returns
+each as ok, warning or failing with a measured value and a catalogue key. It is read by the
+administrator's page (Kesehatan Sistem), by ``python -m ocenter health`` (exit code 0 / 1 / 2, for
+cron, a systemd timer or a load balancer's readiness probe) and by nothing else.
 
 Two promises: a check never runs longer than ``CHECK_SECONDS`` as seen by the caller (it runs in
 a thread of its own and is reported failing when it has not answered), and a check that fails
@@ -38,6 +38,8 @@ from ocenter.database import open_engine
 from ocenter.display.usage import TileFailure
 from ocenter.errors import PermissionDenied, UserError
 from ocenter.i18n import t
+from ocenter.migrations import FOLDER as MIGRATIONS_FOLDER
+from ocenter.migrations import HEAD, stored_revision
 from ocenter.models import DashboardRequest, DatasetVersion, Notification
 from ocenter.procedure.monitoring import FreshnessStatus, freshness_of
 from ocenter.store.git import _git_env
@@ -164,11 +166,21 @@ def _check_database(ctx: AppContext) -> _Outcome:
             connection.execute(text("SELECT 1")).scalar_one()
             ms = round((time.perf_counter() - started) * 1000, 1)
             tables = inspect(connection).has_table(DashboardRequest.__tablename__)
+            revision = stored_revision(connection) if tables else None
     except Exception as error:  # noqa: BLE001 - said by its class only: its text has the URL
         return _failing("health.database.unreachable", error=type(error).__name__, **params)
     if not tables:
         return _failing("health.database.no_tables", ms, "ms", **params)
     params["ms"] = ms
+    if revision != HEAD:
+        # The app's schema and the database's differ: the pages would fail on a missing column,
+        # or write rows a newer app does not expect. Said here before a user meets it.
+        params.update(revision=revision or "-", head=HEAD)
+        if revision is None:  # made before migrations: adopted at the app's next start
+            return _warning("health.database.unversioned", revision, **params)
+        if not any((MIGRATIONS_FOLDER / "versions").glob(f"{revision}_*.py")):
+            return _failing("health.database.newer", revision, **params)
+        return _failing("health.database.behind", revision, **params)
     if ms > SLOW_DATABASE_MS:
         return _warning("health.database.slow", ms, "ms", limit=SLOW_DATABASE_MS, **params)
     return _ok("health.database.ok", ms, "ms", **params)
