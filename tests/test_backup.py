@@ -273,6 +273,34 @@ def test_a_manifest_naming_a_path_outside_the_backup_is_refused(backup_of_worked
     assert refused.value.key == "backup.bad_path"
 
 
+def test_a_backup_of_another_schema_revision_is_refused_before_anything_is_written(
+    backup_of_worked, tmp_path, monkeypatch
+):
+    from ocenter.migrations import HEAD
+    from ocenter.operations import restore
+    from ocenter.operations.manifest import read_manifest
+
+    assert read_manifest(backup_of_worked).database.alembic_revision == HEAD
+    copy = tmp_path / "copy"
+    shutil.copytree(backup_of_worked, copy)
+    manifest = json.loads((copy / "manifest.json").read_text(encoding="utf-8"))
+    manifest["database"]["alembic_revision"] = "0999"  # taken by a newer version of the app
+    (copy / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    target = settings_for(tmp_path / "target")
+    with pytest.raises(UserError) as refused:
+        restore_backup(target, copy, _quiet)
+    assert refused.value.key == "backup.revision_newer"
+    assert "0999" in refused.value.text("en") and HEAD in refused.value.text("id")
+    assert not target.store_path.exists() and not (target.home / "ocenter.db").exists()
+    # This version needs a revision the backup's database had not reached yet.
+    monkeypatch.setattr(restore, "HEAD", "0002")
+    with pytest.raises(UserError) as refused:
+        restore_backup(target, backup_of_worked, _quiet)
+    assert refused.value.key == "backup.revision_behind"
+    assert "python -m ocenter db upgrade" in refused.value.text("id")
+    assert not target.store_path.exists() and not (target.home / "ocenter.db").exists()
+
+
 def test_a_restore_into_a_working_installation_is_refused_and_changes_nothing(
     backup_of_worked, demo_home
 ):

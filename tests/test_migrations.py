@@ -18,6 +18,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Column, MetaData, String, inspect, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
@@ -35,7 +36,7 @@ from ocenter.database import (
 )
 from ocenter.errors import UserError
 from ocenter.events import record
-from ocenter.migrations import BASELINE, HEAD, VERSION_TABLE, stored_revision
+from ocenter.migrations import BASELINE, HEAD, VERSION_TABLE, known_revisions, stored_revision
 from ocenter.migrations.apply import alembic_config, head_revision
 from ocenter.models import Event, User
 from tests.conftest import fresh_postgres_database, settings_for
@@ -134,6 +135,9 @@ def _made_by_create_all(url: str) -> Engine:
 def test_head_is_the_newest_revision_alembic_finds():
     """``HEAD`` lets a start skip loading Alembic; a new revision must move it."""
     assert head_revision() == HEAD
+    # The revisions health and restore know without Alembic are Alembic's own.
+    script = ScriptDirectory.from_config(alembic_config())
+    assert known_revisions() == {revision.revision for revision in script.walk_revisions()}
     assert BASELINE == "0001"
 
 

@@ -64,6 +64,12 @@ def upgrade(engine: Engine) -> Upgrade:
     return apply_migrations(engine)
 
 
+def known_revisions() -> frozenset[str]:
+    """Every revision this version of the app has in ``versions/`` (files named ``NNNN_*.py``),
+    read without loading Alembic."""
+    return frozenset(path.name.split("_", 1)[0] for path in (FOLDER / "versions").glob("[0-9]*_*.py"))
+
+
 def stored_revision(connection: Connection) -> str | None:
     """The revision the database says it is at; None when it has no revision table (an empty
     database, or one made before migrations)."""

@@ -38,8 +38,7 @@ from ocenter.database import open_engine
 from ocenter.display.usage import TileFailure
 from ocenter.errors import PermissionDenied, UserError
 from ocenter.i18n import t
-from ocenter.migrations import FOLDER as MIGRATIONS_FOLDER
-from ocenter.migrations import HEAD, stored_revision
+from ocenter.migrations import HEAD, known_revisions, stored_revision
 from ocenter.models import DashboardRequest, DatasetVersion, Notification
 from ocenter.procedure.monitoring import FreshnessStatus, freshness_of
 from ocenter.store.git import _git_env
@@ -178,7 +177,7 @@ def _check_database(ctx: AppContext) -> _Outcome:
         params.update(revision=revision or "-", head=HEAD)
         if revision is None:  # made before migrations: adopted at the app's next start
             return _warning("health.database.unversioned", revision, **params)
-        if not any((MIGRATIONS_FOLDER / "versions").glob(f"{revision}_*.py")):
+        if revision not in known_revisions():
             return _failing("health.database.newer", revision, **params)
         return _failing("health.database.behind", revision, **params)
     if ms > SLOW_DATABASE_MS:

@@ -26,6 +26,7 @@ from ocenter.context import attach_storage
 from ocenter.database import make_engine, open_engine
 from ocenter.errors import UserError
 from ocenter.i18n import Said
+from ocenter.migrations import HEAD, known_revisions
 from ocenter.models import EventLogHead
 from ocenter.operations import bundle, data_files, rows
 from ocenter.operations.manifest import FILES_DIR, Manifest, read_manifest
@@ -143,7 +144,17 @@ def _database_exists(database_url: str) -> bool:
 
 
 def _check_schema(manifest: Manifest) -> None:
-    """Every dumped table and column must exist in this version's models."""
+    """The backup must be of this version's schema revision, and every dumped table and column
+    must exist in this version's models.
+
+    A restore writes the rows into the schema this version creates: rows of an older revision
+    may lack a column it requires, and a newer revision's rows mean what only a newer app knows.
+    A backup from before migrations (no revision) is judged by its tables and columns alone.
+    """
+    revision = manifest.database.alembic_revision
+    if revision is not None and revision != HEAD:
+        key = "backup.revision_behind" if revision in known_revisions() else "backup.revision_newer"
+        raise UserError(key, revision=revision[:40], head=HEAD)
     known = {table.name: table for table in rows.tables()}
     for name, dump in manifest.database.tables.items():
         table = known.get(name)
