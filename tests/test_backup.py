@@ -32,6 +32,7 @@ from ocenter.models import DashboardRequest, Submission
 from ocenter.operations import data_files, rows
 from ocenter.operations.backup import make_backup
 from ocenter.operations.bundle import read_refs
+from ocenter.operations.manifest import read_manifest
 from ocenter.operations.restore import restore_backup
 from ocenter.store.git import _run
 from tests.conftest import fresh_postgres_database, settings_for
@@ -278,7 +279,6 @@ def test_a_backup_of_another_schema_revision_is_refused_before_anything_is_writt
 ):
     from ocenter.migrations import HEAD
     from ocenter.operations import restore
-    from ocenter.operations.manifest import read_manifest
 
     assert read_manifest(backup_of_worked).database.alembic_revision == HEAD
     copy = tmp_path / "copy"
@@ -299,6 +299,33 @@ def test_a_backup_of_another_schema_revision_is_refused_before_anything_is_writt
     assert refused.value.key == "backup.revision_behind"
     assert "python -m ocenter db upgrade" in refused.value.text("id")
     assert not target.store_path.exists() and not (target.home / "ocenter.db").exists()
+
+
+def test_a_restore_that_fails_while_writing_leaves_the_installation_empty_to_run_it_again(
+    worked, backup_of_worked, tmp_path, monkeypatch
+):
+    from ocenter.operations import restore
+
+    target = settings_for(tmp_path / "target")
+    said: list[str] = []
+
+    def disk_full(*_args, **_kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise OSError(28, "No space left on device")
+
+    # The files and the store are written, then the database fails part way.
+    monkeypatch.setattr(restore.rows, "load_tables", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        restore_backup(target, backup_of_worked, said.append)
+    assert said[-1].endswith("the installation is empty again")
+    assert not target.store_path.exists()
+    for folder in ("datasets", "uploads"):
+        assert not [p for p in (target.home / folder).rglob("*") if p.is_file()]
+    monkeypatch.undo()
+    # Nothing to empty by hand: the same restore runs again and gives the backup's installation.
+    result = restore_backup(target, backup_of_worked, _quiet)
+    assert result.audit.intact and result.files == len(
+        [name for name in read_manifest(backup_of_worked).files if name.startswith("files/")])
+    assert read_refs(target.store_path) == read_manifest(backup_of_worked).store.refs
 
 
 def test_a_restore_into_a_working_installation_is_refused_and_changes_nothing(

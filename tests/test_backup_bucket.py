@@ -172,6 +172,29 @@ def test_a_restore_puts_every_file_into_the_new_bucket_for_a_replica_with_an_emp
         replica.engine.dispose()
 
 
+def test_a_restore_that_fails_while_writing_takes_its_files_out_of_the_new_bucket_too(
+    backup, s3_endpoint, tmp_path, monkeypatch
+):
+    from ocenter.operations import restore
+
+    target = Target(tmp_path / "failed", s3_endpoint, new_bucket(s3_endpoint), prefix="pulih")
+    (tmp_path / "failed" / "shared").mkdir(parents=True)
+
+    def refused(*_args, **_kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(restore.rows, "load_tables", refused)
+    lines: list[str] = []
+    with pytest.raises(OSError):
+        restore_backup(target.settings(), backup, lines.append)
+    assert any(line.startswith("files:") for line in lines)  # the files went in before the failure
+    assert lines[-1].endswith("the installation is empty again")
+    reader = Bucket(parse_bucket_url(f"s3://{target.bucket}/pulih", s3_endpoint))
+    assert reader.list("datasets") == [] and reader.list("uploads") == []
+    monkeypatch.undo()
+    assert restore_backup(target.settings(), backup, _quiet).audit.intact  # run again, as it is
+
+
 def test_a_restore_into_an_installation_whose_bucket_holds_files_is_refused_and_writes_nothing(
     source, backup, tmp_path
 ):

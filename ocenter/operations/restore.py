@@ -11,6 +11,7 @@ does.
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,7 +31,7 @@ from ocenter.migrations import HEAD, known_revisions
 from ocenter.models import EventLogHead
 from ocenter.operations import bundle, data_files, rows
 from ocenter.operations.manifest import FILES_DIR, Manifest, read_manifest
-from ocenter.storage import Bucket
+from ocenter.storage import Bucket, files_of
 from ocenter.store.git import GitError, _run
 from ocenter.store.names import PUSHERS_FILE
 from ocenter.store.spec_store import SpecStore
@@ -68,21 +69,29 @@ def restore_backup(
              "the installation is empty")
 
     names = [name[len(FILES_DIR) + 1:] for name in manifest.files if name.startswith(f"{FILES_DIR}/")]
-    count = data_files.put_data_files(source / FILES_DIR, settings.home, names)
-    progress(f"files: {count} put in place" + (f", and in {bucket.describe()}" if bucket else ""))
-
-    store = SpecStore.open_or_init(settings.store_path)
-    refs = bundle.unbundle(store.path, source / manifest.store.bundle) if manifest.store.bundle else {}
-    if refs != manifest.store.refs:
-        raise GitError(f"the store's refs after the restore differ from the backup's: {refs}")
-    if manifest.store.pushers:
-        data_files.copy_file(source / manifest.store.pushers, store.path / PUSHERS_FILE)
-    progress(f"store: {len(refs)} refs restored")
-
-    engine = make_engine(settings.database_url)
+    store_existed = settings.store_path.exists()
+    engine = None
     try:
-        with engine.begin() as connection:
+        count = data_files.put_data_files(source / FILES_DIR, settings.home, names)
+        progress(f"files: {count} put in place" + (f", and in {bucket.describe()}" if bucket else ""))
+
+        store = SpecStore.open_or_init(settings.store_path)
+        refs = bundle.unbundle(store.path, source / manifest.store.bundle) if manifest.store.bundle else {}
+        if refs != manifest.store.refs:
+            raise GitError(f"the store's refs after the restore differ from the backup's: {refs}")
+        if manifest.store.pushers:
+            data_files.copy_file(source / manifest.store.pushers, store.path / PUSHERS_FILE)
+        progress(f"store: {len(refs)} refs restored")
+
+        engine = make_engine(settings.database_url)
+        with engine.begin() as connection:  # all rows or none
             loaded = rows.load_tables(connection, source, manifest.database.tables, progress)
+    except BaseException:
+        if engine is not None:
+            engine.dispose()
+        _undo_writing(settings, names, store_existed, progress)
+        raise
+    try:
         progress(f"database: {sum(loaded.values())} rows in {len(loaded)} tables "
                  f"({engine.dialect.name})")
         with rows.snapshot(engine) as connection:
@@ -102,6 +111,36 @@ def restore_backup(
         raise UserError("backup.chain_broken", finding=finding)
     return RestoreResult(manifest=manifest, rows=loaded, refs=refs, files=count, audit=audit,
                          problems=problems)
+
+
+def _undo_writing(settings: Settings, names: list[str], store_existed: bool,
+                  progress: Callable[[str], None]) -> None:
+    """After a restore failed while writing, take out what it wrote, so that the installation is
+    empty again and the restore can simply be run again: the data files (and their copies in the
+    bucket), the store's refs (the whole store when the restore made its folder). The database's rows
+    went in one transaction, which the failure rolled back. Each step is tried whatever the
+    others do; what could not be taken out is said."""
+    left: list[str] = []
+    for relative in names:
+        try:
+            files_of(settings.home / relative).delete(settings.home / relative)
+        except Exception:  # noqa: BLE001 - said below; the restore's own error is raised after
+            left.append(relative)
+    try:
+        if not store_existed:
+            shutil.rmtree(settings.store_path, ignore_errors=False)
+        else:
+            for ref in bundle.read_refs(settings.store_path):
+                _run(settings.store_path, ["update-ref", "-d", ref])
+    except FileNotFoundError:
+        pass  # never made
+    except Exception:  # noqa: BLE001 - said below
+        left.append(str(settings.store_path))
+    if left:
+        progress("restore failed; could not take out: " + ", ".join(left[:10])
+                 + (", …" if len(left) > 10 else ""))
+    else:
+        progress("restore failed; what it had written was taken out: the installation is empty again")
 
 
 def _check_empty(settings: Settings, bucket: Bucket | None) -> None:
