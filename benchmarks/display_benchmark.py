@@ -480,7 +480,8 @@ class _Server:
 
     def __init__(self, script: Path, log: Path) -> None:
         import socket
-        import urllib.request
+
+        from benchmarks.load_client import wait_until_healthy
 
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
@@ -492,16 +493,11 @@ class _Server:
              "--server.address", "127.0.0.1", "--server.headless", "true",
              "--browser.gatherUsageStats", "false"],
             cwd=REPO, stdout=self._log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as answer:  # noqa: S310
-                    if answer.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.3)
-        self.stop()
-        raise SystemExit(f"{script.name} did not start: {log.read_text()[-2000:]}")
+        try:
+            wait_until_healthy(self.url, self.process, 120)
+        except RuntimeError as problem:
+            self.stop()
+            raise SystemExit(f"{script.name} did not start ({problem}): {log.read_text()[-2000:]}") from None
 
     def cpu(self) -> float:
         """User and system seconds the server has used."""

@@ -203,6 +203,8 @@ class StreamlitUser:
 
 
 def free_port(host: str = LOOPBACK) -> int:
+    """A free port on ``host`` (loopback only): bound and closed again, so nothing listens there
+    until a server takes it."""
     with socket.socket() as probe:
         probe.bind((require_loopback(host), 0))
         return probe.getsockname()[1]
@@ -227,6 +229,23 @@ def process_memory_mb(pid: int) -> tuple[float, float]:
         if name in ("VmRSS", "VmHWM"):
             values[name] = int(rest.split()[0]) / 1024
     return values["VmRSS"], values["VmHWM"]
+
+
+def wait_until_healthy(url: str, process: subprocess.Popen, seconds: float) -> None:
+    """Wait until the Streamlit server ``process`` at ``url`` answers its health check; a
+    ``RuntimeError`` when the process ends first or ``seconds`` pass (the one wait the tests and
+    benchmarks that start the app share)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server at {url} stopped at start (exit code {process.returncode})")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:  # noqa: S310 - our own server
+                if answer.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"the server did not answer {url}/_stcore/health in {seconds:.0f} s")
 
 
 class AppServer:
@@ -263,18 +282,7 @@ class AppServer:
         return self
 
     def _wait_healthy(self) -> None:
-        deadline = time.monotonic() + self.start_timeout
-        url = f"http://{self.host}:{self.port}/_stcore/health"
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the server stopped at start (see {self.log_path})")
-            try:
-                with urllib.request.urlopen(url, timeout=2) as answer:  # noqa: S310 - our own server
-                    if answer.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.3)
-        raise RuntimeError(f"the server did not answer {url} in {self.start_timeout:.0f} s")
+        wait_until_healthy(f"http://{self.host}:{self.port}", self.process, self.start_timeout)
 
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:

@@ -9,12 +9,9 @@ page open (the login cookie's component is drawn only while a cookie is to be se
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -23,22 +20,17 @@ sys.path.insert(0, str(REPO))
 PAGES = ("tampilan", "beranda", "tampilan")
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def main() -> None:
     from playwright.sync_api import sync_playwright
 
+    from benchmarks.load_client import LOOPBACK, free_port, wait_until_healthy
     from ocenter.bootstrap import DEMO_PASSWORD
 
     folder = Path(tempfile.mkdtemp(prefix="ocenter-page-runs-"))
     env = {**os.environ, "OCENTER_HOME": str(folder / "home"), "OCENTER_MODE": "demo", "DATABASE_URL": ""}
     subprocess.run([sys.executable, "-m", "ocenter", "init", "--demo"], cwd=REPO, env=env, check=True,
                    stdout=subprocess.DEVNULL)
-    port, log_path = _free_port(), folder / "streamlit.log"
+    port, log_path = free_port(LOOPBACK), folder / "streamlit.log"
     with log_path.open("w") as log:
         server = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "Home.py", "--server.headless=true",
@@ -46,12 +38,7 @@ def main() -> None:
              "--browser.gatherUsageStats=false"], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(200):
-            try:
-                urllib.request.urlopen(url + "/_stcore/health", timeout=2)  # noqa: S310 - our own server
-                break
-            except OSError:
-                time.sleep(0.3)
+        wait_until_healthy(url, server, 60)
 
         def runs() -> int:
             return log_path.read_text(encoding="utf-8", errors="replace").count("Running script")

@@ -27,14 +27,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.load_client import free_port  # noqa: E402
 from ocenter.storage import Bucket, attach_bucket, files_of, parse_bucket_url  # noqa: E402
 from tests.s3_server import TEST_AWS_ENV, new_bucket  # noqa: E402
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _median_ms(samples: list[float]) -> str:
@@ -47,7 +42,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=7)
     args = parser.parse_args()
     os.environ.update(TEST_AWS_ENV)
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     root = Path(tempfile.mkdtemp(prefix="storage-bench-"))

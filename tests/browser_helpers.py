@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
 import pytest
 
+from benchmarks import load_client
 from ocenter.bootstrap import DEMO_PASSWORD
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -49,12 +47,6 @@ def require_chromium() -> None:
         pytest.skip("needs Debian's chromium at /usr/bin/chromium")
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @contextlib.contextmanager
 def serve(home: Path, log_path: Path) -> Iterator[str]:
     """``streamlit run Home.py`` on a free local port, serving the demo installation in ``home``;
@@ -75,7 +67,7 @@ def start_app(env: dict[str, str], log: IO[str]) -> tuple[subprocess.Popen, str]
     """Start ``streamlit run Home.py`` on a free local port for the installation ``env`` names,
     its output to ``log``; the process and its address (not answering yet: see
     :func:`wait_until_healthy`)."""
-    port = _free_port()
+    port = load_client.free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "Home.py", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true"],
@@ -87,16 +79,10 @@ def start_app(env: dict[str, str], log: IO[str]) -> tuple[subprocess.Popen, str]
 def wait_until_healthy(url: str, process: subprocess.Popen, log_path: Path, seconds: float) -> None:
     """Wait until the app at ``url`` answers its health check; fail the test with its log when
     the process ends first or ``seconds`` pass."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        assert process.poll() is None, log_path.read_text()
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:  # noqa: S310
-                if answer.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    pytest.fail("the app did not start: " + log_path.read_text())
+    try:
+        load_client.wait_until_healthy(url, process, seconds)
+    except RuntimeError as problem:
+        pytest.fail(f"the app did not start ({problem}): " + log_path.read_text())
 
 
 def launch(playwright):  # noqa: ANN001, ANN201 - playwright objects

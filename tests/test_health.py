@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -18,6 +17,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from benchmarks.load_client import free_port
 from ocenter.clock import FixedClock
 from ocenter.config import SmtpSettings
 from ocenter.display.usage import FailureKind, record_failures
@@ -50,12 +50,6 @@ def _ocenter_health(home: Path, *args: str, database_url: str | None = None):  #
         env["DATABASE_URL"] = database_url
     return subprocess.run([sys.executable, "-m", "ocenter", "health", *args], capture_output=True,
                           text=True, env=env, cwd=PROJECT_ROOT, timeout=120)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:  # bound and closed again: nothing listens there
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def test_a_healthy_demo_installation_is_all_ok(demo_ctx):
@@ -116,7 +110,7 @@ def test_reminder_mails_that_failed_to_send_are_a_warning(demo_ctx, as_user):
 
     mockup_due_monday_19_october(demo_ctx, as_user)
     ctx = replace(demo_ctx, settings=demo_ctx.settings.model_copy(update={"smtp": SmtpSettings(
-        host="127.0.0.1", port=_free_port(), from_address="ocenter@pom.go.id", timeout_seconds=5)}))
+        host="127.0.0.1", port=free_port(), from_address="ocenter@pom.go.id", timeout_seconds=5)}))
     run = send_reminders(ctx, datetime(2026, 10, 20).date())
     assert run.email_failed >= 2
     notifications = _by_name(check_health(ctx))["notifications"]
@@ -226,7 +220,7 @@ def test_the_command_exits_0_when_all_is_ok_and_1_on_a_warning(demo_home):
 
 
 def test_an_unreachable_database_fails_without_traceback_or_password(demo_home):
-    url = f"postgresql+psycopg://ocenter:{PASSWORD}@127.0.0.1:{_free_port()}/ocenter"
+    url = f"postgresql+psycopg://ocenter:{PASSWORD}@127.0.0.1:{free_port()}/ocenter"
     for args in ((), ("--json", "--lang", "en")):
         result = _ocenter_health(demo_home, *args, database_url=url)
         assert result.returncode == 2, result.stdout + result.stderr
